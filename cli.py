@@ -1,0 +1,211 @@
+"""The `storydiff` command line. Each command calls the same pipeline functions as the
+worker and the in-process scheduler."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+import settings
+from errors import StorydiffError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    from store import open_database
+
+    return open_database()[1]
+
+
+class Group(click.Group):
+    """Turns StorydiffError into a one-line message and exit code 2 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except StorydiffError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            sys.exit(2)
+
+
+@click.group(cls=Group)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and warnings.")
+def main(verbose: bool) -> None:
+    """storydiff: where news outlets' accounts of a story differ."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def feeds() -> None:
+    """Add, list, import and export feeds."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--outlet", required=True, help="Outlet name, e.g. Reuters.")
+@click.option(
+    "--kind",
+    default="newspaper",
+    show_default=True,
+    type=click.Choice(["wire", "broadcaster", "newspaper", "state_media", "government", "aggregator"]),
+)
+@click.option("--country", default=None, help="Two-letter country code.")
+def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
+    """Add the feed at URL."""
+    from ingest.feeds import FeedSpec, add_feed
+
+    with _factory().begin() as session:
+        feed, created = add_feed(session, FeedSpec(url, outlet, kind, country))
+        console.print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}")
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def feeds_list(as_json: bool) -> None:
+    """Feeds with their health: last fetch, status, error count, next check."""
+    from store.queries import feed_health
+
+    with _factory()() as session:
+        rows = feed_health(session)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "outlet", "kind", "url", "status", "last fetch", "errors", "next check", "last error")
+    styles = {"ok": "green", "not_modified": "green", "warning": "yellow", "error": "bold red"}
+    for r in rows:
+        style = styles.get(r["status"], "")
+        table.add_row(
+            str(r["id"]),
+            r["outlet"],
+            r["kind"],
+            r["url"],
+            f"[{style}]{r['status']}[/]" if style else r["status"],
+            (r["last_fetch"] or "never")[:19],
+            str(r["error_count"]),
+            r["next_check"][:19],
+            (r["last_error"] or "")[:80],
+        )
+    console.print(table)
+
+
+@feeds.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def feeds_import(path: Path) -> None:
+    """Import feeds from an OPML or TOML file."""
+    from ingest.feeds import import_file
+
+    with _factory().begin() as session:
+        added, known = import_file(session, path)
+    console.print(f"imported {added} new feeds ({known} already known)")
+
+
+@feeds.command("export")
+@click.option("--opml", "as_opml", is_flag=True, required=True, help="Export as OPML 2.0.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+def feeds_export(as_opml: bool, output: Path | None) -> None:
+    """Export every feed with its outlet metadata."""
+    from ingest.feeds import export_opml
+
+    with _factory()() as session:
+        text = export_opml(session)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Refresh every due feed now, then exit.")
+@click.option("--all", "all_feeds", is_flag=True, help="Refresh every feed, due or not.")
+@click.option("--no-fulltext", is_flag=True, help="Skip fetching article pages of summary-only items.")
+def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
+    """Refresh due feeds with a progress bar and a per-feed summary."""
+    from sqlalchemy import select
+
+    from ingest import due_feed_ids, extract_pending, refresh_due_feeds
+    from store.models import Feed
+
+    factory = _factory()
+    with factory() as session:
+        ids = list(session.scalars(select(Feed.id))) if all_feeds else due_feed_ids(session)
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("fetching feeds", total=len(ids))
+        results = refresh_due_feeds(factory, ids, on_result=lambda _: progress.advance(task))
+    table = Table("feed", "status", "new", "updated", "unchanged", "error", title="ingest summary")
+    for r in results:
+        table.add_row(r.url, r.status, str(r.new), str(r.updated), str(r.unchanged), (r.error or "")[:90])
+    console.print(table)
+    failed = sum(r.status == "error" for r in results)
+    console.print(
+        f"{len(results)} feeds: {sum(r.new for r in results)} new, {sum(r.updated for r in results)} updated, "
+        f"{sum(r.unchanged for r in results)} unchanged articles; {failed} feeds failed"
+    )
+    if not no_fulltext and settings.get_bool("STORYDIFF_FULLTEXT"):
+        with factory() as session:
+            counts = extract_pending(session)
+        if counts:
+            console.print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(as_json: bool) -> None:
+    """Counts of feeds, articles, versions, stories and failing feeds."""
+    from store.queries import stats as get_stats
+
+    with _factory()() as session:
+        counts = get_stats(session)
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        for key, value in counts.items():
+            console.print(f"{key:>14}: {value}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default $STORYDIFF_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default $STORYDIFF_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web app; without REDIS_URL also the in-process scheduler."""
+    from sqlalchemy import func, select
+
+    from ingest.feeds import DEFAULT_FEEDS, import_file
+    from service import serve as run
+    from store.models import Feed
+
+    factory = _factory()
+    if settings.get_bool("STORYDIFF_DEFAULT_FEEDS"):
+        with factory.begin() as session:
+            if not session.scalar(select(func.count()).select_from(Feed)):
+                import_file(session, DEFAULT_FEEDS)
+    run(factory, host or settings.get("STORYDIFF_HOST"), port or settings.get_int("STORYDIFF_PORT"))
+
+
+@main.command()
+@click.option("--port", type=int, default=8000, show_default=True, help="Port of the web app.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the demo database goes (default: a new temporary folder).",
+)
+def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
+    """Serve the bundled demo feeds on 127.0.0.1, ingest them into a fresh SQLite database
+    through the real fetch path, and start the service."""
+    from demo.run import run_demo
+
+    run_demo(port=port, open_browser=not no_browser, data_dir=data_dir)
+
+
+if __name__ == "__main__":
+    main()

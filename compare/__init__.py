@@ -1,0 +1,1 @@
+"""Story comparison: clustering, claims, alignment, divergences, reports (issues 3 and 4)."""

@@ -1,0 +1,114 @@
+"""Managing feeds and outlets: add, import (OPML via listparser, TOML), export OPML."""
+
+from __future__ import annotations
+
+import tomllib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import listparser
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from errors import ConfigError
+from ingest.urls import canonical_url
+from store.models import OUTLET_KINDS, Feed, Outlet
+
+DEFAULT_FEEDS = Path(__file__).resolve().parent / "default_feeds.toml"
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    outlet: str
+    kind: str = "newspaper"
+    country: str | None = None
+
+
+def _check(spec: FeedSpec) -> FeedSpec:
+    if spec.kind not in OUTLET_KINDS:
+        raise ConfigError(
+            f"unknown outlet kind {spec.kind!r} for {spec.outlet!r}; use one of {', '.join(OUTLET_KINDS)}"
+        )
+    url = spec.url.strip()
+    if canonical_url(url) is None:
+        raise ConfigError(f"{url!r} is not an http(s) URL; give the feed's full address")
+    country = spec.country.upper() if spec.country else None
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        raise ConfigError(f"country {spec.country!r} of {spec.outlet!r} must be a two-letter ISO code")
+    if not spec.outlet.strip():
+        raise ConfigError(f"feed {url} needs an outlet name (--outlet)")
+    return FeedSpec(url, spec.outlet.strip(), spec.kind, country)
+
+
+def get_or_create_outlet(session: Session, name: str, kind: str, country: str | None) -> Outlet:
+    outlet = session.scalar(select(Outlet).where(Outlet.name == name))
+    if outlet is None:
+        outlet = Outlet(name=name, kind=kind, country=country)
+        session.add(outlet)
+        session.flush()
+    return outlet
+
+
+def add_feed(session: Session, spec: FeedSpec) -> tuple[Feed, bool]:
+    """Add a feed (and its outlet); returns (feed, created). Adding a known URL changes nothing."""
+    spec = _check(spec)
+    existing = session.scalar(select(Feed).where(Feed.url == spec.url))
+    if existing is not None:
+        return existing, False
+    outlet = get_or_create_outlet(session, spec.outlet, spec.kind, spec.country)
+    now = datetime.now(UTC)
+    feed = Feed(url=spec.url, outlet_id=outlet.id, next_check_at=now, created_at=now, error_count=0)
+    session.add(feed)
+    session.flush()
+    return feed, True
+
+
+def read_toml(path: Path) -> list[FeedSpec]:
+    """``[[outlet]]`` tables with name, kind, country and a ``feeds`` list of URLs."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read feeds file {path}: {exc}") from exc
+    specs = []
+    for n, outlet in enumerate(data.get("outlet", []), 1):
+        if "name" not in outlet or not isinstance(outlet.get("feeds"), list):
+            raise ConfigError(f"{path}: [[outlet]] number {n} needs a name and a feeds = [...] list")
+        for url in outlet["feeds"]:
+            specs.append(FeedSpec(url, outlet["name"], outlet.get("kind", "newspaper"), outlet.get("country")))
+    return specs
+
+
+def read_opml(path: Path) -> list[FeedSpec]:
+    """OPML outlines; outlet = outline title, kind/country from ``category="kind:wire,country:GB"``."""
+    result = listparser.parse(path.read_bytes())
+    if result.bozo and not result.feeds:
+        raise ConfigError(f"cannot read OPML file {path}: {result.bozo_exception}")
+    specs = []
+    for feed in result.feeds:
+        tags = {t.split(":", 1)[0]: t.split(":", 1)[1] for t in feed.tags if ":" in t}
+        specs.append(FeedSpec(feed.url, feed.title or feed.url, tags.get("kind", "newspaper"), tags.get("country")))
+    return specs
+
+
+def import_file(session: Session, path: Path) -> tuple[int, int]:
+    """Import feeds from .opml/.xml or .toml; returns (added, already known)."""
+    specs = read_toml(path) if path.suffix.lower() == ".toml" else read_opml(path)
+    checked = [_check(s) for s in specs]  # validate everything before adding anything
+    added = sum(add_feed(session, s)[1] for s in checked)
+    return added, len(checked) - added
+
+
+def export_opml(session: Session) -> str:
+    root = ET.Element("opml", version="2.0")
+    ET.SubElement(ET.SubElement(root, "head"), "title").text = "storydiff feeds"
+    body = ET.SubElement(root, "body")
+    for feed, outlet in session.execute(select(Feed, Outlet).join(Outlet).order_by(Outlet.name, Feed.url)):
+        category = f"kind:{outlet.kind}" + (f",country:{outlet.country}" if outlet.country else "")
+        ET.SubElement(
+            body, "outline", type="rss", text=outlet.name, title=outlet.name, xmlUrl=feed.url, category=category
+        )
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

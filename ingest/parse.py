@@ -1,0 +1,201 @@
+"""Feed bytes → normalised items (pure: no database, no network).
+
+``parse_feed`` runs feedparser on the fetched bytes with the response's Content-Type,
+keeps every entry that parses, and reports what was wrong in ``ParsedFeed.problems``.
+feedparser's own HTML sanitiser is switched off because every body is reduced to plain
+text here (``html_to_text`` drops scripts, styles and markup).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import feedparser
+
+from errors import ParseError
+from ingest.text import detect_language, html_to_text
+from ingest.urls import canonical_url
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+# Benign feedparser "bozo" reasons: the document parsed fine, only metadata was off.
+BENIGN_BOZO = ("NonXMLContentType", "CharacterEncodingOverride")
+# Month abbreviations of non-English RFC 822-style dates ("Seg, 24 Set 2018 19:42:40 -0300").
+FOREIGN_MONTHS = {
+    "jan": "Jan",
+    "fev": "Feb",
+    "fév": "Feb",
+    "feb": "Feb",
+    "mar": "Mar",
+    "mär": "Mar",
+    "abr": "Apr",
+    "avr": "Apr",
+    "apr": "Apr",
+    "mai": "May",
+    "mag": "May",
+    "may": "May",
+    "jun": "Jun",
+    "giu": "Jun",
+    "jui": "Jul",
+    "jul": "Jul",
+    "lug": "Jul",
+    "ago": "Aug",
+    "aoû": "Aug",
+    "aug": "Aug",
+    "set": "Sep",
+    "sep": "Sep",
+    "out": "Oct",
+    "oct": "Oct",
+    "okt": "Oct",
+    "ott": "Oct",
+    "nov": "Nov",
+    "dez": "Dec",
+    "dic": "Dec",
+    "déc": "Dec",
+    "dec": "Dec",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    entry_id: str  # guid, else canonical link, else hash of title + date
+    url: str | None  # canonical link
+    title: str
+    summary: str  # plain text of the summary/description
+    content: str  # plain text of the full body when the feed carries one, else ""
+    published: datetime  # UTC
+    published_flag: str | None  # None, "missing", "unparseable" or "future" (then published = fetched_at)
+    language: str | None
+    author: str | None
+
+    @property
+    def body(self) -> str:
+        return self.content if len(self.content) >= len(self.summary) else self.summary
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    language: str | None
+    ttl_seconds: int | None
+    items: tuple[Item, ...]
+    problems: tuple[str, ...] = field(default=())
+
+
+def parse_foreign_date(raw: str) -> datetime | None:
+    """RFC 822-style dates with Portuguese/Spanish/French/Italian/German month names."""
+    parts = raw.replace(",", " ").split()
+    if parts and not parts[0][:1].isdigit():
+        parts = parts[1:]  # weekday name, in whatever language
+    if len(parts) < 4:
+        return None
+    month = FOREIGN_MONTHS.get(parts[1][:3].lower())
+    if month is None:
+        return None
+    try:
+        when = parsedate_to_datetime(" ".join([parts[0], month, *parts[2:]]))
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _time_of(entry: Any, fetched_at: datetime) -> tuple[datetime, str | None]:
+    raw = None
+    for key in ("published", "updated", "created"):
+        parsed = entry.get(f"{key}_parsed")
+        if not parsed and entry.get(key):
+            foreign = parse_foreign_date(entry[key])
+            parsed = foreign.timetuple() if foreign else None
+        if parsed:
+            try:
+                when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError):
+                raw = raw or entry.get(key)
+                continue
+            if when > fetched_at + FUTURE_TOLERANCE:
+                return fetched_at, "future"
+            return when, None
+        raw = raw or entry.get(key)
+    return fetched_at, ("unparseable" if raw else "missing")
+
+
+def _stable_id(entry: Any, url: str | None, title: str, published_raw: str) -> str:
+    guid = (entry.get("id") or "").strip()
+    if guid:
+        return guid[:2000]
+    if url:
+        return url
+    return "hash:" + hashlib.sha1(f"{title}\x00{published_raw}".encode()).hexdigest()
+
+
+def _content_text(entry: Any) -> str:
+    best = ""
+    for part in entry.get("content") or ():
+        text = html_to_text(part.get("value"))
+        if len(text) > len(best):
+            best = text
+    return best
+
+
+def _ttl(feed: Any) -> int | None:
+    try:
+        minutes = int(str(feed.get("ttl", "")).strip())
+    except ValueError:
+        return None
+    return minutes * 60 if 0 < minutes <= 7 * 24 * 60 else None
+
+
+def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
+    """Parse one fetched feed document. Raises ParseError when the body is not a feed at all."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    result = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    problems: list[str] = []
+    exc = result.get("bozo_exception")
+    if result.get("bozo") and type(exc).__name__ not in BENIGN_BOZO:
+        problems.append(f"malformed feed ({type(exc).__name__}: {exc}); kept the entries that could be read")
+    if not result.get("version") and not result.entries:
+        snippet = body[:200].decode("utf-8", "replace").strip().lower()
+        what = "an HTML page" if "<html" in snippet or "<!doctype html" in snippet else "not RSS, Atom or JSON Feed"
+        if not body.strip():
+            what = "an empty document"
+        raise ParseError(f"the response is {what}, not a feed; check that the URL points to the feed itself")
+    meta = result.get("feed", {})
+    base = meta.get("link") or url
+    language = detect_language("", meta.get("language"))
+    items: list[Item] = []
+    seen: set[str] = set()
+    duplicates = skipped = undated = 0
+    for entry in result.entries:
+        link = canonical_url(entry.get("link"), base)
+        title = html_to_text(entry.get("title"))
+        summary = html_to_text(entry.get("summary"))
+        content = _content_text(entry)
+        if not (title or summary or content):
+            skipped += 1
+            continue
+        published, flag = _time_of(entry, fetched_at)
+        undated += flag is not None
+        raw_date = entry.get("published") or entry.get("updated") or ""
+        entry_id = _stable_id(entry, link, title, raw_date)
+        if entry_id in seen:
+            duplicates += 1
+            continue
+        seen.add(entry_id)
+        lang = detect_language(f"{title}. {summary or content}", entry.get("language") or language)
+        items.append(Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author")))
+    if duplicates:
+        problems.append(f"{duplicates} entries repeat an earlier entry's GUID; kept the first of each")
+    if skipped:
+        problems.append(f"{skipped} entries have neither title nor text; skipped them")
+    if undated:
+        problems.append(f"{undated} entries have a missing, unparseable or future date; used the fetch time")
+    if not items:
+        problems.append("the feed has no entries")
+    return ParsedFeed(meta.get("title"), meta.get("link"), language, _ttl(meta), tuple(items), tuple(problems))

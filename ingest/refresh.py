@@ -1,0 +1,184 @@
+"""The ingestion pipeline: fetch → parse → store, and the feed's health and schedule.
+
+``refresh_feed(session, feed_id)`` is what the Celery task, the in-process scheduler and the
+CLI call. ``refresh_due_feeds`` fetches many feeds in threads and stores them one by one.
+A feed that fails is data: its error is stored, it is retried with capped backoff, and
+other feeds in the same run are unaffected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import settings
+from errors import FeedError, HTTPStatusError, NotFound
+from ingest.fetch import FetchResult, HostLimiter, fetch, make_client
+from ingest.parse import ParsedFeed, parse_feed
+from ingest.schedule import Limits, next_check_after_error, next_check_after_success
+from store.articles import store_items
+from store.models import Feed
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=10)  # a feed handed to a worker is not handed out again for this long
+
+
+@dataclass
+class RefreshResult:
+    feed_id: int
+    url: str
+    status: str  # ok, not_modified, warning, error
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+    article_ids: list[int] = field(default_factory=list)  # new or changed articles
+
+
+@dataclass
+class Fetched:
+    """What the network part produced for one feed (no database involved)."""
+
+    feed_id: int
+    result: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    error: FeedError | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def limits() -> Limits:
+    return Limits(
+        settings.get_int("STORYDIFF_MIN_INTERVAL"),
+        settings.get_int("STORYDIFF_MAX_INTERVAL"),
+        settings.get_int("STORYDIFF_MAX_BACKOFF"),
+    )
+
+
+def fetch_and_parse(
+    feed_id: int,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    client: httpx.Client,
+    limiter: HostLimiter | None = None,
+) -> Fetched:
+    out = Fetched(feed_id)
+    try:
+        out.result = fetch(url, client, etag=etag, last_modified=last_modified, limiter=limiter)
+        if not out.result.not_modified:
+            out.parsed = parse_feed(out.result.body, out.result.content_type, out.result.url, out.at)
+    except FeedError as exc:
+        out.error = exc
+    return out
+
+
+def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
+    """Store what was fetched and update the feed's health and next check."""
+    now = fetched.at
+    feed.last_fetch_at = now
+    res = RefreshResult(feed.id, feed.url, "ok")
+    if fetched.error is not None:
+        feed.error_count += 1
+        feed.last_error = str(fetched.error)
+        feed.last_status = "error"
+        retry_after = fetched.error.retry_after if isinstance(fetched.error, HTTPStatusError) else None
+        feed.next_check_at = next_check_after_error(now, feed.error_count, limits(), retry_after)
+        res.status, res.error = "error", feed.last_error
+        log.warning("feed %s failed (%d in a row): %s", feed.url, feed.error_count, feed.last_error)
+        return res
+    assert fetched.result is not None
+    feed.etag, feed.last_modified = fetched.result.etag, fetched.result.last_modified
+    feed.error_count, feed.last_success_at = 0, now
+    published = []
+    if fetched.parsed is None:
+        res.status, feed.last_status, feed.last_error = "not_modified", "not_modified", None
+    else:
+        parsed = fetched.parsed
+        counts = store_items(session, feed, parsed.items, now)
+        res.new, res.updated, res.unchanged = counts.new, counts.updated, counts.unchanged
+        res.article_ids = counts.new_article_ids + counts.updated_article_ids
+        feed.title = (parsed.title or feed.title or "")[:500] or None
+        feed.min_interval_s = max(filter(None, (parsed.ttl_seconds, fetched.result.max_age)), default=None)
+        feed.last_error = "; ".join(parsed.problems) or None
+        feed.last_status = "warning" if parsed.problems else "ok"
+        res.status = feed.last_status
+        published = [i.published for i in parsed.items if i.published_flag is None]
+    feed.next_check_at = next_check_after_success(now, published, limits(), feed.min_interval_s)
+    return res
+
+
+def refresh_feed(session: Session, feed_id: int, client: httpx.Client | None = None) -> RefreshResult:
+    """Fetch, parse and store one feed now, and commit. Safe to run twice (idempotent)."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        raise NotFound(f"no feed with id {feed_id}; `storydiff feeds list` shows the ids")
+    own = client is None
+    client = client or make_client()
+    try:
+        fetched = fetch_and_parse(feed.id, feed.url, feed.etag, feed.last_modified, client, HostLimiter())
+    finally:
+        if own:
+            client.close()
+    result = apply_fetched(session, feed, fetched)
+    session.commit()
+    return result
+
+
+def due_feed_ids(session: Session, now: datetime | None = None, lease: bool = False) -> list[int]:
+    """Feeds whose next check has come; with lease=True they are pushed back by LEASE so a
+    second scheduler tick does not hand them out again while a worker is busy with them."""
+    now = now or datetime.now(UTC)
+    feeds = session.scalars(select(Feed).where(Feed.next_check_at <= now).order_by(Feed.next_check_at)).all()
+    if lease:
+        for feed in feeds:
+            feed.next_check_at = now + LEASE
+        session.commit()
+    return [f.id for f in feeds]
+
+
+def refresh_due_feeds(
+    factory: sessionmaker[Session],
+    feed_ids: list[int] | None = None,
+    on_result: Callable[[RefreshResult], None] | None = None,
+) -> list[RefreshResult]:
+    """Refresh the given (default: all due) feeds: fetch in parallel, store one at a time."""
+    with factory() as session:
+        ids = feed_ids if feed_ids is not None else due_feed_ids(session)
+        targets = [
+            (f.id, f.url, f.etag, f.last_modified) for f in session.scalars(select(Feed).where(Feed.id.in_(ids)))
+        ]
+    results: list[RefreshResult] = []
+    limiter = HostLimiter()
+    with make_client() as client, ThreadPoolExecutor(settings.get_int("STORYDIFF_FETCH_WORKERS")) as pool:
+        futures = [pool.submit(fetch_and_parse, *t, client, limiter) for t in targets]
+        with factory() as session:
+            for future in futures:
+                fetched = future.result()
+                feed = session.get(Feed, fetched.feed_id)
+                if feed is None:
+                    continue
+                try:
+                    result = apply_fetched(session, feed, fetched)
+                    session.commit()
+                except Exception as exc:  # a storage bug must not stop the other feeds
+                    session.rollback()
+                    log.exception("storing feed %s failed", fetched.feed_id)
+                    fetched = Fetched(
+                        fetched.feed_id, error=FeedError(f"storing the items failed ({exc!r}); please report this")
+                    )
+                    feed = session.get(Feed, fetched.feed_id)
+                    if feed is None:
+                        continue
+                    result = apply_fetched(session, feed, fetched)
+                    session.commit()
+                results.append(result)
+                if on_result:
+                    on_result(result)
+    return results

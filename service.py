@@ -1,0 +1,61 @@
+"""The embedded default: web app plus an in-process scheduler running the same pipeline
+functions as the Celery tasks, so no Redis is needed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import settings
+from ingest import RefreshResult, extract_pending, refresh_due_feeds
+
+log = logging.getLogger(__name__)
+
+
+def run_pipeline_once(factory: sessionmaker[Session], fulltext: bool | None = None) -> list[RefreshResult]:
+    """One scheduler tick: refresh every due feed, then extract full text where needed."""
+    results = refresh_due_feeds(factory)
+    if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
+        with factory() as session:
+            extract_pending(session)
+    return results
+
+
+class InProcessScheduler(threading.Thread):
+    def __init__(self, factory: sessionmaker[Session], tick: float | None = None) -> None:
+        super().__init__(name="storydiff-scheduler", daemon=True)
+        self.factory = factory
+        self.tick = tick if tick is not None else settings.get_float("STORYDIFF_SCHEDULER_TICK")
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                results = run_pipeline_once(self.factory)
+                if results:
+                    log.info("refreshed %d feeds", len(results))
+            except Exception:  # keep scheduling; the error is in the log
+                log.exception("scheduler tick failed")
+            self.stopping.wait(self.tick)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def serve(factory: sessionmaker[Session], host: str, port: int, scheduler: bool = True) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    thread = None
+    if scheduler and not settings.get("REDIS_URL"):
+        thread = InProcessScheduler(factory)
+        thread.start()
+        log.info("in-process scheduler started (no REDIS_URL)")
+    try:
+        uvicorn.run(create_app(factory), host=host, port=port, log_level="info")
+    finally:
+        if thread:
+            thread.stop()

@@ -1,0 +1,98 @@
+"""Every storydiff setting, read from the environment with a default.
+
+Settings are data: each entry of ``SETTINGS`` names an environment variable, its
+default and what it does. ``tests/test_settings.py`` checks that every one of them is
+documented in the README's settings table. Read values through ``get()`` (or the
+helpers below) at call time, so tests and the demo can change the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("STORYDIFF_DATA_DIR", "./data", "Directory for the SQLite database and other local state."),
+    Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite at $STORYDIFF_DATA_DIR/storydiff.db."),
+    Setting("REDIS_URL", "", "Celery broker URL. Empty: `storydiff serve` uses the in-process scheduler."),
+    Setting("STORYDIFF_ALLOW_PRIVATE_URLS", "0", "1 allows fetching loopback/private/link-local addresses."),
+    Setting("STORYDIFF_CONNECT_TIMEOUT", "10", "Seconds to wait for a TCP/TLS connection."),
+    Setting("STORYDIFF_READ_TIMEOUT", "20", "Seconds to wait between bytes of a response."),
+    Setting("STORYDIFF_TOTAL_TIMEOUT", "60", "Seconds a whole download may take (stops slow-drip servers)."),
+    Setting("STORYDIFF_MAX_BODY_BYTES", "10485760", "Largest accepted body, also after decompression."),
+    Setting("STORYDIFF_MAX_REDIRECTS", "5", "Redirects followed before a fetch fails."),
+    Setting("STORYDIFF_PER_HOST_CONCURRENCY", "2", "Simultaneous requests to one host."),
+    Setting("STORYDIFF_HOST_DELAY", "1.0", "Seconds between two article-page fetches on one host."),
+    Setting(
+        "STORYDIFF_USER_AGENT",
+        "storydiff/0.1 (feed reader; multi-source story comparison)",
+        "User-Agent sent with every request.",
+    ),
+    Setting("STORYDIFF_MIN_INTERVAL", "300", "Shortest time between two checks of a feed, seconds."),
+    Setting("STORYDIFF_MAX_INTERVAL", "86400", "Longest time between two checks of a feed, seconds."),
+    Setting("STORYDIFF_MAX_BACKOFF", "86400", "Cap of the error backoff, seconds; failing feeds keep being retried."),
+    Setting(
+        "STORYDIFF_DEFAULT_FEEDS",
+        "1",
+        "1 makes `storydiff serve` add the bundled real feeds when the database has none.",
+    ),
+    Setting("STORYDIFF_FULLTEXT", "1", "1 fetches the linked page of summary-only items and extracts its text."),
+    Setting("STORYDIFF_FULLTEXT_MIN_CHARS", "500", "Feed bodies shorter than this are treated as summary-only."),
+    Setting("STORYDIFF_FETCH_WORKERS", "8", "Threads fetching feeds in parallel during one ingest run."),
+    Setting("STORYDIFF_SCHEDULER_TICK", "60", "Seconds between two runs of the in-process scheduler."),
+    Setting("STORYDIFF_NEARDUP_THRESHOLD", "0.8", "Estimated Jaccard similarity above which an item is a wire copy."),
+    Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),
+    Setting("STORYDIFF_PORT", "8000", "Port of the web server."),
+    Setting("STORYDIFF_SHARED_DATA", "../shared/data", "Folder of the real evaluation datasets (tests, evals)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str) -> str:
+    """The current value of a setting (environment first, then its default)."""
+    setting = _BY_NAME[name]
+    value = os.environ.get(name)
+    return setting.default if value is None or value == "" else value
+
+
+def get_int(name: str) -> int:
+    return int(get(name))
+
+
+def get_float(name: str) -> float:
+    return float(get(name))
+
+
+def get_bool(name: str) -> bool:
+    return get(name).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_dir() -> Path:
+    path = Path(get("STORYDIFF_DATA_DIR")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    url = get("DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    return f"sqlite:///{(data_dir() / 'storydiff.db').resolve()}"
+
+
+def shared_data_dir() -> Path:
+    """The real datasets; a relative path is taken from the project's root."""
+    path = Path(get("STORYDIFF_SHARED_DATA")).expanduser()
+    return path if path.is_absolute() else (Path(__file__).resolve().parent / path).resolve()

@@ -1,0 +1,156 @@
+"""Tables of storydiff (SQLAlchemy 2.x). The schema itself is owned by Alembic
+migrations in ``store/migrations``; these classes must match them (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+OUTLET_KINDS = ("wire", "broadcaster", "newspaper", "state_media", "government", "aggregator")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, always returns aware UTC datetimes (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+    __table_args__ = (CheckConstraint(f"kind IN {OUTLET_KINDS!r}", name="ck_outlets_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="newspaper")
+    country: Mapped[str | None] = mapped_column(String(2))
+    feeds: Mapped[list[Feed]] = relationship(back_populates="outlet")
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"))
+    title: Mapped[str | None] = mapped_column(String(500))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    min_interval_s: Mapped[int | None] = mapped_column(Integer)  # from <ttl> / Cache-Control
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outlet: Mapped[Outlet] = relationship(back_populates="feeds")
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(2100), unique=True)  # canonical URL, else guid:/hash:
+    url: Mapped[str | None] = mapped_column(String(2000))
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    published: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    published_flag: Mapped[str | None] = mapped_column(String(20))  # missing/unparseable/future
+    language: Mapped[str | None] = mapped_column(String(12))
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+    copy_similarity: Mapped[float | None] = mapped_column(Float)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    needs_fulltext: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    fulltext_error: Mapped[str | None] = mapped_column(Text)
+    outlet: Mapped[Outlet] = relationship()
+    versions: Mapped[list[Version]] = relationship(back_populates="article", order_by="Version.seq")
+
+
+class ArticleFeed(Base):
+    """One feed entry: which feed carried which article, under which entry id."""
+
+    __tablename__ = "article_feeds"
+    __table_args__ = (UniqueConstraint("feed_id", "entry_id", name="uq_article_feeds_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[str] = mapped_column(String(2100))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("article_id", "seq", name="uq_versions_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    text_source: Mapped[str] = mapped_column(String(20))  # feed / summary / extracted
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    article: Mapped[Article] = relationship(back_populates="versions")
+
+
+class ArticleBand(Base):
+    """MinHash LSH buckets: articles sharing a (band, bucket) are near-duplicate candidates."""
+
+    __tablename__ = "article_bands"
+    __table_args__ = (Index("ix_article_bands_bucket", "band", "bucket"),)
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    divergence_score: Mapped[float | None] = mapped_column(Float)
+
+
+class StoryArticle(Base):
+    __tablename__ = "story_articles"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,73 @@
+"""Read queries shared by the CLI and the web app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import Article, Feed, Outlet, Story, Version
+
+
+def stats(session: Session) -> dict[str, int]:
+    def count(stmt: Any) -> int:
+        return int(session.scalar(stmt) or 0)
+
+    return {
+        "feeds": count(select(func.count()).select_from(Feed)),
+        "articles": count(select(func.count()).select_from(Article)),
+        "versions": count(select(func.count()).select_from(Version)),
+        "stories": count(select(func.count()).select_from(Story)),
+        "failing_feeds": count(select(func.count()).select_from(Feed).where(Feed.error_count > 0)),
+        "wire_copies": count(select(func.count()).select_from(Article).where(Article.original_id.is_not(None))),
+    }
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def feed_health(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(Feed, Outlet).join(Outlet).order_by(Outlet.name, Feed.id))
+    return [
+        {
+            "id": feed.id,
+            "url": feed.url,
+            "title": feed.title,
+            "outlet": outlet.name,
+            "kind": outlet.kind,
+            "country": outlet.country,
+            "status": feed.last_status or "never fetched",
+            "last_fetch": iso(feed.last_fetch_at),
+            "last_success": iso(feed.last_success_at),
+            "error_count": feed.error_count,
+            "last_error": feed.last_error,
+            "next_check": iso(feed.next_check_at),
+        }
+        for feed, outlet in rows
+    ]
+
+
+def recent_articles(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    newest = select(Version.article_id, func.max(Version.seq).label("seq")).group_by(Version.article_id).subquery()
+    stmt = (
+        select(Article, Outlet.name, Version.title)
+        .join(Outlet, Article.outlet_id == Outlet.id)
+        .join(newest, newest.c.article_id == Article.id)
+        .join(Version, (Version.article_id == Article.id) & (Version.seq == newest.c.seq))
+        .order_by(Article.published.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": a.id,
+            "outlet": outlet,
+            "title": title,
+            "url": a.url,
+            "published": iso(a.published),
+            "language": a.language,
+            "original_id": a.original_id,
+        }
+        for a, outlet, title in session.execute(stmt)
+    ]

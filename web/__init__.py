@@ -1,0 +1,1 @@
+"""Web app (FastAPI + Jinja2, server-rendered)."""

@@ -1,0 +1,69 @@
+"""Celery app: broker REDIS_URL, beat every minute, thin idempotent tasks carrying ids.
+
+    celery -A worker worker -Q fetch,extract,celery --concurrency 2
+    celery -A worker beat
+
+Each task calls one pipeline function (the same ones the CLI and the in-process scheduler
+call); acks_late + reject_on_worker_lost re-deliver a task whose worker died mid-way, which
+is safe because every function is idempotent.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from celery import Celery
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+import settings
+from ingest import due_feed_ids, extract_article, refresh_feed
+from store import open_database
+
+app = Celery("storydiff", broker=settings.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    timezone="UTC",
+    broker_connection_retry_on_startup=True,
+    task_routes={"storydiff.refresh_feed": {"queue": "fetch"}, "storydiff.extract_article": {"queue": "extract"}},
+    beat_schedule={"schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0}},
+)
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
+
+
+@functools.cache
+def _factory() -> sessionmaker[Session]:
+    return open_database()[1]
+
+
+@app.task(name="storydiff.schedule_due_feeds")
+def schedule_due_feeds() -> int:
+    """Beat entry: enqueue refresh_feed for every due feed (leased so it is not enqueued twice)."""
+    with _factory()() as session:
+        ids = due_feed_ids(session, lease=True)
+    for feed_id in ids:
+        refresh_feed_task.delay(feed_id)
+    return len(ids)
+
+
+@app.task(name="storydiff.refresh_feed", **RETRY)
+def refresh_feed_task(feed_id: int) -> dict[str, Any]:
+    with _factory()() as session:
+        result = refresh_feed(session, feed_id)
+        from store.models import Article
+
+        for article_id in result.article_ids:
+            article = session.get(Article, article_id)
+            if article is not None and article.needs_fulltext:
+                extract_article_task.delay(article_id)
+    return {"feed_id": feed_id, "status": result.status, "new": result.new, "updated": result.updated}
+
+
+@app.task(name="storydiff.extract_article", **RETRY)
+def extract_article_task(article_id: int) -> str:
+    with _factory()() as session:
+        return extract_article(session, article_id)
