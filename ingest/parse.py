@@ -107,20 +107,21 @@ def parse_foreign_date(raw: str) -> datetime | None:
 def _time_of(entry: Any, fetched_at: datetime) -> tuple[datetime, str | None]:
     raw = None
     for key in ("published", "updated", "created"):
-        parsed = entry.get(f"{key}_parsed")
-        if not parsed and entry.get(key):
-            foreign = parse_foreign_date(entry[key])
+        # dict.get: FeedParserDict.get maps missing keys onto others (with a DeprecationWarning)
+        parsed = dict.get(entry, f"{key}_parsed")
+        if not parsed and dict.get(entry, key):
+            foreign = parse_foreign_date(dict.get(entry, key))
             parsed = foreign.timetuple() if foreign else None
         if parsed:
             try:
                 when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
             except (OverflowError, ValueError, OSError):
-                raw = raw or entry.get(key)
+                raw = raw or dict.get(entry, key)
                 continue
             if when > fetched_at + FUTURE_TOLERANCE:
                 return fetched_at, "future"
             return when, None
-        raw = raw or entry.get(key)
+        raw = raw or dict.get(entry, key)
     return fetched_at, ("unparseable" if raw else "missing")
 
 
@@ -182,7 +183,7 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
             continue
         published, flag = _time_of(entry, fetched_at)
         undated += flag is not None
-        raw_date = entry.get("published") or entry.get("updated") or ""
+        raw_date = dict.get(entry, "published") or dict.get(entry, "updated") or ""
         entry_id = _stable_id(entry, link, title, raw_date)
         if entry_id in seen:
             duplicates += 1

@@ -36,11 +36,11 @@ def next_check_after_success(
     TTL / Cache-Control floor; ±10 % jitter spreads feeds that were added together."""
     interval = publish_interval(published, now)
     seconds = limits.max_interval if interval is None else interval / 2
+    seconds *= (rng or random).uniform(0.9, 1.1)
     seconds = min(max(seconds, limits.min_interval), limits.max_interval)
     if floor:
         seconds = max(seconds, min(floor, limits.max_interval))
-    jitter = (rng or random).uniform(0.9, 1.1)
-    return now + timedelta(seconds=max(seconds * jitter, floor or 0))
+    return now + timedelta(seconds=seconds)
 
 
 def backoff_delay(error_count: int, limits: Limits, rng: random.Random | None = None) -> float:

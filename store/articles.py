@@ -85,14 +85,12 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
                 select(ArticleFeed.entry_id, ArticleFeed.article_id).where(
                     ArticleFeed.feed_id == feed.id, ArticleFeed.entry_id.in_(chunk)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     unlinked = [i for i in items if i.entry_id not in by_entry]
     by_key: dict[str, int] = {}
     for chunk in _chunks([article_key(feed.id, i) for i in unlinked]):
-        by_key.update(session.execute(select(Article.key, Article.id).where(Article.key.in_(chunk))).tuples().all())
+        by_key.update(session.execute(select(Article.key, Article.id).where(Article.key.in_(chunk))).all())
 
     links: list[dict] = []
     fresh: list[Item] = []

@@ -1,0 +1,161 @@
+"""Pure parsing core: tables of inputs and expected normalised items."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from errors import ParseError
+from ingest.parse import parse_feed, parse_foreign_date
+from ingest.text import detect_language, html_to_text
+from ingest.urls import canonical_url
+from tests.feedserver import rss
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "expected"),
+    [
+        ("https://ex.com/a?utm_source=x&utm_medium=y&id=3", None, "https://ex.com/a?id=3"),
+        ("https://ex.com/a?fbclid=1&gclid=2#frag", None, "https://ex.com/a"),
+        ("HTTP://EX.com:80/a", None, "http://ex.com/a"),
+        ("https://ex.com:8443/a", None, "https://ex.com:8443/a"),
+        ("/story/1?UTM_Campaign=z", "https://ex.com/feed", "https://ex.com/story/1"),
+        ("https://ex.com", None, "https://ex.com/"),
+        ("javascript:alert(1)", None, None),
+        ("mailto:a@b.c", None, None),
+        ("", None, None),
+        ("http://[::1]:8080/x", None, "http://[::1]:8080/x"),
+    ],
+)
+def test_canonical_url(url, base, expected):
+    assert canonical_url(url, base) == expected
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("<p>One</p><p>Two &amp; three</p>", "One\nTwo & three"),
+        ("plain   text\n\n\n\nnext", "plain text\n\nnext"),
+        ("<script>alert(1)</script><style>p{}</style>Visible<!-- hidden -->", "Visible"),
+        ('<img src=x onerror="alert(1)">caption', "caption"),
+        ("<div><iframe src='http://evil'></iframe>ok</div>", "ok"),
+        ("", ""),
+        ("<p>unclosed <b>bold", "unclosed bold"),
+    ],
+)
+def test_html_to_text(markup, expected):
+    assert html_to_text(markup) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        ("anything", "en-US", "en"),
+        ("whatever", "pt_BR", "pt"),
+        ("The foreign ministers met in Budapest on Thursday to discuss the summit", None, "en"),
+        ("Der Außenminister traf sich am Donnerstag in Budapest mit seinem Kollegen", None, "de"),
+        ("short", None, None),
+    ],
+)
+def test_detect_language(text, declared, expected):
+    assert detect_language(text, declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Seg, 24 Set 2018 19:42:40 -0300", datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)),
+        ("mar., 03 févr. 2026 10:00:00 +0100", datetime(2026, 2, 3, 9, 0, tzinfo=UTC)),
+        ("not a date", None),
+    ],
+)
+def test_parse_foreign_date(raw, expected):
+    assert parse_foreign_date(raw) == expected
+
+
+def parse(items, **kw):
+    return parse_feed(rss(items, **kw).encode(), "application/rss+xml", "http://feeds.example/f.xml", NOW)
+
+
+@pytest.mark.parametrize(
+    ("date", "flag", "published"),
+    [
+        ("Tue, 21 Oct 2025 22:10:00 +0000", None, datetime(2025, 10, 21, 22, 10, tzinfo=UTC)),
+        ("Tue, 21 Oct 2025 22:10:00 +0200", None, datetime(2025, 10, 21, 20, 10, tzinfo=UTC)),
+        ("yesterday-ish", "unparseable", NOW),
+        (None, "missing", NOW),
+        ((NOW + timedelta(days=3)).strftime("%a, %d %b %Y %H:%M:%S +0000"), "future", NOW),
+    ],
+)
+def test_published_time_is_utc_and_flagged(date, flag, published):
+    item = {"title": "T", "link": "http://ex.com/1"}
+    if date:
+        item["date"] = date
+    parsed = parse([item])
+    assert parsed.items[0].published == published
+    assert parsed.items[0].published_flag == flag
+
+
+@pytest.mark.parametrize(
+    ("item", "expected_id"),
+    [
+        ({"title": "T", "guid": " urn:x:g-1 ", "link": "http://ex.com/1"}, "urn:x:g-1"),
+        ({"title": "T", "link": "http://ex.com/1?utm_source=a"}, "http://ex.com/1"),
+    ],
+)
+def test_stable_id(item, expected_id):
+    assert parse([item]).items[0].entry_id == expected_id
+
+
+def test_stable_id_without_guid_or_link_is_a_hash_of_title_and_date():
+    a = parse([{"title": "Same", "date": "Tue, 21 Oct 2025 22:10:00 +0000"}]).items[0]
+    b = parse([{"title": "Same", "date": "Tue, 21 Oct 2025 22:10:00 +0000"}]).items[0]
+    c = parse([{"title": "Same", "date": "Wed, 22 Oct 2025 22:10:00 +0000"}]).items[0]
+    assert a.entry_id.startswith("hash:") and a.entry_id == b.entry_id != c.entry_id
+    assert a.url is None
+
+
+def test_content_beats_summary_and_scripts_are_removed():
+    item = parse(
+        [{"title": "<b>Bold</b> title", "link": "http://ex.com/1", "description": "Short.",
+          "content": "<p>Long body.</p><script>steal()</script><p>Second paragraph.</p>"}]
+    ).items[0]
+    assert item.title == "Bold title"
+    assert item.summary == "Short."
+    assert item.body == "Long body.\nSecond paragraph."
+
+
+def test_duplicate_guids_keep_the_first_and_are_reported():
+    parsed = parse([{"title": "First", "guid": "x"}, {"title": "Second", "guid": "x"}, {"title": "Other", "guid": "y"}])
+    assert [i.title for i in parsed.items] == ["First", "Other"]
+    assert any("GUID" in p for p in parsed.problems)
+
+
+def test_empty_channel_is_a_reported_problem_not_an_error():
+    parsed = parse([])
+    assert parsed.items == () and parsed.problems == ("the feed has no entries",)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Welcome</p></body></html>", "text/html", "HTML page"),
+        (b"", "application/rss+xml", "empty document"),
+        (b"\x00\x01\x02 binary junk", "application/octet-stream", "not RSS, Atom or JSON Feed"),
+    ],
+)
+def test_not_a_feed_raises_a_clear_parse_error(body, content_type, words):
+    with pytest.raises(ParseError, match=words):
+        parse_feed(body, content_type, "http://ex.com/feed", NOW)
+
+
+def test_ttl_is_read_in_seconds():
+    assert parse([{"title": "T"}], extra="<ttl>30</ttl>").ttl_seconds == 1800
+
+
+def test_malformed_feed_keeps_readable_entries():
+    body = rss([{"title": "Good one", "link": "http://ex.com/1"}]).replace("</channel>", "<item><title>broken &bogus; </channel>")
+    parsed = parse_feed(body.encode(), "application/rss+xml", "http://ex.com/f", NOW)
+    assert [i.title for i in parsed.items][:1] == ["Good one"]
+    assert parsed.problems and parsed.problems[0].startswith("malformed feed")
