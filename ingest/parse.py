@@ -163,7 +163,7 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
         problems.append(f"malformed feed ({type(exc).__name__}: {exc}); kept the entries that could be read")
     if not result.get("version") and not result.entries:
         snippet = body[:200].decode("utf-8", "replace").strip().lower()
-        what = "an HTML page" if "<html" in snippet or "<!doctype html" in snippet else "not RSS, Atom or JSON Feed"
+        what = "an HTML page" if "<html" in snippet or "<!doctype html" in snippet else "neither RSS nor Atom"
         if not body.strip():
             what = "an empty document"
         raise ParseError(f"the response is {what}, not a feed; check that the URL points to the feed itself")
@@ -178,7 +178,7 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
         title = html_to_text(entry.get("title"))
         summary = html_to_text(entry.get("summary"))
         content = _content_text(entry)
-        if not (title or summary or content):
+        if not (title or summary or content or link):
             skipped += 1
             continue
         published, flag = _time_of(entry, fetched_at)
@@ -194,7 +194,7 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
     if duplicates:
         problems.append(f"{duplicates} entries repeat an earlier entry's GUID; kept the first of each")
     if skipped:
-        problems.append(f"{skipped} entries have neither title nor text; skipped them")
+        problems.append(f"{skipped} entries have no title, text or link; skipped them")
     if undated:
         problems.append(f"{undated} entries have a missing, unparseable or future date; used the fetch time")
     if not items:

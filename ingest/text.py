@@ -8,7 +8,7 @@ import re
 import lxml.html
 from lxml import etree
 
-DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "template", "svg", "math", "head")
+DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "template", "head")
 BLOCK_TAGS = frozenset(
     [
         "p",
@@ -42,6 +42,7 @@ BLOCK_TAGS = frozenset(
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _LOOKS_HTML = re.compile(r"<[a-zA-Z!/]|&[#a-zA-Z0-9]+;")
+_BOGUS_DECL = re.compile(r"<!(?!--|\[CDATA\[|doctype)", re.I)  # "<!'" is text, not a declaration
 
 
 def normalise_space(text: str) -> str:
@@ -55,6 +56,7 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if not _LOOKS_HTML.search(markup):
         return normalise_space(markup)
+    markup = _BOGUS_DECL.sub("&lt;!", markup)
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):

@@ -142,7 +142,7 @@ def test_empty_channel_is_a_reported_problem_not_an_error():
     [
         (b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Welcome</p></body></html>", "text/html", "HTML page"),
         (b"", "application/rss+xml", "empty document"),
-        (b"\x00\x01\x02 binary junk", "application/octet-stream", "not RSS, Atom or JSON Feed"),
+        (b"\x00\x01\x02 binary junk", "application/octet-stream", "neither RSS nor Atom"),
     ],
 )
 def test_not_a_feed_raises_a_clear_parse_error(body, content_type, words):

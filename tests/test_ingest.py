@@ -1,0 +1,139 @@
+"""Ingestion behaviour on real databases: idempotency, conditional GET, dedup across feeds,
+edit history, wire copies, full-text extraction."""
+
+from sqlalchemy import func, select
+
+from ingest import extract_pending, refresh_due_feeds, refresh_feed
+from ingest.feeds import FeedSpec, add_feed
+from store.models import Article, ArticleFeed, Feed, Version
+from store.queries import stats
+from tests.feedserver import rss
+
+DATE = "Tue, 21 Oct 2025 10:00:00 +0000"
+WIRE = ("Foreign ministers of both countries spoke by telephone on Monday and agreed that their deputies "
+        "would keep working on the agenda of the summit, officials said, adding that no date had been fixed yet "
+        "and that the leaders would decide on the venue after further consultations next week.")
+
+
+def items(n, prefix="a"):
+    return [{"title": f"Story {prefix}{i}", "link": f"http://news.example/{prefix}/{i}?utm_source=feed",
+             "guid": f"{prefix}-{i}", "date": DATE, "description": f"Body of story {prefix}{i}, long enough."}
+            for i in range(n)]
+
+
+def count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def add(db, url, outlet="Outlet", kind="newspaper"):
+    with db.begin() as s:
+        return add_feed(s, FeedSpec(url, outlet, kind))[0].id
+
+
+def test_ingest_twice_creates_nothing_new_and_uses_conditional_get(db, feed_server):
+    url = feed_server.add("/feed", rss(items(5)), etag='"v1"', headers={"Last-Modified": "Tue, 21 Oct 2025 10:00:00 GMT"})
+    feed_id = add(db, url)
+    with db() as s:
+        first = refresh_feed(s, feed_id)
+    assert (first.new, first.updated, first.unchanged, first.status) == (5, 0, 0, "ok")
+    with db() as s:
+        second = refresh_feed(s, feed_id)
+        feed = s.get(Feed, feed_id)
+        assert second.status == "not_modified" and second.new == 0
+        assert feed.etag == '"v1"' and feed.last_modified == "Tue, 21 Oct 2025 10:00:00 GMT"
+        assert count(s, Article) == 5 and count(s, Version) == 5 and count(s, ArticleFeed) == 5
+    sent = feed_server.requests_to("/feed")[1].headers
+    assert sent["if-none-match"] == '"v1"'
+    assert sent["if-modified-since"] == "Tue, 21 Oct 2025 10:00:00 GMT"
+    assert "storydiff" in sent["user-agent"]
+    # without an ETag the server re-sends the same items: still no duplicates
+    feed_server.routes["/feed"].etag = None
+    with db() as s:
+        third = refresh_feed(s, feed_id)
+        assert (third.new, third.updated, third.unchanged) == (0, 0, 5)
+        assert count(s, Article) == 5 and count(s, Version) == 5
+
+
+def test_same_canonical_url_from_two_feeds_is_one_article_linked_to_both(db, feed_server):
+    a = add(db, feed_server.add("/a", rss(items(3))), "Outlet A")
+    b = add(db, feed_server.add("/b", rss(items(2))), "Outlet B")
+    refresh_due_feeds(db)
+    with db() as s:
+        assert count(s, Article) == 3
+        assert count(s, ArticleFeed) == 5
+        shared = s.scalars(select(ArticleFeed.article_id).where(ArticleFeed.feed_id == b)).all()
+        linked_a = s.scalars(select(ArticleFeed.article_id).where(ArticleFeed.feed_id == a)).all()
+        assert set(shared) <= set(linked_a)
+        assert s.get(Article, shared[0]).url == "http://news.example/a/0"
+
+
+def test_changed_title_or_body_is_a_new_version_with_history_kept(db, feed_server):
+    url = feed_server.add("/feed", rss(items(2)))
+    feed_id = add(db, url)
+    refresh_due_feeds(db, [feed_id])
+    edited = items(2)
+    edited[0]["title"] = "Story a0 (updated: toll rises)"
+    feed_server.add("/feed", rss(edited))
+    with db() as s:
+        result = refresh_feed(s, feed_id)
+    assert (result.new, result.updated, result.unchanged) == (0, 1, 1)
+    with db() as s:
+        article = s.scalar(select(Article).where(Article.url == "http://news.example/a/0"))
+        titles = [v.title for v in s.scalars(select(Version).where(Version.article_id == article.id).order_by(Version.seq))]
+        assert titles == ["Story a0", "Story a0 (updated: toll rises)"]
+
+
+def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
+    original = {"title": "Ministers agree to keep talking", "link": "http://wire.example/1", "guid": "w1",
+                "date": "Tue, 21 Oct 2025 08:00:00 +0000", "description": WIRE}
+    copy = {"title": "Ministers agree to keep talking", "link": "http://paper.example/world/77", "guid": "p77",
+            "date": "Tue, 21 Oct 2025 09:30:00 +0000", "description": "(Wire) " + WIRE}
+    unrelated = {"title": "Local team wins", "link": "http://paper.example/sport/1", "guid": "p1", "date": DATE,
+                 "description": "The home side scored twice in the last ten minutes to win the derby in front of a full stadium on Sunday."}
+    # the copy is ingested first; the original arrives later but was published earlier
+    add(db, feed_server.add("/paper", rss([copy, unrelated])), "Paper")
+    refresh_due_feeds(db)
+    add(db, feed_server.add("/wire", rss([original])), "Wire", "wire")
+    refresh_due_feeds(db)
+    with db() as s:
+        wire = s.scalar(select(Article).where(Article.url == "http://wire.example/1"))
+        paper = s.scalar(select(Article).where(Article.url == "http://paper.example/world/77"))
+        sport = s.scalar(select(Article).where(Article.url == "http://paper.example/sport/1"))
+        assert wire.original_id is None
+        assert paper.original_id == wire.id
+        assert sport.original_id is None
+        assert stats(s)["wire_copies"] == 1
+
+
+def test_summary_only_items_get_full_text_and_thin_pages_keep_the_summary(db, feed_server, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_FULLTEXT_MIN_CHARS", "200")
+    body = " ".join(f"Paragraph {n} explains what the ministers said about the summit and its timing." for n in range(12))
+    page = f"<html><head><script>var x=1;</script></head><body><nav>Home | World</nav><article><h1>Talks</h1><p>{body}</p></article><footer>Copyright</footer></body></html>"
+    feed_server.add("/page/full", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    feed_server.add("/page/thin", "<html><body><p>Subscribe to read.</p></body></html>", headers={"Content-Type": "text/html"})
+    feed_items = [
+        {"title": "Full", "link": feed_server.url("/page/full"), "guid": "f", "date": DATE, "description": "Short summary."},
+        {"title": "Thin", "link": feed_server.url("/page/thin"), "guid": "t", "date": DATE, "description": "Another summary."},
+        {"title": "Gone", "link": feed_server.url("/page/missing"), "guid": "g", "date": DATE, "description": "Third summary."},
+    ]
+    add(db, feed_server.add("/feed", rss(feed_items)))
+    refresh_due_feeds(db)
+    with db() as s:
+        assert extract_pending(s) == {"extracted": 1, "thin": 1, "failed": 1}
+        texts = {v.title: (v.text, v.text_source) for v in s.scalars(select(Version))}
+        assert texts["Full"][1] == "extracted" and "Paragraph 11 explains" in texts["Full"][0]
+        assert "var x" not in texts["Full"][0] and "Copyright" not in texts["Full"][0]
+        assert texts["Thin"] == ("Another summary.", "summary")
+        assert texts["Gone"] == ("Third summary.", "summary")
+        errors = {a.url.rsplit("/", 1)[1]: a.fulltext_error for a in s.scalars(select(Article))}
+        assert "kept the feed summary" in errors["thin"] and "HTTP 404" in errors["missing"]
+        assert extract_pending(s) == {}  # nothing left to do
+
+
+def test_stats_has_the_documented_keys(db, feed_server):
+    add(db, feed_server.add("/feed", rss(items(2))))
+    refresh_due_feeds(db)
+    with db() as s:
+        result = stats(s)
+    assert {"feeds", "articles", "versions", "stories", "failing_feeds"} <= set(result)
+    assert (result["feeds"], result["articles"], result["versions"], result["failing_feeds"]) == (1, 2, 2, 0)
