@@ -16,14 +16,16 @@ from rich.table import Table
 import settings
 from errors import StorydiffError
 
-console = Console()
 err_console = Console(stderr=True)
 
 
 def _factory():  # type: ignore[no-untyped-def]
+    """Session factory of the configured database; its pool is closed when the command ends."""
     from store import open_database
 
-    return open_database()[1]
+    engine, factory = open_database()
+    click.get_current_context().call_on_close(engine.dispose)
+    return factory
 
 
 class Group(click.Group):
@@ -65,7 +67,7 @@ def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
 
     with _factory().begin() as session:
         feed, created = add_feed(session, FeedSpec(url, outlet, kind, country))
-        console.print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}")
+        Console().print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}")
 
 
 @feeds.command("list")
@@ -94,7 +96,7 @@ def feeds_list(as_json: bool) -> None:
             r["next_check"][:19],
             (r["last_error"] or "")[:80],
         )
-    console.print(table)
+    Console().print(table)
 
 
 @feeds.command("import")
@@ -105,7 +107,7 @@ def feeds_import(path: Path) -> None:
 
     with _factory().begin() as session:
         added, known = import_file(session, path)
-    console.print(f"imported {added} new feeds ({known} already known)")
+    Console().print(f"imported {added} new feeds ({known} already known)")
 
 
 @feeds.command("export")
@@ -143,9 +145,9 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     table = Table("feed", "status", "new", "updated", "unchanged", "error", title="ingest summary")
     for r in results:
         table.add_row(r.url, r.status, str(r.new), str(r.updated), str(r.unchanged), (r.error or "")[:90])
-    console.print(table)
+    Console().print(table)
     failed = sum(r.status == "error" for r in results)
-    console.print(
+    Console().print(
         f"{len(results)} feeds: {sum(r.new for r in results)} new, {sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results)} unchanged articles; {failed} feeds failed"
     )
@@ -153,7 +155,7 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
         with factory() as session:
             counts = extract_pending(session)
         if counts:
-            console.print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+            Console().print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
 @main.command()
@@ -168,7 +170,7 @@ def stats(as_json: bool) -> None:
         click.echo(json.dumps(counts))
     else:
         for key, value in counts.items():
-            console.print(f"{key:>14}: {value}")
+            Console().print(f"{key:>14}: {value}")
 
 
 @main.command()
@@ -205,6 +207,29 @@ def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
     from demo.run import run_demo
 
     run_demo(port=port, open_browser=not no_browser, data_dir=data_dir)
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Quality evaluations on the real datasets (../shared/data)."""
+
+
+@eval_group.command("extract")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--min-f1", type=float, default=None, help="Exit 1 when F1 is below this floor (eval gate).")
+def eval_extract(path: Path | None, as_json: bool, min_f1: float | None) -> None:
+    """Full-text extraction F1 on the article-extraction benchmark."""
+    from evals.extraction import evaluate
+
+    root = path or settings.shared_data_dir() / "article-extraction-benchmark"
+    if not root.is_dir():
+        raise click.ClickException(f"benchmark not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
+    result = evaluate(root)
+    click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
+    if min_f1 is not None and result["f1"] < min_f1:
+        err_console.print(f"[red]gate failed:[/red] F1 {result['f1']} < floor {min_f1}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

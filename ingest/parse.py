@@ -109,8 +109,9 @@ def _time_of(entry: Any, fetched_at: datetime) -> tuple[datetime, str | None]:
     for key in ("published", "updated", "created"):
         # dict.get: FeedParserDict.get maps missing keys onto others (with a DeprecationWarning)
         parsed = dict.get(entry, f"{key}_parsed")
-        if not parsed and dict.get(entry, key):
-            foreign = parse_foreign_date(dict.get(entry, key))
+        text = dict.get(entry, key)
+        if not parsed and isinstance(text, str) and text:
+            foreign = parse_foreign_date(text)
             parsed = foreign.timetuple() if foreign else None
         if parsed:
             try:

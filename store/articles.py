@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import settings
@@ -137,7 +137,11 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
             }
             for i, s, wants in zip(fresh, sigs, wants_fulltext, strict=True)
         ]
-        ids = list(session.scalars(insert(Article).returning(Article.id, sort_by_parameter_order=True), rows))
+        session.connection().execute(Article.__table__.insert(), rows)  # executemany, no per-row RETURNING
+        id_of: dict[str, int] = {}
+        for chunk in _chunks([r["key"] for r in rows]):
+            id_of.update(session.execute(select(Article.key, Article.id).where(Article.key.in_(chunk))).all())
+        ids = [id_of[r["key"]] for r in rows]
         for article_id, item, wants in zip(ids, fresh, wants_fulltext, strict=True):
             links.append({"feed_id": feed.id, "article_id": article_id, "entry_id": item.entry_id, "first_seen": now})
             versions.append(_version_row(article_id, 1, item, content_hash(item), now, wants))
@@ -145,9 +149,9 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
         counts.new_article_ids = ids
         link_copies(session, {a: s for a, s in zip(ids, sigs, strict=True) if s is not None})
     if links:
-        session.execute(insert(ArticleFeed), links)
+        session.connection().execute(ArticleFeed.__table__.insert(), links)
     if versions:
-        session.execute(insert(Version), versions)
+        session.connection().execute(Version.__table__.insert(), versions)
     return counts
 
 
@@ -161,21 +165,18 @@ def link_copies(session: Session, sigs: dict[int, object]) -> None:
         for aid, sig in sigs.items()
         for band, bucket in enumerate(neardup.band_buckets(sig))  # type: ignore[arg-type]
     ]
-    session.execute(insert(ArticleBand), band_rows)
+    session.connection().execute(ArticleBand.__table__.insert(), band_rows)
     pairs: set[tuple[int, int]] = set()
-    keys = [(r["band"], r["bucket"]) for r in band_rows]
-    owner = {(r["band"], r["bucket"], r["article_id"]) for r in band_rows}
-    for chunk in _chunks(keys, 300):
-        rows = session.execute(
-            select(ArticleBand.band, ArticleBand.bucket, ArticleBand.article_id).where(
-                tuple_(ArticleBand.band, ArticleBand.bucket).in_(chunk)
-            )
-        )
-        by_bucket: dict[tuple[int, int], list[int]] = {}
-        for band, bucket, aid in rows:
-            by_bucket.setdefault((band, bucket), []).append(aid)
-        for (band, bucket), members in by_bucket.items():
-            for new_id in (m for m in members if (band, bucket, m) in owner):
+    owner = {(r["bucket"], r["article_id"]) for r in band_rows}
+    for chunk in _chunks(sorted({r["bucket"] for r in band_rows})):
+        rows = session.execute(select(ArticleBand.bucket, ArticleBand.article_id).where(ArticleBand.bucket.in_(chunk)))
+        by_bucket: dict[int, list[int]] = {}
+        for bucket, aid in rows:
+            by_bucket.setdefault(bucket, []).append(aid)
+        for bucket, members in by_bucket.items():
+            if len(members) < 2:
+                continue
+            for new_id in (m for m in members if (bucket, m) in owner):
                 pairs.update((new_id, other) for other in members if other != new_id)
     if not pairs:
         return

@@ -130,7 +130,7 @@ class ArticleBand(Base):
     """MinHash LSH buckets: articles sharing a (band, bucket) are near-duplicate candidates."""
 
     __tablename__ = "article_bands"
-    __table_args__ = (Index("ix_article_bands_bucket", "band", "bucket"),)
+    __table_args__ = (Index("ix_article_bands_bucket", "bucket"),)  # bucket ids embed the band
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[int] = mapped_column(Integer, primary_key=True)

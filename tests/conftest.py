@@ -102,7 +102,9 @@ def _postgres_url() -> Iterator[str | None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
+def db(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sessionmaker[Session]]:
     """A migrated, empty database of each kind; DATABASE_URL points at it too."""
     if request.param == "sqlite":
         path = tmp_path / "storydiff.db"
@@ -122,7 +124,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.fixture
-def sqlite_db(tmp_path: Path, _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
+def sqlite_db(
+    tmp_path: Path, _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sessionmaker[Session]]:
     path = tmp_path / "storydiff.db"
     shutil.copy(_sqlite_template, path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")

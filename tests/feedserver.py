@@ -99,7 +99,13 @@ def rss(items: list[dict[str, str]], title: str = "Test feed", extra: str = "") 
     parts = []
     for it in items:
         fields = []
-        for key, tag in (("title", "title"), ("link", "link"), ("guid", "guid"), ("date", "pubDate"), ("description", "description")):
+        for key, tag in (
+            ("title", "title"),
+            ("link", "link"),
+            ("guid", "guid"),
+            ("date", "pubDate"),
+            ("description", "description"),
+        ):
             if key in it:
                 fields.append(f"<{tag}><![CDATA[{it[key]}]]></{tag}>")
         if "content" in it:

@@ -12,8 +12,18 @@ from ingest.feeds import FeedSpec, add_feed
 from store.models import Article, ArticleFeed, Feed
 from tests.feedserver import rss
 
-GOOD = rss([{"title": f"Good item {n}", "link": f"http://ex.com/good/{n}", "guid": f"good-{n}",
-             "date": "Tue, 21 Oct 2025 10:00:00 +0000", "description": "fine"} for n in range(3)])
+GOOD = rss(
+    [
+        {
+            "title": f"Good item {n}",
+            "link": f"http://ex.com/good/{n}",
+            "guid": f"good-{n}",
+            "date": "Tue, 21 Oct 2025 10:00:00 +0000",
+            "description": "fine",
+        }
+        for n in range(3)
+    ]
+)
 
 
 def redirect_to(target):
@@ -22,6 +32,7 @@ def redirect_to(target):
         req.send_header("Location", target)
         req.send_header("Content-Length", "0")
         req.end_headers()
+
     return handler
 
 
@@ -61,11 +72,27 @@ CASES = {
     "/oversized": ({"body": b"<rss>" + b" " * (2 * 1024 * 1024)}, "over the 1,048,576-byte limit", "error"),
     "/oversized-undeclared": ({"handler": None}, "sent more than 1,048,576 bytes", "error"),
     "/bomb": ({"handler": gzip_bomb_handler}, "gzip bomb", "error"),
-    "/html": ({"body": "<!doctype html><html><body><h1>Welcome</h1></body></html>", "headers": {"Content-Type": "text/html"}}, "HTML page", "error"),
+    "/html": (
+        {"body": "<!doctype html><html><body><h1>Welcome</h1></body></html>", "headers": {"Content-Type": "text/html"}},
+        "HTML page",
+        "error",
+    ),
     "/empty-channel": ({"body": rss([])}, "no entries", "warning"),
-    "/dup-guids": ({"body": rss([{"title": "A", "guid": "same"}, {"title": "B", "guid": "same"}])}, "repeat an earlier entry's GUID", "warning"),
-    "/no-link-no-date": ({"body": rss([{"title": "Orphan item", "description": "no link, no date"}])}, "missing, unparseable or future date", "warning"),
-    "/bad-deflate": ({"body": b"not deflate at all", "headers": {"Content-Encoding": "deflate"}}, "corrupt compressed body", "error"),
+    "/dup-guids": (
+        {"body": rss([{"title": "A", "guid": "same"}, {"title": "B", "guid": "same"}])},
+        "repeat an earlier entry's GUID",
+        "warning",
+    ),
+    "/no-link-no-date": (
+        {"body": rss([{"title": "Orphan item", "description": "no link, no date"}])},
+        "missing, unparseable or future date",
+        "warning",
+    ),
+    "/bad-deflate": (
+        {"body": b"not deflate at all", "headers": {"Content-Encoding": "deflate"}},
+        "corrupt compressed body",
+        "error",
+    ),
 }
 
 
@@ -86,7 +113,9 @@ def hostile(feed_server, monkeypatch):
 
 def test_each_hostile_feed_gets_a_clear_error_and_others_are_unaffected(db, hostile):
     with db.begin() as s:
-        ids = {path: add_feed(s, FeedSpec(hostile.url(path), "Hostile", "newspaper"))[0].id for path in [*CASES, "/good"]}
+        ids = {
+            path: add_feed(s, FeedSpec(hostile.url(path), "Hostile", "newspaper"))[0].id for path in [*CASES, "/good"]
+        }
     results = {r.feed_id: r for r in refresh_due_feeds(db)}
     assert len(results) == len(ids)
     with db() as s:
@@ -101,7 +130,9 @@ def test_each_hostile_feed_gets_a_clear_error_and_others_are_unaffected(db, host
         stored = s.scalar(select(func.count()).select_from(ArticleFeed).where(ArticleFeed.feed_id == ids["/good"]))
         assert stored == 3
         # items of the warning feeds were kept
-        assert s.scalar(select(func.count()).select_from(ArticleFeed).where(ArticleFeed.feed_id == ids["/dup-guids"])) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(ArticleFeed).where(ArticleFeed.feed_id == ids["/dup-guids"])) == 1
+        )
         orphan = s.scalar(select(Article).join(ArticleFeed).where(ArticleFeed.feed_id == ids["/no-link-no-date"]))
         assert orphan.url is None and orphan.published_flag == "missing"
         # Retry-After pushed the next check at least two hours out

@@ -10,15 +10,24 @@ from store.queries import stats
 from tests.feedserver import rss
 
 DATE = "Tue, 21 Oct 2025 10:00:00 +0000"
-WIRE = ("Foreign ministers of both countries spoke by telephone on Monday and agreed that their deputies "
-        "would keep working on the agenda of the summit, officials said, adding that no date had been fixed yet "
-        "and that the leaders would decide on the venue after further consultations next week.")
+WIRE = (
+    "Foreign ministers of both countries spoke by telephone on Monday and agreed that their deputies "
+    "would keep working on the agenda of the summit, officials said, adding that no date had been fixed yet "
+    "and that the leaders would decide on the venue after further consultations next week."
+)
 
 
 def items(n, prefix="a"):
-    return [{"title": f"Story {prefix}{i}", "link": f"http://news.example/{prefix}/{i}?utm_source=feed",
-             "guid": f"{prefix}-{i}", "date": DATE, "description": f"Body of story {prefix}{i}, long enough."}
-            for i in range(n)]
+    return [
+        {
+            "title": f"Story {prefix}{i}",
+            "link": f"http://news.example/{prefix}/{i}?utm_source=feed",
+            "guid": f"{prefix}-{i}",
+            "date": DATE,
+            "description": f"Body of story {prefix}{i}, long enough.",
+        }
+        for i in range(n)
+    ]
 
 
 def count(session, model):
@@ -31,7 +40,9 @@ def add(db, url, outlet="Outlet", kind="newspaper"):
 
 
 def test_ingest_twice_creates_nothing_new_and_uses_conditional_get(db, feed_server):
-    url = feed_server.add("/feed", rss(items(5)), etag='"v1"', headers={"Last-Modified": "Tue, 21 Oct 2025 10:00:00 GMT"})
+    url = feed_server.add(
+        "/feed", rss(items(5)), etag='"v1"', headers={"Last-Modified": "Tue, 21 Oct 2025 10:00:00 GMT"}
+    )
     feed_id = add(db, url)
     with db() as s:
         first = refresh_feed(s, feed_id)
@@ -79,17 +90,34 @@ def test_changed_title_or_body_is_a_new_version_with_history_kept(db, feed_serve
     assert (result.new, result.updated, result.unchanged) == (0, 1, 1)
     with db() as s:
         article = s.scalar(select(Article).where(Article.url == "http://news.example/a/0"))
-        titles = [v.title for v in s.scalars(select(Version).where(Version.article_id == article.id).order_by(Version.seq))]
+        titles = [
+            v.title for v in s.scalars(select(Version).where(Version.article_id == article.id).order_by(Version.seq))
+        ]
         assert titles == ["Story a0", "Story a0 (updated: toll rises)"]
 
 
 def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
-    original = {"title": "Ministers agree to keep talking", "link": "http://wire.example/1", "guid": "w1",
-                "date": "Tue, 21 Oct 2025 08:00:00 +0000", "description": WIRE}
-    copy = {"title": "Ministers agree to keep talking", "link": "http://paper.example/world/77", "guid": "p77",
-            "date": "Tue, 21 Oct 2025 09:30:00 +0000", "description": "(Wire) " + WIRE}
-    unrelated = {"title": "Local team wins", "link": "http://paper.example/sport/1", "guid": "p1", "date": DATE,
-                 "description": "The home side scored twice in the last ten minutes to win the derby in front of a full stadium on Sunday."}
+    original = {
+        "title": "Ministers agree to keep talking",
+        "link": "http://wire.example/1",
+        "guid": "w1",
+        "date": "Tue, 21 Oct 2025 08:00:00 +0000",
+        "description": WIRE,
+    }
+    copy = {
+        "title": "Ministers agree to keep talking",
+        "link": "http://paper.example/world/77",
+        "guid": "p77",
+        "date": "Tue, 21 Oct 2025 09:30:00 +0000",
+        "description": "(Wire) " + WIRE,
+    }
+    unrelated = {
+        "title": "Local team wins",
+        "link": "http://paper.example/sport/1",
+        "guid": "p1",
+        "date": DATE,
+        "description": "The home side scored twice in the last ten minutes to win the derby in front of a full stadium on Sunday.",
+    }
     # the copy is ingested first; the original arrives later but was published earlier
     add(db, feed_server.add("/paper", rss([copy, unrelated])), "Paper")
     refresh_due_feeds(db)
@@ -107,14 +135,36 @@ def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
 
 def test_summary_only_items_get_full_text_and_thin_pages_keep_the_summary(db, feed_server, monkeypatch):
     monkeypatch.setenv("STORYDIFF_FULLTEXT_MIN_CHARS", "200")
-    body = " ".join(f"Paragraph {n} explains what the ministers said about the summit and its timing." for n in range(12))
+    body = " ".join(
+        f"Paragraph {n} explains what the ministers said about the summit and its timing." for n in range(12)
+    )
     page = f"<html><head><script>var x=1;</script></head><body><nav>Home | World</nav><article><h1>Talks</h1><p>{body}</p></article><footer>Copyright</footer></body></html>"
     feed_server.add("/page/full", page, headers={"Content-Type": "text/html; charset=utf-8"})
-    feed_server.add("/page/thin", "<html><body><p>Subscribe to read.</p></body></html>", headers={"Content-Type": "text/html"})
+    feed_server.add(
+        "/page/thin", "<html><body><p>Subscribe to read.</p></body></html>", headers={"Content-Type": "text/html"}
+    )
     feed_items = [
-        {"title": "Full", "link": feed_server.url("/page/full"), "guid": "f", "date": DATE, "description": "Short summary."},
-        {"title": "Thin", "link": feed_server.url("/page/thin"), "guid": "t", "date": DATE, "description": "Another summary."},
-        {"title": "Gone", "link": feed_server.url("/page/missing"), "guid": "g", "date": DATE, "description": "Third summary."},
+        {
+            "title": "Full",
+            "link": feed_server.url("/page/full"),
+            "guid": "f",
+            "date": DATE,
+            "description": "Short summary.",
+        },
+        {
+            "title": "Thin",
+            "link": feed_server.url("/page/thin"),
+            "guid": "t",
+            "date": DATE,
+            "description": "Another summary.",
+        },
+        {
+            "title": "Gone",
+            "link": feed_server.url("/page/missing"),
+            "guid": "g",
+            "date": DATE,
+            "description": "Third summary.",
+        },
     ]
     add(db, feed_server.add("/feed", rss(feed_items)))
     refresh_due_feeds(db)

@@ -118,8 +118,14 @@ def test_stable_id_without_guid_or_link_is_a_hash_of_title_and_date():
 
 def test_content_beats_summary_and_scripts_are_removed():
     item = parse(
-        [{"title": "<b>Bold</b> title", "link": "http://ex.com/1", "description": "Short.",
-          "content": "<p>Long body.</p><script>steal()</script><p>Second paragraph.</p>"}]
+        [
+            {
+                "title": "<b>Bold</b> title",
+                "link": "http://ex.com/1",
+                "description": "Short.",
+                "content": "<p>Long body.</p><script>steal()</script><p>Second paragraph.</p>",
+            }
+        ]
     ).items[0]
     assert item.title == "Bold title"
     assert item.summary == "Short."
@@ -140,7 +146,11 @@ def test_empty_channel_is_a_reported_problem_not_an_error():
 @pytest.mark.parametrize(
     ("body", "content_type", "words"),
     [
-        (b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Welcome</p></body></html>", "text/html", "HTML page"),
+        (
+            b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Welcome</p></body></html>",
+            "text/html",
+            "HTML page",
+        ),
         (b"", "application/rss+xml", "empty document"),
         (b"\x00\x01\x02 binary junk", "application/octet-stream", "neither RSS nor Atom"),
     ],
@@ -155,7 +165,9 @@ def test_ttl_is_read_in_seconds():
 
 
 def test_malformed_feed_keeps_readable_entries():
-    body = rss([{"title": "Good one", "link": "http://ex.com/1"}]).replace("</channel>", "<item><title>broken &bogus; </channel>")
+    body = rss([{"title": "Good one", "link": "http://ex.com/1"}]).replace(
+        "</channel>", "<item><title>broken &bogus; </channel>"
+    )
     parsed = parse_feed(body.encode(), "application/rss+xml", "http://ex.com/f", NOW)
     assert [i.title for i in parsed.items][:1] == ["Good one"]
     assert parsed.problems and parsed.problems[0].startswith("malformed feed")

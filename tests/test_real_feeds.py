@@ -27,7 +27,7 @@ def served_headers(raw: bytes) -> dict[str, str]:
 def ingest_folder(db, server, files: list[Path], root: Path):
     with db.begin() as s:
         ids = {}
-        for n, path in enumerate(files):
+        for path in files:
             raw = path.read_bytes()
             route = "/" + str(path.relative_to(root)).replace("\\", "/")
             server.add(route, raw, headers=served_headers(raw))
@@ -46,6 +46,7 @@ def feedparser_entries(path: Path) -> int:
     raw = path.read_bytes()
     headers = {k.lower(): v for k, v in served_headers(raw).items()}
     result = feedparser.parse(raw, response_headers=headers)
+
     def visible(markup: str) -> bool:  # feedparser's sanitised HTML, tags stripped by a regex
         return bool(html.unescape(re.sub(r"<[^>]*>", "", markup)).strip())
 
@@ -59,7 +60,9 @@ def feedparser_entries(path: Path) -> int:
 @pytest.mark.slow
 def test_feedparser_edge_case_corpus(db, feed_server, shared_data):
     root = shared_data / "feedparser-test-feeds"
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".xml", ".rdf", ".json") and p.name != "README.md")
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix in (".xml", ".rdf", ".json") and p.name != "README.md"
+    )
     assert len(files) > 2000
     ids, stored, feeds = ingest_folder(db, feed_server, files, root)
     missing, expected_total, stored_total = [], 0, 0
@@ -92,8 +95,11 @@ def test_real_news_feeds(db, feed_server, shared_data):
         assert stored.get(feed.id, 0) == expected or (feed.last_error and "GUID" in feed.last_error), path
     uol = feeds[ids[root / "fixtures_single_outlet" / "rss-parser__uolNoticias.rss"]]
     with db() as s:
-        titles = s.scalars(select(Version.title).join(ArticleFeed, ArticleFeed.article_id == Version.article_id)
-                           .where(ArticleFeed.feed_id == uol.id)).all()
+        titles = s.scalars(
+            select(Version.title)
+            .join(ArticleFeed, ArticleFeed.article_id == Version.article_id)
+            .where(ArticleFeed.feed_id == uol.id)
+        ).all()
     assert len(titles) == 15
     text = " ".join(titles)
     assert "\ufffd" not in text and re.search(r"[çãéíóú]", text), text[:300]

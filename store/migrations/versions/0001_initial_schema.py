@@ -92,7 +92,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('article_id', 'band')
     )
     with op.batch_alter_table('article_bands', schema=None) as batch_op:
-        batch_op.create_index('ix_article_bands_bucket', ['band', 'bucket'], unique=False)
+        batch_op.create_index('ix_article_bands_bucket', ['bucket'], unique=False)
 
     op.create_table('article_feeds',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,1 @@
+"""Quality evaluations on the real datasets in ../shared/data (run by `storydiff eval ...`)."""

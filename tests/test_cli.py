@@ -1,0 +1,74 @@
+"""The storydiff command line against a real database and a real feed server."""
+
+import json
+import os
+import subprocess
+import sys
+
+import listparser
+from click.testing import CliRunner
+
+from cli import main
+from tests.feedserver import rss
+
+
+def run(*args):
+    result = CliRunner(env={"COLUMNS": "300"}).invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def test_feeds_add_list_export_import_roundtrip(db, feed_server, tmp_path):
+    url = feed_server.add("/feed", rss([{"title": "One", "link": "http://ex.com/1"}]))
+    assert (
+        "added: feed 1"
+        in run("feeds", "add", url, "--outlet", "Kremlin", "--kind", "government", "--country", "ru").output
+    )
+    assert "already known" in run("feeds", "add", url, "--outlet", "Kremlin").output
+    bad = run("feeds", "add", "ftp://x", "--outlet", "X")
+    assert bad.exit_code == 2 and "not an http(s) URL" in bad.output
+    listed = json.loads(run("feeds", "list", "--json").output)
+    assert listed[0]["outlet"] == "Kremlin" and listed[0]["kind"] == "government" and listed[0]["country"] == "RU"
+    assert listed[0]["status"] == "never fetched" and listed[0]["error_count"] == 0
+    out = tmp_path / "feeds.opml"
+    assert run("feeds", "export", "--opml", "-o", str(out)).exit_code == 0
+    parsed = listparser.parse(out.read_bytes())
+    assert [f.url for f in parsed.feeds] == [url]
+    # import into a second database: outlet metadata survives the round trip
+    toml = tmp_path / "more.toml"
+    toml.write_text(
+        '[[outlet]]\nname = "TASS"\nkind = "state_media"\ncountry = "RU"\nfeeds = ["http://tass.example/rss"]\n'
+    )
+    assert "imported 1 new feeds (0 already known)" in run("feeds", "import", str(toml)).output
+    assert "imported 0 new feeds (1 already known)" in run("feeds", "import", str(out)).output
+    kinds = {f["outlet"]: f["kind"] for f in json.loads(run("feeds", "list", "--json").output)}
+    assert kinds == {"Kremlin": "government", "TASS": "state_media"}
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[outlet]]\nname = "X"\nkind = "blog"\nfeeds = ["http://x.example/rss"]\n')
+    result = run("feeds", "import", str(broken))
+    assert result.exit_code == 2 and "unknown outlet kind 'blog'" in result.output
+
+
+def test_ingest_once_summary_and_stats(db, feed_server):
+    good = feed_server.add("/good", rss([{"title": f"T{n}", "link": f"http://ex.com/{n}"} for n in range(3)]))
+    bad = feed_server.add("/bad", "nope", status=503, headers={"Retry-After": "120"})
+    run("feeds", "add", good, "--outlet", "Good")
+    run("feeds", "add", bad, "--outlet", "Bad")
+    result = run("ingest", "--once", "--no-fulltext")
+    assert result.exit_code == 0
+    assert "2 feeds: 3 new, 0 updated, 0 unchanged articles; 1 feeds failed" in result.output
+    assert "HTTP 503" in result.output
+    stats = json.loads(run("stats", "--json").output)
+    assert stats["feeds"] == 2 and stats["articles"] == 3 and stats["failing_feeds"] == 1
+    assert {"feeds", "articles", "versions", "stories", "failing_feeds"} <= set(stats)
+    listing = run("feeds", "list").output
+    assert "error" in listing and "HTTP 503" in listing
+    again = run("ingest", "--once")  # nothing is due any more
+    assert "0 feeds" in again.output
+
+
+def test_console_script_is_installed(tmp_path):
+    env = {**os.environ, "STORYDIFF_DATA_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", "stats", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout)["feeds"] == 0
