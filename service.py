@@ -9,7 +9,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 import settings
-from ingest import RefreshResult, extract_pending, refresh_due_feeds
+from ingest import RefreshResult, extract_pending, parsepool, refresh_due_feeds
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +59,5 @@ def serve(factory: sessionmaker[Session], host: str, port: int, scheduler: bool 
     finally:
         if thread:
             thread.stop()
+            thread.join(timeout=30)
+        parsepool.shutdown()

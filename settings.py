@@ -48,6 +48,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STORYDIFF_FULLTEXT", "1", "1 fetches the linked page of summary-only items and extracts its text."),
     Setting("STORYDIFF_FULLTEXT_MIN_CHARS", "500", "Feed bodies shorter than this are treated as summary-only."),
     Setting("STORYDIFF_FETCH_WORKERS", "8", "Threads fetching feeds in parallel during one ingest run."),
+    Setting(
+        "STORYDIFF_PARSE_PROCESSES",
+        "auto",
+        "Processes parsing feeds during an ingest run; auto = one per core (0 on one core).",
+    ),
     Setting("STORYDIFF_SCHEDULER_TICK", "60", "Seconds between two runs of the in-process scheduler."),
     Setting("STORYDIFF_NEARDUP_THRESHOLD", "0.8", "Estimated Jaccard similarity above which an item is a wire copy."),
     Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),

@@ -22,26 +22,29 @@ MIN_SHINGLES = 8  # shorter texts are too small to call copies
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _hash32(data: bytes) -> int:
-    return zlib.crc32(data)
-
-
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
 _PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme  # drawn once, reused
+_P1, _P2 = np.uint64(0x9E3779B1), np.uint64(0x85EBCA77)  # odd multipliers mixing 3 word hashes
 
 
-def shingles(text: str, size: int = 3) -> set[bytes]:
+def shingle_hashes(text: str) -> np.ndarray:
+    """32-bit hashes of the distinct word 3-shingles: each word is hashed once (crc32) and
+    three consecutive word hashes are combined arithmetically, vectorised with numpy."""
     words = _WORD.findall(text.lower())
-    return {" ".join(words[i : i + size]).encode() for i in range(max(0, len(words) - size + 1))}
+    if len(words) < 3:
+        return np.empty(0, dtype=np.uint64)
+    wh = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
+    combined = (wh[:-2] * _P1 + wh[1:-1] * _P2 + wh[2:]) & np.uint64(0xFFFFFFFF)
+    return np.unique(combined)
 
 
 def signature(text: str) -> np.ndarray | None:
     """MinHash signature of the text, or None when it has too few shingles."""
-    grams = shingles(text)
-    if len(grams) < MIN_SHINGLES:
+    hashes = shingle_hashes(text)
+    if len(hashes) < MIN_SHINGLES:
         return None
-    mh = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    mh.update_batch(list(grams))
+    mh = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    mh.update_batch(hashes.tolist())  # values are already hashed: hashfunc=int passes them through
     return mh.hashvalues.astype(np.uint64)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import feedparser
 
 from errors import ParseError
+from ingest import neardup
 from ingest.text import detect_language, html_to_text
 from ingest.urls import canonical_url
 
@@ -71,6 +72,7 @@ class Item:
     published_flag: str | None  # None, "missing", "unparseable" or "future" (then published = fetched_at)
     language: str | None
     author: str | None
+    minhash: bytes | None = None  # near-duplicate signature of title + body (None: too short)
 
     @property
     def body(self) -> str:
@@ -191,7 +193,9 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
             continue
         seen.add(entry_id)
         lang = detect_language(f"{title}. {summary or content}", entry.get("language") or language)
-        items.append(Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author")))
+        sig = neardup.signature(f"{title}\n{content if len(content) >= len(summary) else summary}")
+        minhash = neardup.to_bytes(sig) if sig is not None else None
+        items.append(Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author"), minhash))
     if duplicates:
         problems.append(f"{duplicates} entries repeat an earlier entry's GUID; kept the first of each")
     if skipped:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import settings
 from errors import FeedError, HTTPStatusError, NotFound
+from ingest import parsepool
 from ingest.fetch import FetchResult, HostLimiter, fetch, make_client
 from ingest.parse import ParsedFeed, parse_feed
 from ingest.schedule import Limits, next_check_after_error, next_check_after_success
@@ -50,6 +51,7 @@ class Fetched:
     result: FetchResult | None = None
     parsed: ParsedFeed | None = None
     error: FeedError | None = None
+    pending: Future[ParsedFeed] | None = None  # parse queued on the process pool
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -68,15 +70,39 @@ def fetch_and_parse(
     last_modified: str | None,
     client: httpx.Client,
     limiter: HostLimiter | None = None,
+    use_pool: bool = False,
 ) -> Fetched:
+    """Fetch one feed and parse it (in-process, or queued on the parse pool with use_pool)."""
     out = Fetched(feed_id)
     try:
         out.result = fetch(url, client, etag=etag, last_modified=last_modified, limiter=limiter)
         if not out.result.not_modified:
-            out.parsed = parse_feed(out.result.body, out.result.content_type, out.result.url, out.at)
+            res = out.result
+            out.pending = parsepool.submit(res.body, res.content_type, res.url, out.at) if use_pool else None
+            if not use_pool:
+                out.parsed = parse_feed(res.body, res.content_type, res.url, out.at)
     except FeedError as exc:
         out.error = exc
     return out
+
+
+def finish_parse(fetched: Fetched) -> Fetched:
+    """Wait for a parse queued on the pool, or parse here (in the storing thread, not in the
+    fetch threads, which would only contend for the GIL) when there is no pool."""
+    res = fetched.result
+    if fetched.pending is None and fetched.parsed is None and fetched.error is None and res and not res.not_modified:
+        try:
+            fetched.parsed = parse_feed(res.body, res.content_type, res.url, fetched.at)
+        except FeedError as exc:
+            fetched.error = exc
+    if fetched.pending is not None and fetched.result is not None:
+        res = fetched.result
+        try:
+            fetched.parsed = parsepool.result(fetched.pending, res.body, res.content_type, res.url, fetched.at)
+        except FeedError as exc:
+            fetched.error = exc
+        fetched.pending = None
+    return fetched
 
 
 def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
@@ -148,7 +174,8 @@ def refresh_due_feeds(
     feed_ids: list[int] | None = None,
     on_result: Callable[[RefreshResult], None] | None = None,
 ) -> list[RefreshResult]:
-    """Refresh the given (default: all due) feeds: fetch in parallel, store one at a time."""
+    """Refresh the given (default: all due) feeds: fetch in threads, parse on the process pool,
+    store one feed at a time in this process while the next ones are being parsed."""
     with factory() as session:
         ids = feed_ids if feed_ids is not None else due_feed_ids(session)
         targets = [
@@ -157,10 +184,10 @@ def refresh_due_feeds(
     results: list[RefreshResult] = []
     limiter = HostLimiter()
     with make_client() as client, ThreadPoolExecutor(settings.get_int("STORYDIFF_FETCH_WORKERS")) as pool:
-        futures = [pool.submit(fetch_and_parse, *t, client, limiter) for t in targets]
+        futures = [pool.submit(fetch_and_parse, *t, client, limiter, True) for t in targets]
         with factory() as session:
             for future in futures:
-                fetched = future.result()
+                fetched = finish_parse(future.result())
                 feed = session.get(Feed, fetched.feed_id)
                 if feed is None:
                     continue

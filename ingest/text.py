@@ -69,6 +69,7 @@ def html_to_text(markup: str | None) -> str:
 
 
 _identifier = None
+LANGUAGE_SAMPLE = 240  # title + lead identify the language; more text costs time, not accuracy
 
 
 def detect_language(text: str, declared: str | None = None) -> str | None:
@@ -84,5 +85,5 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    lang, prob = _identifier.classify(text[:1000])
+    lang, prob = _identifier.classify(text[:LANGUAGE_SAMPLE])
     return str(lang) if prob >= 0.5 else None

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+import numpy as np
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 import settings
@@ -118,10 +119,16 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
         counts.updated += 1
         counts.updated_article_ids.append(article_id)
 
-    seen_keys: set[str] = set()
-    fresh = [i for i in fresh if not (article_key(feed.id, i) in seen_keys or seen_keys.add(article_key(feed.id, i)))]
+    first_of_key: dict[str, Item] = {}
+    also: list[Item] = []  # more entries of this feed with an already-new article's URL
+    for item in fresh:
+        if article_key(feed.id, item) in first_of_key:
+            also.append(item)
+        else:
+            first_of_key[article_key(feed.id, item)] = item
+    fresh = list(first_of_key.values())
     if fresh:
-        sigs = [neardup.signature(f"{i.title}\n{i.body}") for i in fresh]
+        sigs = [neardup.from_bytes(i.minhash) if i.minhash else None for i in fresh]
         wants_fulltext = [fulltext_on and bool(i.url) and len(i.body) < min_chars for i in fresh]
         rows = [
             {
@@ -132,7 +139,7 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
                 "published": i.published,
                 "published_flag": i.published_flag,
                 "language": i.language,
-                "minhash": neardup.to_bytes(s) if s is not None else None,
+                "minhash": i.minhash,
                 "needs_fulltext": wants,
             }
             for i, s, wants in zip(fresh, sigs, wants_fulltext, strict=True)
@@ -145,6 +152,16 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
         for article_id, item, wants in zip(ids, fresh, wants_fulltext, strict=True):
             links.append({"feed_id": feed.id, "article_id": article_id, "entry_id": item.entry_id, "first_seen": now})
             versions.append(_version_row(article_id, 1, item, content_hash(item), now, wants))
+        for item in also:
+            links.append(
+                {
+                    "feed_id": feed.id,
+                    "article_id": id_of[article_key(feed.id, item)],
+                    "entry_id": item.entry_id,
+                    "first_seen": now,
+                }
+            )
+        counts.unchanged += len(also)
         counts.new = len(ids)
         counts.new_article_ids = ids
         link_copies(session, {a: s for a, s in zip(ids, sigs, strict=True) if s is not None})
@@ -155,55 +172,80 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
     return counts
 
 
-def link_copies(session: Session, sigs: dict[int, object]) -> None:
-    """Store LSH buckets of new articles and point every near-duplicate at the earliest copy."""
+def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
+    """Store LSH buckets of new articles and point every near-duplicate at the earliest copy.
+
+    Copies form trees of depth one: each copy's ``original_id`` is the root, the earliest
+    published member. Matches are resolved in memory (union-find) and written in batches."""
     if not sigs:
         return
     threshold = settings.get_float("STORYDIFF_NEARDUP_THRESHOLD")
     band_rows = [
-        {"article_id": aid, "band": band, "bucket": bucket}
-        for aid, sig in sigs.items()
-        for band, bucket in enumerate(neardup.band_buckets(sig))  # type: ignore[arg-type]
+        {"article_id": aid, "bucket": bucket} for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)
     ]
     session.connection().execute(ArticleBand.__table__.insert(), band_rows)
-    pairs: set[tuple[int, int]] = set()
+    candidates: dict[int, set[int]] = {}
     owner = {(r["bucket"], r["article_id"]) for r in band_rows}
     for chunk in _chunks(sorted({r["bucket"] for r in band_rows})):
-        rows = session.execute(select(ArticleBand.bucket, ArticleBand.article_id).where(ArticleBand.bucket.in_(chunk)))
-        by_bucket: dict[int, list[int]] = {}
-        for bucket, aid in rows:
-            by_bucket.setdefault(bucket, []).append(aid)
-        for bucket, members in by_bucket.items():
-            if len(members) < 2:
-                continue
+        members_of: dict[int, list[int]] = {}
+        for bucket, aid in session.execute(
+            select(ArticleBand.bucket, ArticleBand.article_id).where(ArticleBand.bucket.in_(chunk))
+        ):
+            members_of.setdefault(bucket, []).append(aid)
+        for bucket, members in members_of.items():
             for new_id in (m for m in members if (bucket, m) in owner):
-                pairs.update((new_id, other) for other in members if other != new_id)
-    if not pairs:
+                candidates.setdefault(new_id, set()).update(m for m in members if m != new_id)
+    if not candidates:
         return
-    others = {o for _, o in pairs}
-    info = _copy_info(session, others | set(sigs))
+    info = _copy_info(session, set().union(*candidates.values()) | set(sigs))
     info.update(_copy_info(session, {v[0] for v in info.values() if v[0] is not None} - set(info)))
-    for new_id, other in sorted(pairs):
-        if other not in info or info[other][2] is None:
+    decoded = {a: neardup.from_bytes(raw) for a, (_, _, raw) in info.items() if raw is not None}
+    parent: dict[int, int | None] = {}  # new original_id per article, decided in this batch
+
+    def root(a: int) -> int:
+        while True:
+            up = parent[a] if a in parent else info[a][0]
+            if up is None:
+                return a
+            a = up
+
+    similarity: dict[int, float] = {}
+    moved_roots: dict[int, int] = {}  # old root → new root (its stored copies follow)
+    for new_id in sorted(candidates):
+        others = [o for o in candidates[new_id] if o in decoded]
+        if not others:
             continue
-        score = neardup.similarity(sigs[new_id], neardup.from_bytes(info[other][2]))  # type: ignore[arg-type]
-        if score < threshold:
+        matrix = np.stack([decoded[o] for o in others])
+        scores = (matrix == sigs[new_id]).mean(axis=1)
+        matched = [o for o, score in zip(others, scores, strict=True) if score >= threshold]
+        if not matched:
             continue
-        group = {new_id, other}
-        group.update(x for x in (info[new_id][0], info[other][0]) if x is not None)
-        root = min(group, key=lambda a: (info[a][1], a))
-        members = group - {root}
-        session.execute(
-            update(Article)
-            .where((Article.id.in_(members)) | (Article.original_id.in_(members)))
-            .where(Article.id != root)
-            .values(original_id=root)
+        similarity[new_id] = float(scores.max())
+        roots = {root(o) for o in matched} | {root(new_id)}
+        keep = min(roots, key=lambda a: (info[a][1], a))
+        for old in roots - {keep}:
+            parent[old] = keep
+            moved_roots[old] = keep
+        if new_id != keep:
+            parent[new_id] = keep
+    table = Article.__table__
+    conn = session.connection()
+    if moved_roots:
+        final = {old: root(new) for old, new in moved_roots.items()}
+        conn.execute(
+            update(table).where(table.c.original_id == bindparam("old")).values(original_id=bindparam("new")),
+            [{"old": old, "new": new} for old, new in final.items()],
         )
-        session.execute(update(Article).where(Article.id == new_id).values(copy_similarity=score))
-        session.execute(update(Article).where(Article.id == root).values(original_id=None))
-        for aid in group:
-            if aid in info:
-                info[aid] = (None if aid == root else root, info[aid][1], info[aid][2])
+    if parent:
+        conn.execute(
+            update(table).where(table.c.id == bindparam("aid")).values(original_id=bindparam("orig")),
+            [{"aid": a, "orig": None if root(a) == a else root(a)} for a in parent],
+        )
+    if similarity:
+        conn.execute(
+            update(table).where(table.c.id == bindparam("aid")).values(copy_similarity=bindparam("score")),
+            [{"aid": a, "score": score} for a, score in similarity.items()],
+        )
 
 
 def _copy_info(session: Session, ids: set[int]) -> dict[int, tuple[int | None, datetime, bytes | None]]:

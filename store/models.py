@@ -12,7 +12,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -127,14 +126,14 @@ class Version(Base):
 
 
 class ArticleBand(Base):
-    """MinHash LSH buckets: articles sharing a (band, bucket) are near-duplicate candidates."""
+    """MinHash LSH buckets: articles sharing a bucket are near-duplicate candidates. The bucket id
+    embeds its band number; one B-tree on (bucket, article_id) serves inserts and lookups."""
 
     __tablename__ = "article_bands"
-    __table_args__ = (Index("ix_article_bands_bucket", "bucket"),)  # bucket ids embed the band
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
-    band: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bucket: Mapped[int] = mapped_column(BigInteger)
 
 
 class Story(Base):

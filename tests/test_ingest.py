@@ -187,3 +187,17 @@ def test_stats_has_the_documented_keys(db, feed_server):
         result = stats(s)
     assert {"feeds", "articles", "versions", "stories", "failing_feeds"} <= set(result)
     assert (result["feeds"], result["articles"], result["versions"], result["failing_feeds"]) == (1, 2, 2, 0)
+
+
+def test_two_entries_of_one_feed_with_the_same_url_are_one_article_with_two_entries(db, feed_server):
+    same = [
+        {"title": "Twice", "link": "http://ex.com/x?utm_source=a", "guid": "g1", "date": DATE, "description": "d"},
+        {"title": "Twice", "link": "http://ex.com/x", "guid": "g2", "date": DATE, "description": "d"},
+    ]
+    add(db, feed_server.add("/feed", rss(same)))
+    [result] = refresh_due_feeds(db)
+    assert (result.new, result.unchanged) == (1, 1)
+    with db() as s:
+        assert count(s, Article) == 1 and count(s, ArticleFeed) == 2
+    [again] = refresh_due_feeds(db, [result.feed_id])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)

@@ -85,14 +85,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feeds_next_check_at'), ['next_check_at'], unique=False)
 
     op.create_table('article_bands',
-    sa.Column('article_id', sa.Integer(), nullable=False),
-    sa.Column('band', sa.Integer(), nullable=False),
     sa.Column('bucket', sa.BigInteger(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('article_id', 'band')
+    sa.PrimaryKeyConstraint('bucket', 'article_id'),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('article_bands', schema=None) as batch_op:
-        batch_op.create_index('ix_article_bands_bucket', ['bucket'], unique=False)
 
     op.create_table('article_feeds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,9 +137,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_article_feeds_article_id'))
 
     op.drop_table('article_feeds')
-    with op.batch_alter_table('article_bands', schema=None) as batch_op:
-        batch_op.drop_index('ix_article_bands_bucket')
-
     op.drop_table('article_bands')
     with op.batch_alter_table('feeds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feeds_next_check_at'))
