@@ -30,6 +30,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
+        self.in_flight = self.max_in_flight = 0
+        self._count_lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,6 +41,16 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
+                with server._count_lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self.serve()
+                finally:
+                    with server._count_lock:
+                        server.in_flight -= 1
+
+            def serve(self) -> None:
                 server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
                 route = server.routes.get(self.path.split("?")[0])
                 if route is None:

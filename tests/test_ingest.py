@@ -201,3 +201,12 @@ def test_two_entries_of_one_feed_with_the_same_url_are_one_article_with_two_entr
         assert count(s, Article) == 1 and count(s, ArticleFeed) == 2
     [again] = refresh_due_feeds(db, [result.feed_id])
     assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_per_host_concurrency_limit(db, feed_server, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_PER_HOST_CONCURRENCY", "2")
+    for n in range(6):
+        add(db, feed_server.add(f"/slow{n}", rss(items(1, f"s{n}")), delay=0.3), f"Outlet {n}")
+    results = refresh_due_feeds(db)  # 8 fetch threads, one host
+    assert [r.status for r in results] == ["ok"] * 6
+    assert feed_server.max_in_flight == 2
