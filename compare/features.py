@@ -1,0 +1,160 @@
+"""Text features for story clustering (pure): tokens, online document frequencies, and an
+online-learned notion of which tokens are names (capitalised inside sentence-case text)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "but",
+        "with",
+        "at",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "after",
+        "before",
+        "over",
+        "under",
+        "into",
+        "about",
+        "up",
+        "down",
+        "out",
+        "new",
+        "says",
+        "say",
+        "said",
+        "will",
+        "would",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "has",
+        "have",
+        "had",
+        "not",
+        "no",
+        "than",
+        "then",
+        "so",
+        "if",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "i",
+        "his",
+        "her",
+        "their",
+        "our",
+        "your",
+        "who",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "more",
+        "most",
+        "vs",
+        "via",
+        "amid",
+        "just",
+        "also",
+        "now",
+        "all",
+        "any",
+        "one",
+        "two",
+        "per",
+        "off",
+        "da",
+        "de",
+        "la",
+        "le",
+    ]
+)
+_RAW = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+
+def stem(word: str) -> str:
+    """Light English stemming: possessives and plurals only (keeps names readable)."""
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return [s for w in _RAW.findall(text.lower()) if (s := stem(w)) not in STOPWORDS and len(s) > 1]
+
+
+class NameStats:
+    """Counts how often each token appears capitalised inside sentence-case text (title-case
+    headlines say nothing about names and are ignored). Tokens nearly always capitalised there
+    are names of people, places and organisations."""
+
+    def __init__(self) -> None:
+        self.capitalised: Counter[str] = Counter()
+        self.seen: Counter[str] = Counter()
+
+    def observe(self, text: str) -> None:
+        words = _RAW.findall(text)
+        if len(words) < 3 or sum(w[0].isupper() for w in words) / len(words) > 0.6:
+            return
+        for word in words[1:]:
+            token = stem(word.lower())
+            self.seen[token] += 1
+            self.capitalised[token] += word[0].isupper()
+
+    def is_name(self, token: str) -> bool:
+        seen = self.seen[token]
+        return seen >= 2 and self.capitalised[token] >= 0.8 * seen
+
+
+class DocFrequencies:
+    """Online document frequencies: idf reflects everything seen so far."""
+
+    def __init__(self) -> None:
+        self.df: Counter[str] = Counter()
+        self.docs = 0
+
+    def add(self, features: set[str]) -> None:
+        self.docs += 1
+        self.df.update(features)
+
+    def idf(self, feature: str) -> float:
+        return math.log((self.docs + 1) / (self.df[feature] + 0.5))
