@@ -156,6 +156,14 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
             counts = extract_pending(session)
         if counts:
             Console().print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    from compare.run import cluster_new_articles
+
+    with factory() as session:
+        run = cluster_new_articles(session)
+    Console().print(
+        f"stories: {run.articles} articles clustered, {run.new_stories} new stories, "
+        f"{run.merged} merged, {run.closed} closed"
+    )
 
 
 @main.command()
@@ -212,6 +220,35 @@ def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
 @main.group("eval")
 def eval_group() -> None:
     """Quality evaluations on the real datasets (../shared/data)."""
+
+
+@eval_group.command("cluster")
+@click.option("--format", "fmt", type=click.Choice(["uci", "wikiref", "jsonl"]), required=True)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--min-f1", type=float, default=None, help="Exit 1 when B³-F1 is below this floor (eval gate).")
+@click.option("--min-precision", type=float, default=None, help="Exit 1 when B³-precision is below this floor.")
+def eval_cluster(fmt: str, path: Path, as_json: bool, min_f1: float | None, min_precision: float | None) -> None:
+    """Replay a labelled dataset in time order through the clusterer; B³ P/R/F1, ARI, speed."""
+    from evals.cluster import LOADERS, evaluate
+
+    result = evaluate(LOADERS[fmt](path))
+    click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>17}: {v}" for k, v in result.items()))
+    failed = (min_f1 is not None and result["bcubed_f1"] < min_f1) or (
+        min_precision is not None and result["bcubed_precision"] < min_precision
+    )
+    if failed:
+        err_console.print(f"[red]gate failed:[/red] F1 {result['bcubed_f1']} / precision {result['bcubed_precision']}")
+        sys.exit(1)
+
+
+@eval_group.command("cluster-cv")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def eval_cluster_cv(path: Path) -> None:
+    """How the clustering thresholds were chosen: tune on half the UCI stories, score the other half."""
+    from evals.cluster import cross_validate, load_uci
+
+    click.echo(json.dumps(cross_validate(load_uci(path)), indent=2))
 
 
 @eval_group.command("extract")

@@ -9,17 +9,21 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 import settings
+from compare.run import cluster_new_articles
 from ingest import RefreshResult, extract_pending, parsepool, refresh_due_feeds
 
 log = logging.getLogger(__name__)
 
 
 def run_pipeline_once(factory: sessionmaker[Session], fulltext: bool | None = None) -> list[RefreshResult]:
-    """One scheduler tick: refresh every due feed, then extract full text where needed."""
+    """One scheduler tick: refresh every due feed, extract full text where needed, then
+    cluster the new articles into stories."""
     results = refresh_due_feeds(factory)
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             extract_pending(session)
+    with factory() as session:
+        cluster_new_articles(session)
     return results
 
 

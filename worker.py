@@ -1,6 +1,6 @@
 """Celery app: broker REDIS_URL, beat every minute, thin idempotent tasks carrying ids.
 
-    celery -A worker worker -Q fetch,extract,celery --concurrency 2
+    celery -A worker worker -Q fetch,extract,compare,celery --concurrency 2
     celery -A worker beat
 
 Each task calls one pipeline function (the same ones the CLI and the in-process scheduler
@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import settings
+from compare.run import cluster_new_articles
 from ingest import due_feed_ids, extract_article, refresh_feed
 from store import open_database
 
@@ -29,7 +30,11 @@ app.conf.update(
     task_ignore_result=True,
     timezone="UTC",
     broker_connection_retry_on_startup=True,
-    task_routes={"storydiff.refresh_feed": {"queue": "fetch"}, "storydiff.extract_article": {"queue": "extract"}},
+    task_routes={
+        "storydiff.refresh_feed": {"queue": "fetch"},
+        "storydiff.extract_article": {"queue": "extract"},
+        "storydiff.cluster_articles": {"queue": "compare"},
+    },
     beat_schedule={"schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0}},
 )
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
@@ -60,10 +65,22 @@ def refresh_feed_task(feed_id: int) -> dict[str, Any]:
             article = session.get(Article, article_id)
             if article is not None and article.needs_fulltext:
                 extract_article_task.delay(article_id)
+    if result.article_ids:
+        cluster_articles_task.delay()
     return {"feed_id": feed_id, "status": result.status, "new": result.new, "updated": result.updated}
 
 
 @app.task(name="storydiff.extract_article", **RETRY)
 def extract_article_task(article_id: int) -> str:
     with _factory()() as session:
-        return extract_article(session, article_id)
+        outcome = extract_article(session, article_id)
+    cluster_articles_task.delay()
+    return outcome
+
+
+@app.task(name="storydiff.cluster_articles", **RETRY)
+def cluster_articles_task() -> dict[str, int]:
+    """Assign every unclustered article to a story (idempotent; a job lock serialises runs)."""
+    with _factory()() as session:
+        run = cluster_new_articles(session)
+    return {"articles": run.articles, "new_stories": run.new_stories, "merged": run.merged}

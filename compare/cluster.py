@@ -17,17 +17,18 @@ constraints for sparse multi-outlet coverage, not tuned. See the README.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from compare.features import DocFrequencies, NameStats, tokens
 
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    join_threshold: float = 0.12  # decayed cosine to a story centroid needed to join it
+    join_threshold: float = 0.06  # decayed cosine to a story centroid needed to join it
     merge_threshold: float = 0.08  # decayed centroid–centroid cosine needed to merge stories
     decay_hours: float = 1.0  # time constant of the similarity decay
     rhythm_factor: float = 2.0  # a story's time constant is at least this × its mean gap between articles
@@ -74,10 +75,16 @@ class Story:
     closed: bool = False
 
     def title(self) -> str:
-        """The member headline closest to the centroid."""
+        """A representative headline: the medoid of the member headlines by shared words."""
         if not self.samples:
             return ""
-        return max(self.samples, key=lambda s: sum(x * self.centroid.get(f, 0.0) for f, x in s[1].items()))[0]
+        words = [set(tokens(title)) for title, _ in self.samples]
+
+        def centrality(i: int) -> float:
+            own = words[i]
+            return sum(len(own & other) for j, other in enumerate(words) if j != i) / math.sqrt(len(own) or 1)
+
+        return self.samples[max(range(len(words)), key=centrality)][0]
 
 
 class OnlineClusterer:
@@ -93,14 +100,16 @@ class OnlineClusterer:
         self.ref: float | None = None  # time origin of the centroid weights
         self.dirty: set[int] = set()
         self.since_merge = 0
+        self.merged_into: dict[int, int] = {}  # absorbed story id → the story it went into
+        self.open: set[int] = set()  # ids of open stories: the only ones any step iterates over
 
     # ---- features -------------------------------------------------------------------------
     def vector(self, doc: Doc) -> dict[str, float]:
         cfg = self.config
         self.names.observe(doc.title)
         title = tokens(doc.title)
-        weights: Counter[str] = Counter()
-        for feature in [*title, *(f"{a}_{b}" for a, b in zip(title, title[1:], strict=False))]:
+        weights: dict[str, float] = defaultdict(float)
+        for feature in [*title, *(f"{a}_{b}" for a, b in pairwise(title))]:
             weights[feature] += cfg.title_weight
         lead, body = doc.text[: cfg.lead_chars], doc.text[cfg.lead_chars : cfg.body_chars]
         for token in tokens(lead):
@@ -138,10 +147,10 @@ class OnlineClusterer:
             self.ref = t
         if (t - self.ref) / self.tau > 30:  # rebase before the weights overflow
             shift = math.exp(-(t - self.ref) / self.tau)
-            for story in self.stories.values():
-                if not story.closed:
-                    story.centroid = {f: x * shift for f, x in story.centroid.items()}
-                    story.norm2 *= shift * shift
+            for sid in self.open:
+                story = self.stories[sid]
+                story.centroid = {f: x * shift for f, x in story.centroid.items()}
+                story.norm2 *= shift * shift
             self.ref = t
         return math.exp((t - self.ref) / self.tau)
 
@@ -181,6 +190,7 @@ class OnlineClusterer:
         if created:
             best = Story(self.next_id, t, t)
             self.stories[best.id] = best
+            self.open.add(best.id)
             self.next_id += 1
             score = 1.0
         assert best is not None
@@ -193,6 +203,28 @@ class OnlineClusterer:
         self.dirty.add(best.id)
         self.since_merge += 1
         return Assignment(doc.id, best.id, score, created)
+
+    def restore(self, story_id: int, docs: Sequence[tuple[Doc, float]]) -> None:
+        """Rebuild a persisted open story from its members (oldest first), keeping its id."""
+        story = Story(story_id, docs[0][0].published.timestamp(), docs[0][0].published.timestamp())
+        self.stories[story_id] = story
+        self.open.add(story_id)
+        for doc, score in docs:
+            t = doc.published.timestamp()
+            vec = self.vector(doc)
+            self._add_to(story, vec, self._weight(t))
+            story.members.append((doc.id, score))
+            if len(story.samples) < 20:
+                story.samples.append((doc.title, vec))
+            story.first_seen, story.last_seen = min(story.first_seen, t), max(story.last_seen, t)
+            self.story_of[doc.id] = story_id
+        self.next_id = max(self.next_id, story_id + 1)
+
+    def final_id(self, story_id: int) -> int:
+        """Where a story ended up after merges."""
+        while story_id in self.merged_into:
+            story_id = self.merged_into[story_id]
+        return story_id
 
     def add_all(self, docs: Iterable[Doc]) -> list[Assignment]:
         out = []
@@ -247,15 +279,19 @@ class OnlineClusterer:
         keep.first_seen, keep.last_seen = min(keep.first_seen, gone.first_seen), max(keep.last_seen, gone.last_seen)
         for doc_id, _ in gone.members:
             self.story_of[doc_id] = keep.id
+        self.merged_into[gone.id] = keep.id
         del self.stories[gone.id]
+        self.open.discard(gone.id)
 
     def close_quiet(self, now: datetime) -> list[int]:
         """Close stories quiet for quiet_hours; they leave the index (and memory of centroids)."""
         limit = now.timestamp() - self.config.quiet_hours * 3600
         closed = []
-        for story in list(self.stories.values()):
-            if not story.closed and story.last_seen < limit:
+        for sid in sorted(self.open):
+            story = self.stories[sid]
+            if story.last_seen < limit:
                 story.closed = True
+                self.open.discard(sid)
                 for f in story.centroid:
                     postings = self.index.get(f)
                     if postings is not None:

@@ -7,6 +7,8 @@ import math
 import re
 from collections import Counter
 
+from wordfreq import zipf_frequency
+
 STOPWORDS = frozenset(
     [
         "a",
@@ -146,15 +148,30 @@ class NameStats:
 
 
 class DocFrequencies:
-    """Online document frequencies: idf reflects everything seen so far."""
+    """Online document frequencies blended with a prior of ``prior_docs`` background documents
+    whose word frequencies are those of general English (wordfreq). On a short stream (a fresh
+    install, a restart) generic words like "early" or "summer" are then already known to be
+    common, while names stay rare; as the stream grows, observed counts dominate."""
 
-    def __init__(self) -> None:
+    def __init__(self, prior_docs: int = 1000, words_per_doc: int = 30) -> None:
         self.df: Counter[str] = Counter()
-        self.docs = 0
+        self.docs = prior_docs
+        self.prior_docs = prior_docs
+        self.words_per_doc = words_per_doc
+        self._prior: dict[str, float] = {}
 
     def add(self, features: set[str]) -> None:
         self.docs += 1
         self.df.update(features)
 
+    def _background(self, feature: str) -> float:
+        cached = self._prior.get(feature)
+        if cached is None:
+            share = 1.0
+            for part in feature.split("_"):  # a bigram is as rare as its parts together
+                share *= min(1.0, self.words_per_doc * 10 ** (zipf_frequency(part, "en") - 9))
+            cached = self._prior[feature] = self.prior_docs * share
+        return cached
+
     def idf(self, feature: str) -> float:
-        return math.log((self.docs + 1) / (self.df[feature] + 0.5))
+        return math.log((self.docs + 1) / (self.df[feature] + self._background(feature) + 0.5))

@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,7 +26,15 @@ _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 
 
+def _main_is_importable() -> bool:
+    """spawn re-imports the parent's __main__ file; a script read from stdin has none."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or os.path.exists(main_file)
+
+
 def process_count() -> int:
+    if not _main_is_importable():
+        return 0
     value = settings.get("STORYDIFF_PARSE_PROCESSES").strip().lower()
     if value == "auto":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -143,13 +144,25 @@ class Story(Base):
     title: Mapped[str] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     divergence_score: Mapped[float | None] = mapped_column(Float)
 
 
 class StoryArticle(Base):
+    """An article's membership of its story (one story per article), with the join score."""
+
     __tablename__ = "story_articles"
+    __table_args__ = (Index("ix_story_articles_article_id", "article_id", unique=True),)
 
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     score: Mapped[float] = mapped_column(Float)
+
+
+class JobLock(Base):
+    """One row per exclusive job; updating the row holds a write lock until commit."""
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -11,7 +11,7 @@ import redis
 from sqlalchemy import func, select
 
 from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, Feed
+from store.models import Article, Feed, StoryArticle
 from tests.conftest import need
 from tests.feedserver import rss
 
@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("STORYDIFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path):
+def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")  # the items link to hosts tests must not contact
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
         up = True
@@ -40,7 +41,7 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path):
     with sqlite_db.begin() as s:
         feed_id = add_feed(s, FeedSpec(url, "Worker outlet", "wire"))[0].id
     queue = f"fetch-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT), "STORYDIFF_FULLTEXT": "0"}
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +51,7 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path):
             "worker",
             "worker",
             "-Q",
-            queue,
+            f"{queue},compare",
             "--pool",
             "solo",
             "--without-heartbeat",
@@ -81,8 +82,21 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path):
         assert stored == 4
         with sqlite_db() as s:
             assert s.get(Feed, feed_id).last_status == "ok"
+        # refresh_feed enqueued cluster_articles: every article ends up in a story
+        while time.monotonic() < deadline:
+            with sqlite_db() as s:
+                if s.scalar(select(func.count()).select_from(StoryArticle)) == 4:
+                    break
+            time.sleep(0.5)
+        with sqlite_db() as s:
+            clustered = s.scalar(select(func.count()).select_from(StoryArticle))
+        if clustered != 4:
+            worker.terminate()
+            raise AssertionError(
+                f"{clustered} of 4 articles clustered; worker said:\n{worker.communicate(timeout=20)[0][-6000:]}"
+            )
     finally:
         os.environ.pop("REDIS_URL", None)
         worker.terminate()
         output = worker.communicate(timeout=20)[0]
-    assert "storydiff.refresh_feed" in output and "succeeded" in output, output[-2000:]
+    assert "storydiff.refresh_feed" in output and "storydiff.cluster_articles" in output, output[-2000:]

@@ -1,0 +1,140 @@
+"""The clustering pipeline (I/O edge): articles in the database → stories in the database.
+
+``cluster_new_articles(session)`` is what the Celery task ``storydiff.cluster_articles``, the
+in-process scheduler and ``storydiff ingest --once`` call. It restores the open stories into the
+pure ``OnlineClusterer``, assigns every article that has no story yet (and is not waiting for its
+full text), writes new stories, memberships, merges and closings in one transaction under a job
+lock, and is idempotent: run twice, the second run changes nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from compare.cluster import ClusterConfig, Doc, OnlineClusterer
+from store.models import Article, JobLock, Story, StoryArticle, Version
+
+TEMP_IDS = 1 << 40  # clusterer ids of stories not yet in the database
+BATCH = 5000
+
+
+@dataclass
+class ClusterRun:
+    articles: int = 0
+    new_stories: int = 0
+    merged: int = 0
+    closed: int = 0
+    story_ids: list[int] = field(default_factory=list)  # stories that changed
+
+
+def _latest_versions(session: Session, article_ids: Sequence[int]) -> dict[int, Version]:
+    newest = (
+        select(Version.article_id, func.max(Version.seq).label("seq"))
+        .where(Version.article_id.in_(article_ids))
+        .group_by(Version.article_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Version).join(newest, (Version.article_id == newest.c.article_id) & (Version.seq == newest.c.seq))
+    )
+    return {v.article_id: v for v in rows}
+
+
+def _docs(session: Session, articles: Sequence[Article]) -> dict[int, Doc]:
+    out: dict[int, Doc] = {}
+    for start in range(0, len(articles), 500):
+        chunk = articles[start : start + 500]
+        versions = _latest_versions(session, [a.id for a in chunk])
+        for a in chunk:
+            v = versions.get(a.id)
+            if v is not None:
+                out[a.id] = Doc(a.id, v.title, v.text, a.published, a.original_id)
+    return out
+
+
+def _restore(session: Session, clusterer: OnlineClusterer) -> None:
+    members = session.execute(
+        select(StoryArticle.story_id, StoryArticle.score, Article)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .join(Story, Story.id == StoryArticle.story_id)
+        .where(Story.status == "open")
+        .order_by(Article.published, Article.id)
+    ).all()
+    docs = _docs(session, [a for _, _, a in members])
+    by_story: dict[int, list[tuple[Doc, float]]] = defaultdict(list)
+    for story_id, score, article in members:
+        if article.id in docs:
+            by_story[story_id].append((docs[article.id], score))
+    for story_id, items in sorted(by_story.items()):
+        clusterer.restore(story_id, items)
+
+
+def cluster_new_articles(
+    session: Session, config: ClusterConfig | None = None, now: datetime | None = None
+) -> ClusterRun:
+    """Assign unclustered articles to stories; commits. Safe to run concurrently and repeatedly."""
+    now = now or datetime.now(UTC)
+    config = config or ClusterConfig()
+    run = ClusterRun()
+    session.execute(update(JobLock).where(JobLock.name == "cluster").values(taken_at=now.replace(tzinfo=None)))
+    pending = session.scalars(
+        select(Article)
+        .outerjoin(StoryArticle, StoryArticle.article_id == Article.id)
+        .where(StoryArticle.article_id.is_(None), Article.needs_fulltext.is_(False))
+        .order_by(Article.published, Article.id)
+        .limit(BATCH)
+    ).all()
+    clusterer = OnlineClusterer(config)
+    if pending:
+        _restore(session, clusterer)
+        persisted = set(clusterer.stories)
+        clusterer.next_id = TEMP_IDS
+        docs = _docs(session, pending)
+        assignments = clusterer.add_all(docs[a.id] for a in pending if a.id in docs)
+        run.articles = len(assignments)
+        db_id: dict[int, int] = {}
+        for sid, story in clusterer.stories.items():
+            if sid in persisted:
+                db_id[sid] = sid
+                session.execute(
+                    update(Story)
+                    .where(Story.id == sid)
+                    .values(
+                        title=story.title(),
+                        first_seen=datetime.fromtimestamp(story.first_seen, UTC),
+                        last_seen=datetime.fromtimestamp(story.last_seen, UTC),
+                    )
+                )
+            else:
+                row = Story(
+                    title=story.title(),
+                    status="open",
+                    first_seen=datetime.fromtimestamp(story.first_seen, UTC),
+                    last_seen=datetime.fromtimestamp(story.last_seen, UTC),
+                )
+                session.add(row)
+                session.flush()
+                db_id[sid] = row.id
+                run.new_stories += 1
+        for gone in sorted(persisted - set(clusterer.stories)):  # persisted stories merged away
+            keep = db_id[clusterer.final_id(gone)]
+            session.execute(update(StoryArticle).where(StoryArticle.story_id == gone).values(story_id=keep))
+            session.execute(delete(Story).where(Story.id == gone))
+            run.merged += 1
+        session.add_all(
+            StoryArticle(story_id=db_id[clusterer.story_of[a.doc_id]], article_id=a.doc_id, score=a.score)
+            for a in assignments
+        )
+        run.story_ids = sorted(set(db_id.values()))
+    limit = now - timedelta(hours=config.quiet_hours)
+    closing = session.execute(
+        update(Story).where(Story.status == "open", Story.last_seen < limit).values(status="closed")
+    )
+    run.closed = int(getattr(closing, "rowcount", 0))
+    session.commit()
+    return run

@@ -1,0 +1,147 @@
+"""Stories persisted on real databases: clustering after ingestion, idempotent re-runs,
+merges of persisted stories, closing, and the demo story across outlets."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from compare.cluster import ClusterConfig
+from compare.run import cluster_new_articles
+from demo.run import load_demo
+from demo.server import DemoFeedServer
+from ingest import refresh_due_feeds
+from ingest.feeds import FeedSpec, add_feed
+from store.models import Article, Outlet, Story, StoryArticle, Version
+from store.queries import stats
+from tests.feedserver import rss
+
+NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
+
+
+def outlets_by_story(session):
+    rows = session.execute(
+        select(StoryArticle.story_id, Outlet.name, Outlet.kind)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .join(Outlet, Outlet.id == Article.outlet_id)
+    ).all()
+    out = {}
+    for story_id, name, kind in rows:
+        out.setdefault(story_id, set()).add((name, kind))
+    return out
+
+
+def test_demo_articles_cluster_into_one_multi_outlet_story_and_rerun_is_idempotent(db):
+    server = DemoFeedServer().start()
+    try:
+        load_demo(db, server.base_url)
+    finally:
+        server.stop()
+    with db() as s:
+        first = cluster_new_articles(s, now=NOW)
+    assert first.articles == 29 and first.new_stories >= 20
+    with db() as s:
+        again = cluster_new_articles(s, now=NOW)
+        assert (again.articles, again.new_stories, again.merged) == (0, 0, 0)
+        assert s.scalar(select(func.count()).select_from(StoryArticle)) == 29
+        assert stats(s)["stories"] == first.new_stories
+        multi = [o for o in outlets_by_story(s).values() if len(o) > 1]
+        assert len(multi) == 1, multi  # the 23 unrelated items stay apart
+        kinds = {k for _, k in multi[0]}
+        assert {"broadcaster", "wire", "state_media", "government"} <= kinds
+        story = s.scalar(
+            select(Story).join(StoryArticle).join(Article).where(Article.url.like("%us-russia-ministers%"))
+        )
+        headlines = s.scalars(
+            select(Version.title)
+            .join(StoryArticle, StoryArticle.article_id == Version.article_id)
+            .where(StoryArticle.story_id == story.id)
+        ).all()
+        assert story.title in headlines and len(headlines) == 6  # all six outlets, incl. the Moscow readout
+
+
+def test_new_articles_join_persisted_stories_and_wait_for_full_text(db, feed_server, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")
+    first = [
+        {
+            "title": "Volcano erupts near Grindavik, Iceland evacuates town",
+            "link": "http://a.example/1",
+            "guid": "a1",
+            "date": "Tue, 21 Oct 2025 08:00:00 +0000",
+            "description": "Lava reached the town walls.",
+        }
+    ]
+    later = [
+        {
+            "title": "Grindavik volcano eruption: lava reaches Iceland town",
+            "link": "http://b.example/1",
+            "guid": "b1",
+            "date": "Tue, 21 Oct 2025 11:00:00 +0000",
+            "description": "Residents had left.",
+        },
+        {
+            "title": "Summary only item about football",
+            "link": feed_server.url("/page"),
+            "guid": "b2",
+            "date": "Tue, 21 Oct 2025 11:00:00 +0000",
+            "description": "Short.",
+        },
+    ]
+    with db.begin() as s:
+        add_feed(s, FeedSpec(feed_server.add("/a", rss(first)), "A", "wire"))
+    refresh_due_feeds(db)
+    with db() as s:
+        assert cluster_new_articles(s, now=NOW).new_stories == 1
+    with db.begin() as s:
+        add_feed(s, FeedSpec(feed_server.add("/b", rss(later)), "B", "broadcaster"))
+    refresh_due_feeds(db)
+    with db() as s:  # b2 is waiting for its full text: it is not clustered yet
+        s.execute(update(Article).where(Article.url == feed_server.url("/page")).values(needs_fulltext=True))
+        s.commit()
+        run = cluster_new_articles(s, now=NOW)
+        assert (run.articles, run.new_stories) == (1, 0)
+        [outlets] = outlets_by_story(s).values()
+        assert {n for n, _ in outlets} == {"A", "B"}
+        s.execute(update(Article).values(needs_fulltext=False))
+        s.commit()
+        assert cluster_new_articles(s, now=NOW).articles == 1
+
+
+def test_persisted_stories_that_converge_are_merged_and_quiet_ones_close(db, feed_server, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")
+    items = [
+        {
+            "title": title,
+            "link": f"http://x.example/{n}",
+            "guid": f"x{n}",
+            "date": "Tue, 21 Oct 2025 08:00:00 +0000",
+            "description": "",
+        }
+        for n, title in enumerate(["Budapest summit Lavrov Rubio", "Budapest summit Lavrov Rubio talks"])
+    ]
+    with db.begin() as s:
+        add_feed(s, FeedSpec(feed_server.add("/x", rss(items)), "X", "wire"))
+    refresh_due_feeds(db)
+    with db() as s:  # a join threshold no pair reaches: two stories
+        assert (
+            cluster_new_articles(s, ClusterConfig(join_threshold=0.99, merge_threshold=2.0), now=NOW).new_stories == 2
+        )
+    more = [
+        {
+            "title": "Budapest summit Lavrov Rubio meeting",
+            "link": "http://y.example/1",
+            "guid": "y1",
+            "date": "Tue, 21 Oct 2025 09:00:00 +0000",
+            "description": "",
+        }
+    ]
+    with db.begin() as s:
+        add_feed(s, FeedSpec(feed_server.add("/y", rss(more)), "Y", "newspaper"))
+    refresh_due_feeds(db)
+    with db() as s:
+        run = cluster_new_articles(s, now=NOW)
+        assert run.merged == 1
+        assert s.scalar(select(func.count()).select_from(Story)) == 1
+        assert s.scalar(select(func.count(func.distinct(StoryArticle.story_id)))) == 1
+    with db() as s:
+        closed = cluster_new_articles(s, now=NOW + timedelta(days=5))
+        assert closed.closed == 1 and s.scalar(select(Story.status)) == "closed"
