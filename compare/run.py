@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+import settings
 from compare.cluster import ClusterConfig, Doc, OnlineClusterer
 from store.models import Article, JobLock, Story, StoryArticle, Version
 
@@ -79,7 +80,7 @@ def cluster_new_articles(
 ) -> ClusterRun:
     """Assign unclustered articles to stories; commits. Safe to run concurrently and repeatedly."""
     now = now or datetime.now(UTC)
-    config = config or ClusterConfig()
+    config = config or ClusterConfig(quiet_hours=settings.get_float("STORYDIFF_STORY_QUIET_HOURS"))
     run = ClusterRun()
     session.execute(update(JobLock).where(JobLock.name == "cluster").values(taken_at=now.replace(tzinfo=None)))
     pending = session.scalars(

@@ -145,3 +145,23 @@ def test_persisted_stories_that_converge_are_merged_and_quiet_ones_close(db, fee
     with db() as s:
         closed = cluster_new_articles(s, now=NOW + timedelta(days=5))
         assert closed.closed == 1 and s.scalar(select(Story.status)) == "closed"
+
+
+def test_quiet_period_is_a_setting(db, feed_server, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")
+    monkeypatch.setenv("STORYDIFF_STORY_QUIET_HOURS", "1")
+    item = [
+        {
+            "title": "Volcano erupts near Grindavik",
+            "link": "http://v.example/1",
+            "guid": "v1",
+            "date": "Tue, 21 Oct 2025 08:00:00 +0000",
+            "description": "Lava.",
+        }
+    ]
+    with db.begin() as s:
+        add_feed(s, FeedSpec(feed_server.add("/v", rss(item)), "V", "wire"))
+    refresh_due_feeds(db)
+    with db() as s:
+        run = cluster_new_articles(s, now=datetime(2025, 10, 21, 10, 0, tzinfo=UTC))
+        assert run.new_stories == 1 and run.closed == 1
