@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 import settings
 from compare.cluster import ClusterConfig, Doc, OnlineClusterer
 from store.models import Article, JobLock, Story, StoryArticle, Version
+from store.queries import newest_versions
 
 TEMP_IDS = 1 << 40  # clusterer ids of stories not yet in the database
 BATCH = 5000
@@ -34,12 +35,7 @@ class ClusterRun:
 
 
 def _latest_versions(session: Session, article_ids: Sequence[int]) -> dict[int, Version]:
-    newest = (
-        select(Version.article_id, func.max(Version.seq).label("seq"))
-        .where(Version.article_id.in_(article_ids))
-        .group_by(Version.article_id)
-        .subquery()
-    )
+    newest = newest_versions(article_ids)
     rows = session.scalars(
         select(Version).join(newest, (Version.article_id == newest.c.article_id) & (Version.seq == newest.c.seq))
     )

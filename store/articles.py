@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 import settings
 from ingest import neardup
 from ingest.parse import Item
 from store.models import Article, ArticleBand, ArticleFeed, Feed, Version
+from store.queries import newest_versions
 
 CHUNK = 500  # ids per IN (...) query
 
@@ -46,12 +47,7 @@ def _latest_versions(session: Session, article_ids: Sequence[int]) -> dict[int, 
     """article id → (seq, content hash) of its newest version."""
     out: dict[int, tuple[int, str]] = {}
     for chunk in _chunks(list(article_ids)):
-        newest = (
-            select(Version.article_id, func.max(Version.seq).label("seq"))
-            .where(Version.article_id.in_(chunk))
-            .group_by(Version.article_id)
-            .subquery()
-        )
+        newest = newest_versions(chunk)
         rows = session.execute(
             select(Version.article_id, Version.seq, Version.content_hash).join(
                 newest, (Version.article_id == newest.c.article_id) & (Version.seq == newest.c.seq)

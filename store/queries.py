@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
 from store.models import Article, Feed, Outlet, Story, Version
+
+
+def newest_versions(article_ids: Sequence[int] | None = None) -> Subquery:
+    """(article_id, seq) of each article's newest version, optionally for some articles only."""
+    stmt = select(Version.article_id, func.max(Version.seq).label("seq")).group_by(Version.article_id)
+    if article_ids is not None:
+        stmt = stmt.where(Version.article_id.in_(article_ids))
+    return stmt.subquery()
 
 
 def stats(session: Session) -> dict[str, int]:
@@ -50,7 +59,7 @@ def feed_health(session: Session) -> list[dict[str, Any]]:
 
 
 def recent_articles(session: Session, limit: int = 50) -> list[dict[str, Any]]:
-    newest = select(Version.article_id, func.max(Version.seq).label("seq")).group_by(Version.article_id).subquery()
+    newest = newest_versions()
     stmt = (
         select(Article, Outlet.name, Version.title)
         .join(Outlet, Article.outlet_id == Outlet.id)
