@@ -4,6 +4,7 @@ functions as the Celery tasks, so no Redis is needed."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +54,12 @@ def serve(factory: sessionmaker[Session], host: str, port: int, scheduler: bool 
 
     from web.app import create_app
 
+    def terminate(signum: int, frame: object) -> None:
+        # uvicorn shuts down gracefully, restores this handler and re-raises the signal: as an
+        # exception it unwinds through the finally below (scheduler and parse pool stop cleanly)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
     thread = None
     if scheduler and not settings.get("REDIS_URL"):
         thread = InProcessScheduler(factory)
