@@ -1,0 +1,258 @@
+"""Article text → claims (pure). One claim per sentence (pysbd), with its character span in
+the article, the speaker or source it is attributed to (including reported speech), direct
+quotes (straight and curly marks), numbers with what they count, names, hedges and negation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import pysbd
+
+REPORTING = (
+    r"said|says|say|told|tells|added|adds|stated|states|noted|notes|claimed|claims|announced|announces|"
+    r"reported|reports|warned|warns|insisted|insists|denied|denies|confirmed|confirms|argued|argues|"
+    r"wrote|writes|declared|declares|acknowledged|acknowledges|maintained|maintains|commented|comments"
+)
+_SOURCE = r"(?:[A-Z][\w.'’-]*|a|an|the|two|three|several|senior|top|US|U\.S\.)(?:[ \-][\w.'’-]+){0,7}?"
+# "X said", "X told reporters", "X said on Tuesday"
+_SUBJECT_VERB = re.compile(rf"(?P<src>{_SOURCE})\s+(?:has\s+|had\s+|also\s+)?(?P<verb>{REPORTING})\b")
+# ", said X." / "said X," (inverted)
+_VERB_SUBJECT = re.compile(
+    rf"[,”\"]\s*(?P<verb>{REPORTING})\s+(?P<src>(?:the\s+|a\s+)?[A-Z][\w.'’-]*(?:[ \-][\w.'’-]+){{0,6}}?)\s*[.,;]"
+)
+_ACCORDING = re.compile(r"\b(?i:according to)\s+(?P<src>(?:the\s+|a\s+)?[\w.'’ -]{2,80}?)\s*(?:[,.;]|$)")
+_QUOTE = re.compile(r"“([^”]{2,})”|\"([^\"]{2,})\"|‘([^’]{3,}?)’(?=[\s,.;:!?]|$)")
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "dozen": 12,
+    "dozens": 24,
+    "hundreds": 200,
+    "thousands": 2000,
+    "a few": 3,
+    "several": 3,
+}
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "percent": 1, "%": 1}
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<cur>[$€£¥])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
+    + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True))
+    + r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?"
+    r"(?:\s+(?P<unit>(?:[a-z][\w-]*\s+){0,1}[a-z][\w-]*))?",
+    re.IGNORECASE,
+)
+_ADJECTIVE_ENDINGS = ("ian", "ese", "ish", "ern", "al")
+_UNIT_STOP = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "was",
+        "were",
+        "is",
+        "are",
+        "has",
+        "have",
+        "had",
+        "said",
+    ]
+)
+HEDGES = (
+    "reportedly",
+    "apparently",
+    "allegedly",
+    "purportedly",
+    "so-called",
+    "so called",
+    "supposedly",
+    "may",
+    "might",
+    "could",
+    "possibly",
+    "probably",
+    "likely",
+    "unconfirmed",
+    "it is believed",
+    "is said to",
+    "rumoured",
+    "rumored",
+)
+_HEDGE = re.compile(r"\b(" + "|".join(re.escape(h) for h in HEDGES) + r")\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(not|never|no|nothing|none|nobody|neither|nor|without|cannot|denied|denies|refused|rejected)\b|n[’']t\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'-]+|[A-Z]\.)(?:\s+(?:(?:of|de|van|von|al)\s+)?[A-Z][\w’'-]+){0,4}")
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "At",
+        "But",
+        "And",
+        "Or",
+        "If",
+        "As",
+        "It",
+        "He",
+        "She",
+        "They",
+        "We",
+        "I",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "According",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    text: str  # as written: "18 civilians", "two weeks"
+    unit: str | None  # what it counts: "civilians", "weeks"
+    span: tuple[int, int]  # in the article
+
+
+@dataclass(frozen=True)
+class Claim:
+    index: int
+    text: str
+    span: tuple[int, int]  # character offsets in the article text
+    speaker: str | None  # who the claim is attributed to ("Lavrov", "a senior White House official")
+    quotes: tuple[str, ...]
+    numbers: tuple[Quantity, ...]
+    entities: tuple[str, ...]
+    hedges: tuple[str, ...]
+    negated: bool
+
+
+@cache
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def split_sentences(text: str) -> list[tuple[str, int, int]]:
+    """(sentence, start, end) with offsets into text; paragraphs are split first."""
+    out = []
+    for para in re.finditer(r"[^\n]+", text):
+        base = para.start()
+        for span in _segmenter().segment(para.group()):
+            sentence = span.sent.strip()
+            if sentence:
+                start = base + span.start + (len(span.sent) - len(span.sent.lstrip()))
+                out.append((sentence, start, start + len(sentence)))
+    return out
+
+
+def _clean_source(source: str) -> str | None:
+    source = re.sub(r"^(?:and|but|while|as|that)\s+", "", source.strip(' ,;:—-"“”'), flags=re.IGNORECASE)
+    source = re.sub(r"\s+(?:on|in|at|last|this|late|early)\s+(?:\w+day|\w+)$", "", source)
+    if not source or source.lower() in {"it", "this", "that", "which", "who", "they", "he", "she", "we", "i"}:
+        return None
+    return source
+
+
+def find_speaker(sentence: str) -> str | None:
+    """The source the sentence is attributed to, or None for an unattributed claim."""
+    outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)  # a verb inside a quote is not attribution
+    for pattern in (_ACCORDING, _VERB_SUBJECT):
+        match = pattern.search(outside)
+        if match:
+            return _clean_source(match.group("src"))
+    candidates = list(_SUBJECT_VERB.finditer(outside))
+    if candidates:
+        return _clean_source(candidates[-1].group("src") if len(candidates) > 1 else candidates[0].group("src"))
+    return None
+
+
+def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
+    out = []
+    for match in _NUMBER.finditer(sentence):
+        raw = match.group("num").lower()
+        value = float(raw.replace(",", "")) if raw[0].isdigit() else float(_NUMBER_WORDS[raw])
+        if match.group("scale"):
+            value *= _SCALE[match.group("scale").lower()]
+        unit, end = match.group("unit"), match.end("scale") if match.group("scale") else match.end("num")
+        if unit:
+            words = list(re.finditer(r"[\w-]+", unit))
+            chosen = words[0]  # the noun after the number: "18 civilians", "two weeks"
+            if len(words) == 2 and (chosen.group()[0].isupper() or chosen.group().lower().endswith(_ADJECTIVE_ENDINGS)):
+                chosen = words[1]  # "18 Ukrainian civilians"
+            if chosen.group().lower() in _UNIT_STOP:
+                unit = None
+            else:
+                unit, end = chosen.group().lower(), match.start("unit") + chosen.end()
+        scale = (match.group("scale") or "").lower()
+        if scale in ("percent", "%"):
+            unit = "percent"
+        elif match.group("cur"):
+            unit = {"$": "dollars", "€": "euros", "£": "pounds", "¥": "yen"}[match.group("cur")]
+            end = match.end("scale") if match.group("scale") else match.end("num")
+        if raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2100 and not unit:
+            unit = "year"
+        out.append(Quantity(value, sentence[match.start() : end], unit, (offset + match.start(), offset + end)))
+    return tuple(out)
+
+
+def find_entities(sentence: str) -> tuple[str, ...]:
+    names = []
+    for match in _NAME.finditer(sentence):
+        name = re.sub(r"^(?:The|A|An)\s+", "", match.group().strip())
+        if name not in _NOT_NAMES:
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def extract_claims(text: str) -> list[Claim]:
+    """Every sentence of the article as a claim with its evidence features."""
+    claims = []
+    for index, (sentence, start, end) in enumerate(split_sentences(text)):
+        quotes = tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
+        claims.append(
+            Claim(
+                index=index,
+                text=sentence,
+                span=(start, end),
+                speaker=find_speaker(sentence),
+                quotes=quotes,
+                numbers=find_numbers(sentence, start),
+                entities=find_entities(sentence),
+                hedges=tuple(dict.fromkeys(h.lower() for h in _HEDGE.findall(sentence))),
+                negated=bool(_NEGATION.search(sentence)),
+            )
+        )
+    return claims

@@ -1,0 +1,109 @@
+"""Pure claim extraction: speakers, quotes, numbers, hedges, negation, spans."""
+
+import pytest
+
+from compare.claims import extract_claims, split_sentences
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("Lavrov said “we are ready to continue the work, but not at any price.”", "Lavrov"),
+        (
+            "A senior White House official said the summit could still take place within two weeks.",
+            "A senior White House official",
+        ),
+        (
+            "Kremlin spokesman Dmitry Peskov said the summit could still take place within two weeks.",
+            "Kremlin spokesman Dmitry Peskov",
+        ),
+        ("Overnight, an attack on Kyiv killed 18 civilians, Ukrainian officials said.", "Ukrainian officials"),
+        (
+            "An attack on Kyiv killed 21 civilians, according to the city's military administration.",
+            "the city's military administration",
+        ),
+        ("According to CNN, the meeting was tabled.", "CNN"),
+        ("White House insiders told reporters the talks were stalled.", "White House insiders"),
+        ("A State Department readout said an in-person meeting is not needed.", "A State Department readout"),
+        ("The plan, said Peskov, was never agreed.", "Peskov"),
+        (
+            "Deputy Foreign Minister Sergei Ryabkov said on Wednesday that nothing was postponed.",
+            "Deputy Foreign Minister Sergei Ryabkov",
+        ),
+        ("Rubio and Lavrov spoke by phone on Monday.", None),
+        ("He said “they said no”.", None),
+    ],
+)
+def test_speaker(sentence, speaker):
+    assert extract_claims(sentence)[0].speaker == speaker
+
+
+@pytest.mark.parametrize(
+    ("sentence", "quotes"),
+    [
+        (
+            'Lavrov said "we are prepared to keep working, though not at any cost."',
+            ("we are prepared to keep working, though not at any cost.",),
+        ),
+        ("Trump said he did not want “a wasted meeting.”", ("a wasted meeting.",)),
+        ("He called it ‘a fiasco’ and left.", ("a fiasco",)),
+        ("The minister's aide didn't comment.", ()),
+    ],
+)
+def test_quotes(sentence, quotes):
+    assert extract_claims(sentence)[0].quotes == quotes
+
+
+@pytest.mark.parametrize(
+    ("sentence", "numbers"),
+    [
+        ("An attack killed 18 civilians overnight.", [(18.0, "civilians", "18 civilians")]),
+        ("An attack killed 21 Ukrainian civilians.", [(21.0, "civilians", "21 Ukrainian civilians")]),
+        ("The summit is two weeks away.", [(2.0, "weeks", "two weeks")]),
+        ("Rates rose 0.25 percent to 5.25%.", [(0.25, "percent", "0.25 percent"), (5.25, "percent", "5.25%")]),
+        ("It costs $2.5 billion.", [(2.5e9, "dollars", "$2.5 billion")]),
+        ("Over 3,400 people fled in 2024.", [(3400.0, "people", "3,400 people"), (2024.0, "year", "2024")]),
+        ("The drone hit a phone mast; nobody was hurt.", []),
+    ],
+)
+def test_numbers(sentence, numbers):
+    assert [(q.value, q.unit, q.text) for q in extract_claims(sentence)[0].numbers] == numbers
+
+
+@pytest.mark.parametrize(
+    ("sentence", "hedges", "negated"),
+    [
+        ("The so-called peace push has left allies uneasy.", ("so-called",), False),
+        ("The talks were reportedly stalled and may resume.", ("reportedly", "may"), False),
+        ("Nothing was postponed.", (), True),
+        ("The meeting was tabled.", (), False),
+        ("Moscow never confirmed the date.", (), True),
+        ("They didn't agree.", (), True),
+    ],
+)
+def test_hedges_and_negation(sentence, hedges, negated):
+    claim = extract_claims(sentence)[0]
+    assert (claim.hedges, claim.negated) == (hedges, negated)
+
+
+def test_spans_point_into_the_article():
+    text = "First sentence here. Dr. Smith arrived at 3 p.m. on Oct. 21.\n\nA new paragraph said nothing."
+    claims = extract_claims(text)
+    assert [c.text for c in claims] == [
+        "First sentence here.",
+        "Dr. Smith arrived at 3 p.m. on Oct. 21.",
+        "A new paragraph said nothing.",
+    ]
+    for claim in claims:
+        assert text[claim.span[0] : claim.span[1]] == claim.text
+    number = claims[1].numbers[0]
+    assert text[number.span[0] : number.span[1]] == number.text
+
+
+def test_entities():
+    claim = extract_claims("Deputy Foreign Minister Sergei Ryabkov met the Bank of England governor in Budapest.")[0]
+    assert claim.entities == ("Deputy Foreign Minister Sergei Ryabkov", "Bank of England", "Budapest")
+
+
+def test_split_sentences_handles_empty_text():
+    assert split_sentences("") == [] and extract_claims("   \n ") == []
