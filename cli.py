@@ -251,6 +251,42 @@ def eval_cluster_cv(path: Path) -> None:
     click.echo(json.dumps(cross_validate(load_uci(path)), indent=2))
 
 
+@eval_group.command("align")
+@click.option("--format", "fmt", type=click.Choice(["msrp", "sts", "jsonl"]), required=True)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--cv", type=int, default=None, help="k-fold cross-validation (refits per fold): the gate's figure.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--min-accuracy", type=float, default=None, help="Exit 1 below this accuracy (eval gate).")
+@click.option("--min-f1", type=float, default=None, help="Exit 1 below this F1 (eval gate).")
+def eval_align(
+    fmt: str, path: Path, cv: int | None, as_json: bool, min_accuracy: float | None, min_f1: float | None
+) -> None:
+    """The claim pair decision function on paraphrase data: accuracy/F1 or Pearson/Spearman."""
+    from evals.align import evaluate
+
+    result = evaluate(fmt, path, cv)
+    click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
+    failed = (min_accuracy is not None and result.get("accuracy", 0) < min_accuracy) or (
+        min_f1 is not None and result.get("f1", 0) < min_f1
+    )
+    if failed:
+        err_console.print(f"[red]gate failed:[/red] accuracy {result.get('accuracy')} / F1 {result.get('f1')}")
+        sys.exit(1)
+
+
+@eval_group.command("align-train")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def eval_align_train(path: Path) -> None:
+    """Refit the shipped pair model on MSRP train (writes compare/pair_model.json)."""
+    from compare.align import MODEL_FILE
+    from evals.align import features, load_msrp, train
+
+    pairs, labels = load_msrp(path)
+    model = train(features(pairs), labels)
+    MODEL_FILE.write_text(model.to_json(), encoding="utf-8")
+    click.echo(f"trained on {len(pairs)} MSRP pairs; threshold {model.threshold:.2f}; wrote {MODEL_FILE}")
+
+
 @eval_group.command("extract")
 @click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
