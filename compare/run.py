@@ -94,10 +94,12 @@ def cluster_new_articles(
         docs = _docs(session, pending)
         assignments = clusterer.add_all(docs[a.id] for a in pending if a.id in docs)
         run.articles = len(assignments)
-        db_id: dict[int, int] = {}
-        for sid, story in clusterer.stories.items():
+        gone_ids = sorted(persisted - set(clusterer.stories))  # persisted stories merged away
+        changed = {clusterer.story_of[a.doc_id] for a in assignments} | {clusterer.final_id(g) for g in gone_ids}
+        db_id: dict[int, int] = {sid: sid for sid in persisted if sid in clusterer.stories}
+        for sid in sorted(changed):
+            story = clusterer.stories[sid]
             if sid in persisted:
-                db_id[sid] = sid
                 session.execute(
                     update(Story)
                     .where(Story.id == sid)
@@ -118,7 +120,7 @@ def cluster_new_articles(
                 session.flush()
                 db_id[sid] = row.id
                 run.new_stories += 1
-        for gone in sorted(persisted - set(clusterer.stories)):  # persisted stories merged away
+        for gone in gone_ids:
             keep = db_id[clusterer.final_id(gone)]
             session.execute(update(StoryArticle).where(StoryArticle.story_id == gone).values(story_id=keep))
             session.execute(delete(Story).where(Story.id == gone))
@@ -127,7 +129,7 @@ def cluster_new_articles(
             StoryArticle(story_id=db_id[clusterer.story_of[a.doc_id]], article_id=a.doc_id, score=a.score)
             for a in assignments
         )
-        run.story_ids = sorted(set(db_id.values()))
+        run.story_ids = sorted(db_id[sid] for sid in changed)
     limit = now - timedelta(hours=config.quiet_hours)
     closing = session.execute(
         update(Story).where(Story.status == "open", Story.last_seen < limit).values(status="closed")

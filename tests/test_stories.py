@@ -98,7 +98,7 @@ def test_new_articles_join_persisted_stories_and_wait_for_full_text(db, feed_ser
         s.execute(update(Article).where(Article.url == feed_server.url("/page")).values(needs_fulltext=True))
         s.commit()
         run = cluster_new_articles(s, now=NOW)
-        assert (run.articles, run.new_stories) == (1, 0)
+        assert (run.articles, run.new_stories, len(run.story_ids)) == (1, 0, 1)  # only the joined story changed
         [outlets] = outlets_by_story(s).values()
         assert {n for n, _ in outlets} == {"A", "B"}
         s.execute(update(Article).values(needs_fulltext=False))
