@@ -27,6 +27,8 @@ from wordfreq import zipf_frequency
 MODEL_FILE = Path(__file__).resolve().parent / "pair_model.json"
 _WORD = re.compile(r"\w+(?:['’]\w+)?")
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
+# Deliberately smaller than the clustering stop words: negations and words like "new" or "no"
+# decide whether two claims agree (using the clustering list costs ~0.3 points of MSRP F1).
 _STOP = frozenset(
     [
         "the",
