@@ -274,6 +274,26 @@ def eval_align(
         sys.exit(1)
 
 
+@eval_group.command("stance")
+@click.option("--format", "fmt", type=click.Choice(["fnc"]), required=True)
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--sample", type=int, default=None, help="Score an evenly spread sample of N pairs.")
+@click.option(
+    "--signal",
+    type=click.Choice(["story", "claim"]),
+    default="story",
+    show_default=True,
+    help="What decides related vs unrelated.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: bool) -> None:
+    """FNC-1: related-vs-unrelated accuracy and the agree/disagree/discuss confusion of claim evidence."""
+    from evals.stance import evaluate
+
+    result = evaluate(path, sample, signal)
+    click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
 @eval_group.command("align-train")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def eval_align_train(path: Path) -> None:
