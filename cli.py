@@ -217,6 +217,14 @@ def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
     run_demo(port=port, open_browser=not no_browser, data_dir=data_dir)
 
 
+def enforce_floors(result: dict, floors: dict[str, float | None]) -> None:
+    """Eval gate: exit 1 naming every metric below its pinned floor."""
+    below = [f"{k} {result.get(k)} < floor {v}" for k, v in floors.items() if v is not None and result.get(k, 0) < v]
+    if below:
+        err_console.print("[red]gate failed:[/red] " + "; ".join(below))
+        sys.exit(1)
+
+
 @main.group("eval")
 def eval_group() -> None:
     """Quality evaluations on the real datasets (../shared/data)."""
@@ -234,12 +242,7 @@ def eval_cluster(fmt: str, path: Path, as_json: bool, min_f1: float | None, min_
 
     result = evaluate(LOADERS[fmt](path))
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>17}: {v}" for k, v in result.items()))
-    failed = (min_f1 is not None and result["bcubed_f1"] < min_f1) or (
-        min_precision is not None and result["bcubed_precision"] < min_precision
-    )
-    if failed:
-        err_console.print(f"[red]gate failed:[/red] F1 {result['bcubed_f1']} / precision {result['bcubed_precision']}")
-        sys.exit(1)
+    enforce_floors(result, {"bcubed_f1": min_f1, "bcubed_precision": min_precision})
 
 
 @eval_group.command("cluster-cv")
@@ -266,12 +269,7 @@ def eval_align(
 
     result = evaluate(fmt, path, cv)
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
-    failed = (min_accuracy is not None and result.get("accuracy", 0) < min_accuracy) or (
-        min_f1 is not None and result.get("f1", 0) < min_f1
-    )
-    if failed:
-        err_console.print(f"[red]gate failed:[/red] accuracy {result.get('accuracy')} / F1 {result.get('f1')}")
-        sys.exit(1)
+    enforce_floors(result, {"accuracy": min_accuracy, "f1": min_f1})
 
 
 @eval_group.command("stance")
@@ -320,9 +318,7 @@ def eval_extract(path: Path | None, as_json: bool, min_f1: float | None) -> None
         raise click.ClickException(f"benchmark not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
     result = evaluate(root)
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
-    if min_f1 is not None and result["f1"] < min_f1:
-        err_console.print(f"[red]gate failed:[/red] F1 {result['f1']} < floor {min_f1}")
-        sys.exit(1)
+    enforce_floors(result, {"f1": min_f1})
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import settings
 from compare.run import cluster_new_articles
 from ingest import due_feed_ids, extract_article, refresh_feed
 from store import open_database
+from store.models import Article
 
 app = Celery("storydiff", broker=settings.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
 app.conf.update(
@@ -59,8 +60,6 @@ def schedule_due_feeds() -> int:
 def refresh_feed_task(feed_id: int) -> dict[str, Any]:
     with _factory()() as session:
         result = refresh_feed(session, feed_id)
-        from store.models import Article
-
         for article_id in result.article_ids:
             article = session.get(Article, article_id)
             if article is not None and article.needs_fulltext:

@@ -72,7 +72,6 @@ class Story:
     norm2: float = 0.0
     members: list[tuple[Hashable, float]] = field(default_factory=list)
     samples: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # (title, vector), first few
-    closed: bool = False
 
     def title(self) -> str:
         """A representative headline: the medoid of the member headlines by shared words."""
@@ -175,7 +174,7 @@ class OnlineClusterer:
         vec = self.vector(doc)
         best, score = None, 0.0
         original = self.story_of.get(doc.original_id) if doc.original_id is not None else None
-        if original is not None and not self.stories[original].closed:
+        if original is not None and original in self.open:
             best, score = self.stories[original], 1.0
         else:
             for sid in self._candidates(vec):
@@ -248,13 +247,13 @@ class OnlineClusterer:
         queue = sorted((s for s in self.dirty if s in self.stories), key=lambda s: -len(self.stories[s].members))
         for sid in queue:
             story = self.stories.get(sid)
-            if story is None or story.closed or story.norm2 <= 0:
+            if story is None or sid not in self.open or story.norm2 <= 0:
                 continue
             top = sorted(story.centroid, key=story.centroid.__getitem__, reverse=True)[:30]
             candidates: set[int] = set().union(*(self.index.get(f, set()) for f in top)) - {sid}
             for other_id in sorted(candidates):
                 other = self.stories.get(other_id)
-                if other is None or other.closed or other.norm2 <= 0 or story.id not in self.stories:
+                if other is None or other_id not in self.open or other.norm2 <= 0 or story.id not in self.stories:
                     continue
                 if self._similarity(story, other) >= self.config.merge_threshold:
                     keep, gone = (story, other) if len(story.members) >= len(other.members) else (other, story)
@@ -290,7 +289,6 @@ class OnlineClusterer:
         for sid in sorted(self.open):
             story = self.stories[sid]
             if story.last_seen < limit:
-                story.closed = True
                 self.open.discard(sid)
                 for f in story.centroid:
                     postings = self.index.get(f)

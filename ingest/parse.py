@@ -61,6 +61,11 @@ FOREIGN_MONTHS = {
 }
 
 
+def best_body(content: str, summary: str) -> str:
+    """The fuller of the feed's full content and its summary."""
+    return content if len(content) >= len(summary) else summary
+
+
 @dataclass(frozen=True)
 class Item:
     entry_id: str  # guid, else canonical link, else hash of title + date
@@ -76,7 +81,7 @@ class Item:
 
     @property
     def body(self) -> str:
-        return self.content if len(self.content) >= len(self.summary) else self.summary
+        return best_body(self.content, self.summary)
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,7 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
             continue
         seen.add(entry_id)
         lang = detect_language(f"{title}. {summary or content}", entry.get("language") or language)
-        sig = neardup.signature(f"{title}\n{content if len(content) >= len(summary) else summary}")
+        sig = neardup.signature(f"{title}\n{best_body(content, summary)}")
         minhash = neardup.to_bytes(sig) if sig is not None else None
         items.append(Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author"), minhash))
     if duplicates:

@@ -117,7 +117,7 @@ def submit(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         return None
 
 
-def result(future: Future[ParsedFeed], body: bytes, content_type: str | None, url: str, at: datetime) -> ParsedFeed:
+def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
     """The parsed feed; FeedError for bad feeds and for a worker that died on this feed."""
     try:
         return future.result()

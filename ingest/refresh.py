@@ -98,7 +98,7 @@ def finish_parse(fetched: Fetched) -> Fetched:
     if fetched.pending is not None and fetched.result is not None:
         res = fetched.result
         try:
-            fetched.parsed = parsepool.result(fetched.pending, res.body, res.content_type, res.url, fetched.at)
+            fetched.parsed = parsepool.result(fetched.pending, res.url)
         except FeedError as exc:
             fetched.error = exc
         fetched.pending = None
