@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from rich.console import Console
@@ -217,108 +218,29 @@ def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
     run_demo(port=port, open_browser=not no_browser, data_dir=data_dir)
 
 
-def enforce_floors(result: dict, floors: dict[str, float | None]) -> None:
-    """Eval gate: exit 1 naming every metric below its pinned floor."""
-    below = [f"{k} {result.get(k)} < floor {v}" for k, v in floors.items() if v is not None and result.get(k, 0) < v]
-    if below:
-        err_console.print("[red]gate failed:[/red] " + "; ".join(below))
-        sys.exit(1)
-
-
-@main.group("eval")
-def eval_group() -> None:
-    """Quality evaluations on the real datasets (../shared/data)."""
-
-
-@eval_group.command("cluster")
-@click.option("--format", "fmt", type=click.Choice(["uci", "wikiref", "jsonl"]), required=True)
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--min-f1", type=float, default=None, help="Exit 1 when B³-F1 is below this floor (eval gate).")
-@click.option("--min-precision", type=float, default=None, help="Exit 1 when B³-precision is below this floor.")
-def eval_cluster(fmt: str, path: Path, as_json: bool, min_f1: float | None, min_precision: float | None) -> None:
-    """Replay a labelled dataset in time order through the clusterer; B³ P/R/F1, ARI, speed."""
-    from evals.cluster import LOADERS, evaluate
-
-    result = evaluate(LOADERS[fmt](path))
-    click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>17}: {v}" for k, v in result.items()))
-    enforce_floors(result, {"bcubed_f1": min_f1, "bcubed_precision": min_precision})
-
-
-@eval_group.command("cluster-cv")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-def eval_cluster_cv(path: Path) -> None:
-    """How the clustering thresholds were chosen: tune on half the UCI stories, score the other half."""
-    from evals.cluster import cross_validate, load_uci
-
-    click.echo(json.dumps(cross_validate(load_uci(path)), indent=2))
-
-
-@eval_group.command("align")
-@click.option("--format", "fmt", type=click.Choice(["msrp", "sts", "jsonl"]), required=True)
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--cv", type=int, default=None, help="k-fold cross-validation (refits per fold): the gate's figure.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--min-accuracy", type=float, default=None, help="Exit 1 below this accuracy (eval gate).")
-@click.option("--min-f1", type=float, default=None, help="Exit 1 below this F1 (eval gate).")
-def eval_align(
-    fmt: str, path: Path, cv: int | None, as_json: bool, min_accuracy: float | None, min_f1: float | None
-) -> None:
-    """The claim pair decision function on paraphrase data: accuracy/F1 or Pearson/Spearman."""
-    from evals.align import evaluate
-
-    result = evaluate(fmt, path, cv)
-    click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
-    enforce_floors(result, {"accuracy": min_accuracy, "f1": min_f1})
-
-
-@eval_group.command("stance")
-@click.option("--format", "fmt", type=click.Choice(["fnc"]), required=True)
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--sample", type=int, default=None, help="Score an evenly spread sample of N pairs.")
+@main.command("compare")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True)
 @click.option(
-    "--signal",
-    type=click.Choice(["story", "claim"]),
-    default="story",
-    show_default=True,
-    help="What decides related vs unrelated.",
+    "--min-outlets", type=int, default=1, show_default=True, help="Only report stories with this many outlets."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: bool) -> None:
-    """FNC-1: related-vs-unrelated accuracy and the agree/disagree/discuss confusion of claim evidence."""
-    from evals.stance import evaluate
+def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
+    """Cluster the articles of a JSONL file (one {"outlet", "title", "text", "published", "url",
+    "kind"} per line; "-" reads stdin) into stories and print each story's report. Needs no
+    database, network or shared data."""
+    from compare.offline import compare_articles, read_articles
+    from compare.render import report_markdown
 
-    result = evaluate(path, sample, signal)
-    click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
-
-
-@eval_group.command("align-train")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-def eval_align_train(path: Path) -> None:
-    """Refit the shipped pair model on MSRP train (writes compare/pair_model.json)."""
-    from compare.align import MODEL_FILE
-    from evals.align import features, load_msrp, train
-
-    pairs, labels = load_msrp(path)
-    model = train(features(pairs), labels)
-    MODEL_FILE.write_text(model.to_json(), encoding="utf-8")
-    click.echo(f"trained on {len(pairs)} MSRP pairs; threshold {model.threshold:.2f}; wrote {MODEL_FILE}")
+    result = compare_articles(read_articles(file), min_outlets=min_outlets)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo("\n---\n\n".join(report_markdown(r) for r in result["stories"]) or "No stories.")
 
 
-@eval_group.command("extract")
-@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--min-f1", type=float, default=None, help="Exit 1 when F1 is below this floor (eval gate).")
-def eval_extract(path: Path | None, as_json: bool, min_f1: float | None) -> None:
-    """Full-text extraction F1 on the article-extraction benchmark."""
-    from evals.extraction import evaluate
+from evals.cli import eval_group  # noqa: E402  (the eval commands live beside the evaluations)
 
-    root = path or settings.shared_data_dir() / "article-extraction-benchmark"
-    if not root.is_dir():
-        raise click.ClickException(f"benchmark not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
-    result = evaluate(root)
-    click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
-    enforce_floors(result, {"f1": min_f1})
+main.add_command(eval_group)
 
 
 if __name__ == "__main__":

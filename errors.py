@@ -2,6 +2,7 @@
 
 StorydiffError
 ├── ConfigError                 a setting or input file is invalid
+│   └── InvalidInput            a record of an input file is malformed (says which line and field)
 ├── NotFound                    an id or URL that is not in the database
 ├── FeedError                   a feed could not be fetched or read (stored on the feed)
 │   ├── FetchError              the HTTP exchange failed
@@ -23,6 +24,10 @@ class StorydiffError(Exception):
 
 
 class ConfigError(StorydiffError):
+    pass
+
+
+class InvalidInput(ConfigError):
     pass
 
 

@@ -16,7 +16,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import pearsonr, spearmanr
 
-from compare.align import N_BASE, PairModel, expand, pair_features, shipped_model
+from compare.align import ALIGN_THRESHOLD, content_stems, pair_score, stem_weights
+from compare.paraphrase import N_BASE, PairModel, expand, pair_features, shipped_model
 
 L2 = 0.003  # chosen by 10-fold CV on MSRP train among 0.0003, 0.001, 0.003, 0.03, 0.1
 
@@ -106,4 +107,30 @@ def evaluate(fmt: str, path: Path, cv: int | None = None) -> dict[str, float]:
     else:
         accuracy, f1 = _scores(prob >= model.threshold, gold)
         result.update(accuracy=round(accuracy, 4), f1=round(f1, 4))
+    return result
+
+
+STS_SAME_FACT = 2.5  # STS gold at or above this: "the same fact, some details may differ"
+
+
+def alignment_probabilities(pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """The story aligner's pair score, with stem weights (IDF) taken from the whole file."""
+    stems = [(set(content_stems(a)), set(content_stems(b))) for a, b in pairs]
+    weights = stem_weights([s for pair in stems for s in pair])
+    return np.array([pair_score(a, b, weights) for a, b in stems])
+
+
+def evaluate_alignment(fmt: str, path: Path) -> dict[str, float]:
+    """The alignment decision (score ≥ ALIGN_THRESHOLD) on labelled pairs; on STS the label is gold ≥ 2.5."""
+    pairs, gold = {"msrp": load_msrp, "sts": load_sts, "jsonl": load_jsonl}[fmt](path)
+    started = time.perf_counter()
+    score = alignment_probabilities(pairs)
+    elapsed = time.perf_counter() - started
+    result: dict[str, float] = {"pairs": len(pairs), "pairs_per_s": round(len(pairs) / elapsed, 1)}
+    labels = (gold >= STS_SAME_FACT).astype(float) if fmt == "sts" else gold
+    if fmt == "sts":
+        result["pearson"] = round(float(pearsonr(score, gold)[0]), 4)
+        result["spearman"] = round(float(spearmanr(score, gold)[0]), 4)
+    accuracy, f1 = _scores(score >= ALIGN_THRESHOLD, labels)
+    result.update(accuracy=round(accuracy, 4), f1=round(f1, 4), threshold=ALIGN_THRESHOLD)
     return result

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from compare.align import same_claim_probability
 from compare.claims import Claim, extract_claims
 from compare.cluster import Doc, OnlineClusterer
+from compare.paraphrase import same_claim_probability
 
 TOP_CLAIMS = 3
 EPOCH = datetime(2015, 1, 1, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from compare.align import is_same_claim, pair_features, same_claim_probability
+from compare.paraphrase import is_same_claim, pair_features, same_claim_probability
 from evals.align import evaluate
 
 ACCURACY_FLOOR, F1_FLOOR = 0.75, 0.83

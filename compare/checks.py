@@ -1,0 +1,193 @@
+"""Checks inside one claim group (pure): numeric, quote, attribution and framing divergences.
+See ``compare.diverge`` for what each type means."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+
+from compare.align import ClaimGroup, ClaimRef
+from compare.claims import Quantity
+from compare.evidence import Divergence, StoryView, clip, norm, outlet_names
+
+CASUALTY_UNITS = frozenset(
+    [
+        "killed",
+        "dead",
+        "deaths",
+        "died",
+        "civilians",
+        "people",
+        "injured",
+        "wounded",
+        "victims",
+        "bodies",
+        "missing",
+        "soldiers",
+        "children",
+        "casualties",
+        "fatalities",
+        "residents",
+        "migrants",
+        "passengers",
+    ]
+)
+DURATION_DAYS = {"hours": 1 / 24, "hour": 1 / 24, "days": 1, "day": 1, "weeks": 7, "week": 7, "months": 30}
+DURATION_DAYS |= {"month": 30, "years": 365, "year-long": 365}
+FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
+LOADED_TERMS = (
+    "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
+    "humiliating", "humiliation", "capitulation", "speculation", "fake", "lies", "thugs", "mob", "chaos",
+    "chaotic", "disastrous", "catastrophic", "slaughter", "massacre", "scandal", "reckless", "brazen",
+    "aggressor", "warmonger", "militants", "terrorists", "hoax", "witch hunt", "meltdown", "bloodbath",
+)  # fmt: skip
+FRAMING = re.compile(r"\b(" + "|".join(re.escape(t) for t in FRAMING_HEDGES + LOADED_TERMS) + r")\b", re.I)
+NEGATION_WORDS = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot)\b|n[’']t\b", re.IGNORECASE)
+
+
+_WORDS = re.compile(r"[\w’'-]+")
+
+
+def _quantity_key(q: Quantity) -> tuple[str, float] | None:
+    if q.unit is None:
+        return None
+    if q.unit in DURATION_DAYS:
+        return "duration", q.value * DURATION_DAYS[q.unit]
+    return q.unit, q.value
+
+
+def numeric_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
+    per_unit: dict[str, dict[ClaimRef, Quantity]] = {}
+    for ref in group.members:
+        for q in story.claim(ref).numbers:
+            key = _quantity_key(q)
+            if key and ref not in per_unit.setdefault(key[0], {}):
+                per_unit[key[0]][ref] = q
+    out = []
+    for unit, found in per_unit.items():
+        values: dict[float, list[ClaimRef]] = {}
+        for ref, q in found.items():
+            values.setdefault((_quantity_key(q) or ("", 0.0))[1], []).append(ref)
+        if len(values) < 2 or len({story.voice[r.account] for r in found}) < 2:
+            continue
+        low, high = min(values), max(values)
+        casualty = unit in CASUALTY_UNITS
+        severity = "high" if casualty or high > 1.25 * low else "medium" if high > 1.05 * low else "low"
+        sides = sorted(values.items(), key=lambda kv: kv[0])
+        summary = " vs ".join(
+            f"{found[refs[0]].text} ({outlet_names(story.accounts, [r.account for r in refs])})" for _, refs in sides
+        )
+        evidence = tuple(story.evidence(r, found[r].text, [found[r].span]) for r in found)
+        out.append(Divergence("numeric", severity, tuple(sorted({r.account for r in found})), evidence, summary, index))
+    return out
+
+
+def _word_diff(a: str, b: str) -> tuple[tuple[str, str, str], ...]:
+    wa, wb = _WORDS.findall(a), _WORDS.findall(b)
+    ops = difflib.SequenceMatcher(a=[w.lower() for w in wa], b=[w.lower() for w in wb], autojunk=False).get_opcodes()
+    return tuple((op, " ".join(wa[i1:i2]), " ".join(wb[j1:j2])) for op, i1, i2, j1, j2 in ops)
+
+
+def _diff_words(diff: Sequence[tuple[str, str, str]], side: int) -> list[bool]:
+    """Per word of one side of a word diff: was it changed?"""
+    return [op != "equal" for op, *texts in diff for _ in _WORDS.findall(texts[side - 1])]
+
+
+def _quote_marks(story: StoryView, ref: ClaimRef, quote: str, changed: set[int] | None) -> list[tuple[int, int]]:
+    """Article spans of the changed words of a quote (the whole quote when not diffed)."""
+    claim = story.claim(ref)
+    at = claim.text.find(quote)
+    if at < 0:
+        return []
+    base = claim.span[0] + at
+    if changed is None:
+        return [(base, base + len(quote))]
+    spans: list[tuple[int, int]] = []
+    for i, m in enumerate(_WORDS.finditer(quote)):
+        if i in changed:
+            if spans and not quote[spans[-1][1] - base : m.start()].strip(" ,;:"):
+                spans[-1] = (spans[-1][0], base + m.end())  # one mark for "keep working, though"
+            else:
+                spans.append((base + m.start(), base + m.end()))
+    return spans
+
+
+def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
+    found = {r: max(story.claim(r).quotes, key=len) for r in group.members if story.claim(r).quotes}
+    by_value = story.variants(found)
+    keys = sorted(by_value, key=len, reverse=True)
+    # a quote that is a fragment of a longer one is an excerpt, not a different wording
+    distinct = [k for k in keys if not any(k != other and k in other for other in keys)]
+    if len(distinct) < 2 or not story.spread({k: by_value[k] for k in distinct}):
+        return []
+    first, second = by_value[distinct[0]][0], by_value[distinct[1]][0]
+    diff = _word_diff(found[first], found[second])
+    changed = " ".join(f"{a} {b}" for op, a, b in diff if op != "equal")
+    severity = "high" if NEGATION_WORDS.search(changed) or re.search(r"\d", changed) else "medium"
+    speaker = story.claim(first).speaker or story.claim(second).speaker or "the speaker"
+    summary = f"{speaker} quoted as “{clip(found[first], 70)}” ({outlet_names(story.accounts, [r.account for r in by_value[distinct[0]]])})"
+    summary += (
+        f" vs “{clip(found[second], 70)}” ({outlet_names(story.accounts, [r.account for r in by_value[distinct[1]]])})"
+    )
+    refs = [r for k in distinct for r in by_value[k]]
+    changed_a = {i for i, word in enumerate(_diff_words(diff, 1)) if word}
+    changed_b = {i for i, word in enumerate(_diff_words(diff, 2)) if word}
+    evidence = []
+    for ref in refs:
+        key = norm(found[ref])
+        words = changed_a if key == distinct[0] else changed_b if key == distinct[1] else None
+        evidence.append(story.evidence(ref, found[ref], _quote_marks(story, ref, found[ref], words)))
+    accounts = tuple(sorted({r.account for r in refs}))
+    return [Divergence("quote", severity, accounts, tuple(evidence), summary, index, diff)]
+
+
+def _source_key(speaker: str | None) -> str:
+    if not speaker:
+        return "(unsourced)"
+    names = [w for w in re.findall(r"\b[A-Z][\w’'-]+", speaker) if w.lower() not in ("a", "the", "an")]
+    words = _WORDS.findall(speaker.lower())
+    return names[-1].lower() if names and speaker[0].isupper() and len(names) >= 2 else words[-1].rstrip("s")
+
+
+def attribution_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
+    found = {r: story.claim(r).speaker or "(unsourced)" for r in group.members}
+    keys: dict[str, list[ClaimRef]] = {}
+    for ref, speaker in found.items():
+        keys.setdefault(_source_key(None if speaker == "(unsourced)" else speaker), []).append(ref)
+    voice_sets = [{story.voice[r.account] for r in refs} for refs in keys.values()]
+    if len(keys) < 2 or len(set().union(*voice_sets)) < 2:
+        return []
+    severity = "low" if "(unsourced)" in keys else "medium"
+    summary = "; ".join(
+        f"{outlet_names(story.accounts, [r.account for r in refs])}: {found[refs[0]]}" for refs in keys.values()
+    )
+    evidence = tuple(
+        story.evidence(
+            r, _source_key(None if found[r] == "(unsourced)" else found[r]), story.mark_in(r, story.claim(r).speaker)
+        )
+        for r in group.members
+    )
+    accounts = tuple(sorted(group.accounts))
+    return [Divergence("attribution", severity, accounts, evidence, f"Credited differently — {summary}", index)]
+
+
+def framing_divergences(story: StoryView, refs: Sequence[ClaimRef], index: int | None) -> list[Divergence]:
+    terms = {r: sorted({m.group().lower() for m in FRAMING.finditer(story.claim(r).text)}) for r in refs}
+    out = []
+    for ref, found in terms.items():
+        others = [o for o in refs if story.voice[o.account] != story.voice[ref.account]]
+        if not found or not others or any(set(terms[o]) >= set(found) for o in others):
+            continue
+        plain = [o for o in others if not terms[o]]
+        if not plain:
+            continue
+        claim = story.claim(ref)
+        marks = [(claim.span[0] + m.start(), claim.span[0] + m.end()) for m in FRAMING.finditer(claim.text)]
+        severity = "low" if all(t in FRAMING_HEDGES for t in found) else "medium"
+        outlet = story.accounts[ref.account].outlet
+        summary = f"{outlet} frames it as {', '.join(f'“{t}”' for t in found)}; {outlet_names(story.accounts, [o.account for o in plain])} do not"
+        evidence = (story.evidence(ref, " ".join(found), marks), *tuple(story.evidence(o, "") for o in plain))
+        accounts = tuple(sorted({ref.account} | {o.account for o in plain}))
+        out.append(Divergence("framing", severity, accounts, evidence, summary, index))
+    return out

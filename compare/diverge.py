@@ -1,0 +1,246 @@
+"""Divergences between outlets' accounts of one story (pure).
+
+Input: the accounts (one per outlet: its claims, and which account it copies, if any) and their
+claim alignment. Output: typed ``Divergence`` records, each with a severity, the accounts
+involved, evidence (claim spans and the exact differing sub-spans) and a one-line summary.
+
+Copies of one text (a newspaper running a wire story) form one *voice*: they are never compared
+with each other, and they count once when deciding what "most outlets" carry.
+
+Types, in the order they are looked for:
+- ``numeric``: one claim group, the same kind of quantity (same unit; durations compared in
+  days), different values across voices.
+- ``quote``: one claim group, direct quotes whose words differ (punctuation and case ignored, a
+  quote that is a fragment of another is not a difference); carries a word-level diff.
+- ``attribution``: one claim group, the fact credited to different sources, or sourced in one
+  voice and unsourced in another.
+- ``contradiction``: two claims about the same event and participants with opposite polarity
+  (``compare.polarity``), or two near-identical claims of one group differing by a negation.
+- ``framing``: one voice tells a fact the others also tell (same group, or the two sides of a
+  contradiction) with loaded or hedging words the others do not use.
+- ``omission``: a group carried by more than half of the voices (at least two) is missing from
+  a voice; ``exclusive``: a claim with names, numbers or quotes that only one voice carries,
+  in a story of at least three voices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+
+from compare.align import Alignment, ClaimGroup, ClaimRef
+from compare.checks import (
+    NEGATION_WORDS,
+    attribution_divergences,
+    framing_divergences,
+    numeric_divergences,
+    quote_divergences,
+)
+from compare.claims import Claim
+from compare.evidence import SEVERITY_RANK, Account, Divergence, StoryView, clip, outlet_names
+from compare.polarity import EventStance, event_stance, opposed
+
+__all__ = ["Account", "Divergence", "agreement_matrix", "divergence_score", "find_divergences"]
+_WORDS = re.compile(r"[\w’'-]+")
+COVERED_SHARE = 0.5  # a voice whose sentence holds this share of a group's content words carries it
+
+
+def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
+    ca, cb = story.claim(a), story.claim(b)
+    na, nb = set(NEGATION_WORDS.findall(ca.text.lower())), set(NEGATION_WORDS.findall(cb.text.lower()))
+    if bool(na) == bool(nb):
+        return False
+
+    def strip(t):
+        return NEGATION_WORDS.sub(" ", t.lower()).replace(" did ", " ").replace(" does ", " ")
+
+    wa, wb = set(_WORDS.findall(strip(ca.text))), set(_WORDS.findall(strip(cb.text)))
+    return len(wa ^ wb) <= 2 and len(wa & wb) >= 4
+
+
+def _cue_phrase(text: str, stance: EventStance) -> str:
+    """The predicate with the two words before it: "nothing was postponed", "has been tabled"."""
+    before = text[: stance.cue[0]].split()[-2:]
+    return " ".join([*before, text[slice(*stance.cue)]])
+
+
+def _contradictions(story: StoryView) -> list[Divergence]:
+    stances: dict[ClaimRef, EventStance] = {}
+    for ref in story.alignment.refs:
+        stance = event_stance(story.claim(ref).text)
+        if stance is not None:
+            stances[ref] = stance
+    parent: dict[ClaimRef, ClaimRef] = {}
+
+    def root(r: ClaimRef) -> ClaimRef:
+        while parent.get(r, r) != r:
+            r = parent[r]
+        return r
+
+    for a, b in combinations(stances, 2):
+        if story.voice[a.account] != story.voice[b.account] and opposed(stances[a], stances[b]):
+            parent[root(a)] = root(b)
+    for group in story.alignment.groups:
+        for a, b in combinations(group.members, 2):
+            if story.voice[a.account] != story.voice[b.account] and _negation_flip(story, a, b):
+                for r in (a, b):
+                    if r not in stances:
+                        text = story.claim(r).text
+                        flipped = bool(NEGATION_WORDS.search(text))
+                        stances[r] = EventStance("claim", not flipped, frozenset(), (0, len(text)), flipped)
+                parent[root(a)] = root(b)
+    components: dict[ClaimRef, list[ClaimRef]] = {}
+    for ref in parent:
+        components.setdefault(root(ref), []).append(ref)
+    out = []
+    for refs in components.values():
+        refs = sorted(set(refs), key=lambda r: r.as_tuple())
+        sides = {True: [r for r in refs if stances[r].proceeds], False: [r for r in refs if not stances[r].proceeds]}
+        if not sides[True] or not sides[False]:
+            continue
+        event = stances[refs[0]].event
+        label = {
+            True: "goes ahead" if event != "assent" else "agreed",
+            False: "halted" if event != "assent" else "denied",
+        }
+        if event == "claim":
+            label = {True: "affirms", False: "negates"}
+        parts = []
+        for proceeds in (False, True):
+            cues = [_cue_phrase(story.claim(r).text, stances[r]) for r in sides[proceeds]]
+            cue = next((c for c in cues if NEGATION_WORDS.search(c)), cues[0])
+            parts.append(
+                f"{outlet_names(story.accounts, [r.account for r in sides[proceeds]])}: {label[proceeds]} (“{cue}”)"
+            )
+        subject = "the claim" if event in ("claim", "assent") else f"the {event}"
+        evidence = []
+        for r in refs:
+            claim = story.claim(r)
+            start, end = stances[r].cue
+            negation = list(NEGATION_WORDS.finditer(claim.text[max(0, start - 25) : start]))
+            if stances[r].negated and negation:
+                start = max(0, start - 25) + negation[-1].start()  # mark "nothing was postponed"
+            cue = (claim.span[0] + start, claim.span[0] + end)
+            evidence.append(story.evidence(r, label[stances[r].proceeds], [cue]))
+        accounts = tuple(sorted({r.account for r in refs}))
+        summary = f"Opposite accounts of {subject}: " + " vs ".join(parts)
+        out.append(Divergence("contradiction", "high", accounts, tuple(evidence), summary))
+    return out
+
+
+def _informative(claim: Claim) -> bool:
+    return bool(claim.entities or claim.numbers or claim.quotes)
+
+
+def _covered_elsewhere(story: StoryView, group: ClaimGroup, voice: int, index: dict[ClaimRef, int]) -> bool:
+    """The voice tells the group's fact inside a longer sentence that aligned elsewhere."""
+    rows = [index[m] for m in group.members]
+    cols = [i for i, r in enumerate(story.alignment.refs) if story.voice[r.account] == voice]
+    if not cols:
+        return False
+    return bool(story.alignment.contained[np.ix_(rows, cols)].mean(axis=0).max() >= COVERED_SHARE)
+
+
+def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
+    """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
+    position = story.alignment.index()
+    all_voices = sorted(set(story.voice))
+    sizes = sorted(len(a.claims) for a in story.accounts)
+    median = sizes[len(sizes) // 2] if sizes else 0
+    out = []
+    for index, group in enumerate(story.alignment.groups):
+        carried = {story.voice[a] for a in group.accounts}
+        first = group.members[0]
+        claim = story.claim(first)
+        if claim.text.strip() == titles[first.account].strip():
+            continue
+        if len(carried) == 1 and len(all_voices) >= 3 and _informative(claim) and first not in disputed:
+            accounts = tuple(a for a in range(len(story.accounts)) if story.voice[a] in carried)
+            outlet = outlet_names(story.accounts, accounts)
+            digits = any(any(ch.isdigit() for ch in q.text) for q in claim.numbers)
+            severity = "medium" if digits or claim.quotes else "low"
+            evidence = tuple(story.evidence(r, "carried") for r in group.members)
+            summary = f"Only {outlet} reports: “{clip(claim.text, 110)}”"
+            out.append(Divergence("exclusive", severity, accounts, evidence, summary, index))
+        elif len(carried) >= 2 and len(carried) * 2 > len(all_voices):
+            opposing = set().union(*(disputed.get(m, set()) for m in group.members))
+            for voice in all_voices:
+                if voice in carried or voice in opposing or _covered_elsewhere(story, group, voice, position):
+                    continue
+                missing = tuple(a for a in range(len(story.accounts)) if story.voice[a] == voice)
+                short = len(story.accounts[voice].claims) * 2 < median
+                rich = any(story.claim(r).numbers or story.claim(r).quotes for r in group.members)
+                severity = "low" if short or not rich else "medium"
+                evidence = tuple(story.evidence(r, "carried") for r in group.members)
+                carriers = outlet_names(story.accounts, sorted(group.accounts))
+                summary = f"{outlet_names(story.accounts, missing)} {'omits' if len(missing) == 1 else 'omit'} what {carriers} report: “{clip(claim.text, 100)}”"
+                out.append(
+                    Divergence(
+                        "omission", severity, tuple(sorted(group.accounts) + list(missing)), evidence, summary, index
+                    )
+                )
+    return out
+
+
+def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: Sequence[str] = ()) -> list[Divergence]:
+    """Every divergence of the story, most severe first."""
+    story = StoryView(accounts, alignment)
+    titles = list(titles) or [""] * len(accounts)
+    out: list[Divergence] = []
+    contradictions = _contradictions(story)
+    disputed: dict[ClaimRef, set[int]] = {}
+    for d in contradictions:
+        for e in d.evidence:
+            others = {story.voice[o.account] for o in d.evidence if o.value != e.value}
+            disputed.setdefault(ClaimRef(e.account, e.claim), set()).update(others)
+    for index, group in enumerate(alignment.groups):
+        if len({story.voice[a] for a in group.accounts}) < 2:
+            continue
+        out += numeric_divergences(story, index, group) + quote_divergences(story, index, group)
+        if not any(story.voice[o.account] in disputed.get(m, set()) for m in group.members for o in group.members):
+            out += attribution_divergences(story, index, group)  # members that contradict are not one claim
+        out += framing_divergences(story, group.members, index)
+    for divergence in contradictions:
+        refs = [ClaimRef(e.account, e.claim) for e in divergence.evidence]
+        out += [f for f in framing_divergences(story, refs, None) if f.fingerprint not in {d.fingerprint for d in out}]
+    out += contradictions + _coverage(story, titles, disputed)
+    order = ["contradiction", "numeric", "quote", "attribution", "framing", "omission", "exclusive"]
+    out.sort(key=lambda d: (-SEVERITY_RANK[d.severity], order.index(d.type), d.accounts))
+    return out
+
+
+def agreement_matrix(
+    accounts: Sequence[Account], alignment: Alignment, divergences: Sequence[Divergence]
+) -> list[list[float | None]]:
+    """Share of the claim groups two outlets both carry on which they agree (None: nothing shared)."""
+    n = len(accounts)
+    shared = [[0] * n for _ in range(n)]
+    differ = [[0] * n for _ in range(n)]
+    by_group: dict[int | None, list[Divergence]] = {}
+    for d in divergences:
+        if d.type not in ("omission", "exclusive"):
+            by_group.setdefault(d.group, []).append(d)
+    for index, group in enumerate(alignment.groups):
+        for a, b in combinations(sorted(group.accounts), 2):
+            shared[a][b] += 1
+            if any(d.disagree(a, b) for d in by_group.get(index, [])):
+                differ[a][b] += 1
+    for d in by_group.get(None, []):  # contradictions across groups
+        for a, b in combinations(sorted(d.accounts), 2):
+            if d.disagree(a, b):
+                shared[a][b] += 1
+                differ[a][b] += 1
+    matrix: list[list[float | None]] = [[1.0 if i == j else None for j in range(n)] for i in range(n)]
+    for a, b in combinations(range(n), 2):
+        if shared[a][b]:
+            matrix[a][b] = matrix[b][a] = round(1 - differ[a][b] / shared[a][b], 3)
+    return matrix
+
+
+def divergence_score(matrix: Sequence[Sequence[float | None]]) -> float:
+    """1 − mean agreement over outlet pairs that share any claim: 0 = same facts, 1 = no fact agreed."""
+    values = [v for i, row in enumerate(matrix) for j, v in enumerate(row) if i < j and v is not None]
+    return round(1 - sum(values) / len(values), 3) if values else 0.0

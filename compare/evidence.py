@@ -1,0 +1,108 @@
+"""What a divergence is made of (pure): accounts, evidence spans, divergences, and a view of
+one story's claims that the checks in ``compare.checks`` and ``compare.diverge`` share."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from compare.align import Alignment, ClaimRef
+from compare.claims import Claim
+
+SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
+_WORDS = re.compile(r"[\w’'-]+")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One outlet's account of the story: the claims of its article text."""
+
+    outlet: str
+    claims: tuple[Claim, ...]
+    copy_of: int | None = None  # index of the account whose text this one reproduces
+
+
+@dataclass(frozen=True)
+class Evidence:
+    account: int
+    claim: int
+    span: tuple[int, int]  # the claim in its article text
+    marks: tuple[tuple[int, int], ...]  # the differing words (number, quote words, source, term)
+    value: str  # what this account says: "18 civilians", the quote, the source, "halted", …
+
+
+@dataclass(frozen=True)
+class Divergence:
+    type: str
+    severity: str
+    accounts: tuple[int, ...]
+    evidence: tuple[Evidence, ...]
+    summary: str
+    group: int | None = None  # index into the alignment's groups
+    diff: tuple[tuple[str, str, str], ...] = field(default=())  # quote: (op, words a, words b)
+
+    @property
+    def fingerprint(self) -> str:
+        parts = [self.type, *sorted(f"{e.account}:{norm(e.value)}" for e in self.evidence)]
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+    def disagree(self, a: int, b: int) -> bool:
+        """True when accounts a and b stand on different sides of this divergence."""
+        values = {e.account: norm(e.value) for e in self.evidence}
+        return a in values and b in values and values[a] != values[b]
+
+
+def norm(text: str) -> str:
+    return " ".join(w.lower() for w in _WORDS.findall(text.replace("’", "'")))
+
+
+def voices(accounts: Sequence[Account]) -> list[int]:
+    """The voice of each account: itself, or the original it copies (followed transitively)."""
+    out = []
+    for i in range(len(accounts)):
+        seen, j = {i}, i
+        while (nxt := accounts[j].copy_of) is not None and nxt not in seen:
+            seen.add(nxt)
+            j = nxt
+        out.append(j)
+    return out
+
+
+def outlet_names(accounts: Sequence[Account], indices: Sequence[int]) -> str:
+    return ", ".join(dict.fromkeys(accounts[i].outlet for i in indices))
+
+
+def clip(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class StoryView:
+    def __init__(self, accounts: Sequence[Account], alignment: Alignment) -> None:
+        self.accounts, self.alignment = accounts, alignment
+        self.voice = voices(accounts)
+        self.claims = {(a, c.index): c for a, acc in enumerate(accounts) for c in acc.claims}
+
+    def claim(self, ref: ClaimRef) -> Claim:
+        return self.claims[ref.as_tuple()]
+
+    def evidence(self, ref: ClaimRef, value: str, marks: Sequence[tuple[int, int]] = ()) -> Evidence:
+        claim = self.claim(ref)
+        return Evidence(ref.account, ref.claim, claim.span, tuple(marks) or (claim.span,), value)
+
+    def mark_in(self, ref: ClaimRef, fragment: str | None) -> list[tuple[int, int]]:
+        claim = self.claim(ref)
+        at = claim.text.find(fragment) if fragment else -1
+        return [(claim.span[0] + at, claim.span[0] + at + len(fragment or ""))] if at >= 0 else []
+
+    def variants(self, found: dict[ClaimRef, str]) -> dict[str, list[ClaimRef]]:
+        """Members grouped by normalised value; copies of one voice never make two variants."""
+        by_value: dict[str, list[ClaimRef]] = {}
+        for ref, value in found.items():
+            by_value.setdefault(norm(value), []).append(ref)
+        return by_value
+
+    def spread(self, by_value: dict[str, list[ClaimRef]]) -> bool:
+        voice_sets = [{self.voice[r.account] for r in refs} for refs in by_value.values()]
+        return len(voice_sets) >= 2 and len(set().union(*voice_sets)) >= 2

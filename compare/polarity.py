@@ -1,0 +1,141 @@
+"""Event polarity of a claim (pure): does it say an event goes ahead or is halted?
+
+Contradictions between outlets are rarely a sentence and its negation; they are "the meeting
+was tabled" against "nothing was postponed". ``event_stance`` finds the claim's first status
+predicate (``HALT`` or ``PROCEED`` words, or assent/dissent verbs), flips it for a negation in
+the four words before it ("nothing was postponed", "is not needed") or for a denial frame in the
+claim ("reports that it was cancelled were speculation"), and ties it to the event noun nearest
+to it ("meeting", "summit", "talks", …) and to the people named around that noun, so that a
+halted Rubio–Lavrov meeting is not compared with a continuing Putin–Trump one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+HALT = (
+    r"tabled|shelved|postponed?|postpones|postponing|put on hold|on hold|cancell?ed|cancels?|called off|"
+    r"scrapped|suspended|delayed|frozen|paused|stalled|halted|abandoned|scuttled|collapsed|"
+    r"dropped|derailed|off the table"
+)
+PROCEED = (
+    r"continu(?:e|es|ed|ing)|going ahead|go ahead|goes ahead|on track|scheduled|take place|takes place|"
+    r"will happen|needed|necessary|resum(?:e|es|ed|ing)|proceed(?:s|ed|ing)?|under way|underway|confirmed for"
+)
+ASSENT = r"agreed|agrees|accepted|accepts|approved|approves|confirmed|confirms|signed|backed"
+DISSENT = r"denied|denies|rejected|rejects|refused|refuses|dismissed|dismisses|vetoed|disputed"
+_PREDICATE = re.compile(
+    rf"\b(?P<halt>{HALT})\b|\b(?P<proceed>{PROCEED})\b|\b(?P<assent>{ASSENT})\b|\b(?P<dissent>{DISSENT})\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot|hardly)\b|n[’']t\b", re.IGNORECASE)
+_DENIAL_FRAME = re.compile(
+    r"\b(?:speculation|speculative|false|fake|untrue|baseless|unfounded|groundless|fabricated|"
+    r"denied|denies|dismissed|rejected|refuted|lies|disinformation)\b",
+    re.IGNORECASE,
+)
+_EVENT = re.compile(
+    r"\b(meeting|meetings|meet|talks|summit|visit|trip|negotiations|deal|agreement|ceasefire|truce|vote|"
+    r"election|hearing|trial|launch|evacuation|strike|sanctions|rescue|search|match|concert|flight|plan)\b",
+    re.IGNORECASE,
+)
+_CANONICAL = {"meetings": "meeting", "meet": "meeting", "talks": "meeting", "negotiations": "meeting"}
+_NAME = re.compile(r"(?<![\w’'])[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
+_ATTRIBUTIVE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
+_TITLE_WORDS = frozenset(
+    [
+        "President",
+        "Minister",
+        "Secretary",
+        "State",
+        "Prime",
+        "Foreign",
+        "Deputy",
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+        "The",
+        "A",
+        "An",
+        "US",
+        "UK",
+        "EU",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class EventStance:
+    event: str  # canonical event noun, or "assent" for agreed/denied without an event noun
+    proceeds: bool  # True: goes ahead / agreed; False: halted / denied
+    participants: frozenset[str]  # surnames named around the event noun
+    cue: tuple[int, int]  # span of the predicate inside the claim text
+    negated: bool  # the predicate was flipped by a negation or denial frame
+
+
+def _participants(text: str, start: int, end: int) -> frozenset[str]:
+    names = set()
+    for match in _NAME.finditer(text):
+        if start - 80 <= match.start() <= end + 110:
+            if match.start() == 0 and " " not in match.group():
+                continue  # a capitalised first word is not a name ("Plans for …", "Western reports …")
+            words = [w for w in match.group().split() if w not in _TITLE_WORDS]
+            if words:
+                names.add(words[-1].lower())
+    return frozenset(names)
+
+
+def event_stance(text: str) -> EventStance | None:
+    """The claim's first event-status predicate with its polarity, or None when it has none."""
+    for match in _PREDICATE.finditer(text):
+        if match.group("proceed") and _ATTRIBUTIVE.search(text[: match.start()]):
+            continue  # "the scheduled talks" describes, it does not assert
+        kind = match.lastgroup or ""
+        before = " ".join(text[: match.start()].split()[-4:])
+        negated = bool(_NEGATION.search(before))
+        framed = bool(_DENIAL_FRAME.search(text[match.end() :])) and kind in ("halt", "proceed")
+        proceeds = kind in ("proceed", "assent")
+        if negated != framed:
+            proceeds = not proceeds
+        nouns = list(_EVENT.finditer(text))
+        prior = [n for n in nouns if n.end() <= match.start()]
+        later = [n for n in nouns if n.start() >= match.end()]
+        noun = prior[-1] if prior else (later[0] if later else None)
+        if noun is None and kind in ("halt", "proceed"):
+            continue
+        event = _CANONICAL.get(noun.group().lower(), noun.group().lower()) if noun else "assent"
+        if kind in ("assent", "dissent"):
+            event = "assent"
+        anchor = noun.span() if noun else match.span()
+        return EventStance(
+            event, proceeds, _participants(text, *anchor), match.span(), negated != framed or kind == "dissent"
+        )
+    return None
+
+
+def opposed(a: EventStance | None, b: EventStance | None) -> bool:
+    """Two stances on the same event (shared participants) with opposite polarity."""
+    if a is None or b is None or a.event != b.event or a.proceeds == b.proceeds:
+        return False
+    return bool(a.participants & b.participants) or not (a.participants or b.participants)

@@ -1,0 +1,88 @@
+"""Story reports as Markdown (pure): for `storydiff compare --format markdown`, `storydiff
+report --format markdown` and the web export. Text from feeds is escaped so that it cannot
+inject Markdown links, images or HTML into the rendered page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SEVERITY_LABEL = {"high": "HIGH", "medium": "MEDIUM", "low": "low"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def md(text: Any) -> str:
+    """Escape Markdown and HTML metacharacters in untrusted text."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def marked_claim(claim: dict[str, Any]) -> str:
+    """The claim text with its differing words in bold (marks are article offsets)."""
+    start, text = claim["span"][0], claim["text"]
+    pieces, cursor = [], 0
+    for a, b in sorted(tuple(m) for m in claim.get("marks", [])):
+        a, b = max(a - start, cursor), min(b - start, len(text))
+        if a >= b or (a == 0 and b == len(text)):
+            continue
+        pieces += [md(text[cursor:a]), f"**{md(text[a:b])}**"]
+        cursor = b
+    pieces.append(md(text[cursor:]))
+    return "".join(pieces)
+
+
+def word_diff(diff: list[list[str]]) -> str:
+    out = []
+    for op, a, b in diff:
+        if op == "equal":
+            out.append(md(a))
+        else:
+            if a:
+                out.append(f"~~{md(a)}~~")
+            if b:
+                out.append(f"**{md(b)}**")
+    return " ".join(out)
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# {md(report['title'])}", ""]
+    outlets = report["outlets"]
+    lines.append(
+        f"{len(outlets)} outlets · divergence score {report['divergence_score']:.2f} · "
+        f"first seen {report['first_seen'] or '—'} · last seen {report['last_seen'] or '—'}"
+    )
+    lines += ["", "## Outlets", "", "| outlet | kind | country | published | note |", "|---|---|---|---|---|"]
+    for outlet in outlets:
+        article = next((a for a in outlet["articles"] if a["id"] == outlet["account"]), outlet["articles"][-1])
+        note = f"copy of {md(outlet['copy_of'])}" if outlet["copy_of"] else ""
+        lines.append(
+            f"| {md(outlet['name'])} | {md(outlet['kind'] or '')} | {md(outlet['country'] or '')} | "
+            f"{article['published'] or '—'} | {note} |"
+        )
+    lines += ["", f"## Divergences ({len(report['divergences'])})", ""]
+    if not report["divergences"]:
+        lines.append("The outlets' accounts agree on every claim they share.")
+    for d in report["divergences"]:
+        lines.append(f"- **{SEVERITY_LABEL[d['severity']]} · {d['type']}** — {md(d['summary'])}")
+        if d["diff"]:
+            lines.append(f"  - word diff: {word_diff(d['diff'])}")
+        if d["type"] not in ("omission", "exclusive"):
+            for claim in d["claims"]:
+                lines.append(f"  - {md(claim['outlet'])}: “{marked_claim(claim)}”")
+    names = report["agreement"]["outlets"]
+    lines += ["", "## Agreement (share of shared claims told the same way)", ""]
+    lines.append("| | " + " | ".join(md(n) for n in names) + " |")
+    lines.append("|---" * (len(names) + 1) + "|")
+    for name, row in zip(names, report["agreement"]["matrix"], strict=True):
+        cells = ["—" if v is None else f"{v:.2f}" for v in row]
+        lines.append(f"| {md(name)} | " + " | ".join(cells) + " |")
+    lines += ["", "## Coverage (claim groups carried by two or more outlets)", ""]
+    lines.append("| claim | " + " | ".join(md(n) for n in names) + " |")
+    lines.append("|---" * (len(names) + 1) + "|")
+    for group in report["claim_groups"]:
+        if len(group["claims"]) < 2:
+            continue
+        carried = set(group["outlets"])
+        first = group["claims"][0]["text"]
+        text = md(first if len(first) <= 80 else first[:79] + "…")
+        lines.append(f"| {text} | " + " | ".join("✓" if n in carried else "–" for n in names) + " |")
+    return "\n".join(lines) + "\n"
