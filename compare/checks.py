@@ -143,11 +143,13 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
 
 
 def _source_key(speaker: str | None) -> str:
+    """A source's identity: a named source by its last name ("Peskov" = "Kremlin spokesman Dmitry
+    Peskov"), a described one by its head noun ("a senior White House official" → "official")."""
     if not speaker:
         return "(unsourced)"
-    names = [w for w in re.findall(r"\b[A-Z][\w’'-]+", speaker) if w.lower() not in ("a", "the", "an")]
-    words = _WORDS.findall(speaker.lower())
-    return names[-1].lower() if names and speaker[0].isupper() and len(names) >= 2 else words[-1].rstrip("s")
+    words = _WORDS.findall(speaker)
+    last = words[-1] if words else speaker
+    return last.lower() if last[0].isupper() else last.lower().removesuffix("s")
 
 
 def attribution_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:

@@ -31,7 +31,7 @@ from itertools import combinations
 
 import numpy as np
 
-from compare.align import Alignment, ClaimGroup, ClaimRef
+from compare.align import ALIGN_THRESHOLD, Alignment, ClaimGroup, ClaimRef
 from compare.checks import (
     NEGATION_WORDS,
     attribution_divergences,
@@ -54,17 +54,44 @@ def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
     if bool(na) == bool(nb):
         return False
 
-    def strip(t):
+    def strip(t: str) -> str:
         return NEGATION_WORDS.sub(" ", t.lower()).replace(" did ", " ").replace(" does ", " ")
 
     wa, wb = set(_WORDS.findall(strip(ca.text))), set(_WORDS.findall(strip(cb.text)))
     return len(wa ^ wb) <= 2 and len(wa & wb) >= 4
 
 
+_AUXILIARY = frozenset(
+    [
+        "was",
+        "were",
+        "is",
+        "are",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "could",
+        "not",
+        "never",
+        "no",
+        "nothing",
+        "n't",
+    ]
+)
+
+
 def _cue_phrase(text: str, stance: EventStance) -> str:
-    """The predicate with the two words before it: "nothing was postponed", "has been tabled"."""
-    before = text[: stance.cue[0]].split()[-2:]
-    return " ".join([*before, text[slice(*stance.cue)]])
+    """The predicate with its auxiliaries and negation: "nothing was postponed", "has been tabled"."""
+    before = text[: stance.cue[0]].split()
+    taken: list[str] = []
+    while before and len(taken) < 3 and before[-1].lower() in _AUXILIARY:
+        taken.insert(0, before.pop())
+    return " ".join([*taken, text[slice(*stance.cue)]])
 
 
 def _contradictions(story: StoryView) -> list[Divergence]:
@@ -76,13 +103,17 @@ def _contradictions(story: StoryView) -> list[Divergence]:
     parent: dict[ClaimRef, ClaimRef] = {}
 
     def root(r: ClaimRef) -> ClaimRef:
-        while parent.get(r, r) != r:
+        while parent.setdefault(r, r) != r:
             r = parent[r]
         return r
 
+    position = story.alignment.index()
     for a, b in combinations(stances, 2):
-        if story.voice[a.account] != story.voice[b.account] and opposed(stances[a], stances[b]):
-            parent[root(a)] = root(b)
+        if story.voice[a.account] == story.voice[b.account] or not opposed(stances[a], stances[b]):
+            continue
+        if not stances[a].participants and story.alignment.scores[position[a], position[b]] < ALIGN_THRESHOLD:
+            continue  # nobody named on either side: only the same sentence-level fact counts
+        parent[root(a)] = root(b)
     for group in story.alignment.groups:
         for a, b in combinations(group.members, 2):
             if story.voice[a.account] != story.voice[b.account] and _negation_flip(story, a, b):
@@ -115,7 +146,7 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             parts.append(
                 f"{outlet_names(story.accounts, [r.account for r in sides[proceeds]])}: {label[proceeds]} (“{cue}”)"
             )
-        subject = "the claim" if event in ("claim", "assent") else f"the {event}"
+        subject = f"the {event}" if event not in ("claim", "assent") else f"“{clip(story.claim(refs[0]).text, 80)}”"
         evidence = []
         for r in refs:
             claim = story.claim(r)
@@ -123,8 +154,8 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             negation = list(NEGATION_WORDS.finditer(claim.text[max(0, start - 25) : start]))
             if stances[r].negated and negation:
                 start = max(0, start - 25) + negation[-1].start()  # mark "nothing was postponed"
-            cue = (claim.span[0] + start, claim.span[0] + end)
-            evidence.append(story.evidence(r, label[stances[r].proceeds], [cue]))
+            marked = (claim.span[0] + start, claim.span[0] + end)
+            evidence.append(story.evidence(r, label[stances[r].proceeds], [marked]))
         accounts = tuple(sorted({r.account for r in refs}))
         summary = f"Opposite accounts of {subject}: " + " vs ".join(parts)
         out.append(Divergence("contradiction", "high", accounts, tuple(evidence), summary))

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -77,7 +78,7 @@ def _stem(word: str) -> str:
     return word
 
 
-def _weight(words: set[str]) -> float:
+def _weight(words: AbstractSet[str]) -> float:
     return sum(_rarity(w) for w in words)
 
 

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 
 HALT = (
-    r"tabled|shelved|postponed?|postpones|postponing|put on hold|on hold|cancell?ed|cancels?|called off|"
-    r"scrapped|suspended|delayed|frozen|paused|stalled|halted|abandoned|scuttled|collapsed|"
-    r"dropped|derailed|off the table"
+    r"tabled|shel(?:ve|ves|ved)|postpon(?:e|es|ed)|put on hold|on hold|cancel(?:s|ed|led)?|call(?:s|ed)? off|"
+    r"scrap(?:s|ped)?|suspend(?:s|ed)?|delay(?:s|ed)?|frozen|freezes?|paus(?:e|es|ed)|stall(?:s|ed)?|"
+    r"halt(?:s|ed)?|abandon(?:s|ed)?|scuttled|collapsed|dropped|derailed|off the table"
 )
 PROCEED = (
     r"continu(?:e|es|ed|ing)|going ahead|go ahead|goes ahead|on track|scheduled|take place|takes place|"

@@ -1,5 +1,7 @@
 """Pure claim extraction: speakers, quotes, numbers, hedges, negation, spans."""
 
+import re
+
 import pytest
 
 from compare.claims import extract_claims, split_sentences
@@ -107,3 +109,25 @@ def test_entities():
 
 def test_split_sentences_handles_empty_text():
     assert split_sentences("") == [] and extract_claims("   \n ") == []
+
+
+@pytest.mark.slow
+def test_sentence_breaks_agree_with_pysbd_on_real_articles(shared_data):
+    """blingfire + repairs vs pysbd (the slower reference) on the 181 real article bodies."""
+    import json
+
+    import pysbd
+
+    gold = json.loads((shared_data / "article-extraction-benchmark" / "ground-truth.json").read_text("utf-8"))
+    reference = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    ours_ends, ref_ends = set(), set()
+    for doc_id, entry in gold.items():
+        text = entry.get("articleBody") or ""
+        ours_ends |= {(doc_id, end) for _, _, end in split_sentences(text)}
+        for para in re.finditer(r"[^\n]+", text):
+            for span in reference.segment(para.group()):
+                ref_ends.add((doc_id, para.start() + span.start + len(span.sent.rstrip())))
+    agree = len(ours_ends & ref_ends)
+    precision, recall = agree / len(ours_ends), agree / len(ref_ends)
+    print(f"\nsentence ends vs pysbd: P {precision:.3f} R {recall:.3f} ({len(ref_ends)} reference ends)")
+    assert precision >= 0.95 and recall >= 0.95

@@ -1,0 +1,196 @@
+"""Claim comparison end to end on two corpora we wrote: the demo's Rubio–Lavrov story (six
+outlets, planted differences) and a flood death-toll story told over one day. Every planted
+divergence must be found with the right type and outlets; agreeing claims must not be called
+contradictions; an identical wire copy must produce nothing against its original."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compare.offline import compare_articles, read_articles
+from compare.render import report_markdown
+from demo.articles import demo_articles
+
+FLOOD = Path(__file__).parent / "fixtures" / "flood_toll.jsonl"
+NORTHWIND, COURIER, DANUBE = "Northwind News Network", "Courier Wire", "Danube Daily"
+FIA, BULLETIN, STATE = "Federal Information Agency", "Moscow Official Bulletin", "Department of State Press Office"
+
+
+def _story(lines: list[str]) -> dict:
+    result = compare_articles(read_articles(lines), min_outlets=2)
+    assert len(result["stories"]) == 1, [s["title"] for s in result["stories"]]
+    return result["stories"][0]
+
+
+@pytest.fixture(scope="module")
+def demo_report() -> dict:
+    return _story([json.dumps(a) for a in demo_articles()])
+
+
+@pytest.fixture(scope="module")
+def flood_report() -> dict:
+    return _story(FLOOD.read_text(encoding="utf-8").splitlines())
+
+
+def _of_type(report: dict, kind: str) -> list[dict]:
+    return [d for d in report["divergences"] if d["type"] == kind]
+
+
+def _sides(divergence: dict) -> dict[str, set[str]]:
+    """value → outlets stating it."""
+    out: dict[str, set[str]] = {}
+    for claim in divergence["claims"]:
+        out.setdefault(claim["value"].lower().strip(' ."'), set()).add(claim["outlet"])
+    return out
+
+
+def _one(divergences: list[dict], *words: str) -> dict:
+    found = [d for d in divergences if all(w.lower() in d["summary"].lower() for w in words)]
+    assert len(found) == 1, (words, [d["summary"] for d in divergences])
+    return found[0]
+
+
+# ---- the demo story -----------------------------------------------------------------------
+def test_demo_story_has_all_outlets_and_marks_the_wire_copy(demo_report):
+    outlets = {o["name"]: o for o in demo_report["outlets"]}
+    assert set(outlets) == {NORTHWIND, COURIER, DANUBE, FIA, BULLETIN, STATE}
+    assert outlets[DANUBE]["copy_of"] == COURIER
+    assert all(o["copy_of"] is None for name, o in outlets.items() if name != DANUBE)
+    assert outlets[BULLETIN]["kind"] == "government" and outlets[FIA]["country"] == "RU"
+
+
+def test_demo_numeric_18_vs_21_civilians(demo_report):
+    numeric = _one(_of_type(demo_report, "numeric"), "civilians")
+    assert numeric["severity"] == "high"
+    assert _sides(numeric) == {"18 civilians": {NORTHWIND}, "21 civilians": {COURIER, DANUBE}}
+
+
+def test_demo_quote_worded_differently_with_word_diff(demo_report):
+    quote = _one(_of_type(demo_report, "quote"), "Lavrov")
+    outlets_by_wording = {frozenset(v) for v in _sides(quote).values()}
+    assert outlets_by_wording == {frozenset({NORTHWIND, BULLETIN}), frozenset({COURIER, DANUBE})}
+    changed = {(a, b) for op, a, b in quote["diff"] if op != "equal"}
+    assert ("prepared", "ready") in changed or ("ready", "prepared") in changed
+    for claim in quote["claims"]:  # the marks are the differing words, inside the claim
+        marked = [claim["text"][a - claim["span"][0] : b - claim["span"][0]] for a, b in claim["marks"]]
+        assert any(word in " ".join(marked) for word in ("prepared", "ready"))
+        assert "not at any" not in " ".join(marked)
+
+
+def test_demo_attribution_white_house_official_vs_peskov(demo_report):
+    attribution = _one(_of_type(demo_report, "attribution"), "White House official", "Peskov")
+    sides = _sides(attribution)
+    assert sides["official"] == {NORTHWIND}
+    assert sides["peskov"] == {COURIER, DANUBE, FIA}
+
+
+def test_demo_contradiction_tabled_vs_nothing_postponed(demo_report):
+    [contradiction] = _of_type(demo_report, "contradiction")
+    sides = _sides(contradiction)
+    assert {NORTHWIND, COURIER} <= sides["halted"]
+    assert {BULLETIN, FIA} <= sides["goes ahead"]
+    assert STATE not in contradiction["outlets"]  # "not needed at this time" agrees with "tabled"
+    assert "nothing was postponed" in contradiction["summary"]
+
+
+def test_demo_framing_fiasco_and_so_called(demo_report):
+    framing = _of_type(demo_report, "framing")
+    assert _one(framing, "fiasco")["outlets"][0] in (FIA, COURIER, NORTHWIND)
+    fiasco = _one(framing, "fiasco")
+    assert any(c["outlet"] == FIA and c["value"] == "fiasco speculation" for c in fiasco["claims"])
+    so_called = _one(framing, "so-called")
+    assert so_called["claims"][0]["outlet"] == NORTHWIND and so_called["severity"] == "low"
+
+
+def test_demo_omission_and_exclusive(demo_report):
+    omission = _one(_of_type(demo_report, "omission"), f"{BULLETIN} omits", "wasted meeting")
+    assert {NORTHWIND, COURIER, FIA} <= set(omission["outlets"])
+    assert not any(  # FIA contradicts the "put on hold" claim: that is not an omission
+        d["summary"].startswith(FIA) and "put on hold" in d["summary"] for d in _of_type(demo_report, "omission")
+    )
+    _one(_of_type(demo_report, "exclusive"), f"Only {NORTHWIND}", "ceasefire")
+
+
+def test_demo_wire_copy_never_diverges_from_its_original(demo_report):
+    names = demo_report["agreement"]["outlets"]
+    courier, danube = names.index(COURIER), names.index(DANUBE)
+    assert demo_report["agreement"]["matrix"][courier][danube] == 1.0
+    for d in demo_report["divergences"]:
+        values = {c["outlet"]: c["value"] for c in d["claims"]}
+        if COURIER in values and DANUBE in values:
+            assert values[COURIER] == values[DANUBE], d["summary"]
+    assert not any(set(d["outlets"]) == {COURIER, DANUBE} for d in demo_report["divergences"])
+
+
+def test_every_divergence_has_evidence_spans_into_the_articles(demo_report, flood_report):
+    for report, articles in ((demo_report, demo_articles()), (flood_report, None)):
+        texts = {o["account"]: None for o in report["outlets"]}
+        if articles:
+            texts = {i: a["text"] for i, a in enumerate(articles, start=1)}
+        else:
+            texts = {i: json.loads(line)["text"] for i, line in enumerate(FLOOD.read_text().splitlines(), start=1)}
+        assert report["divergences"]
+        for d in report["divergences"]:
+            assert d["claims"] and d["summary"] and d["severity"] in ("high", "medium", "low")
+            assert len(d["fingerprint"]) == 16
+            for claim in d["claims"]:
+                start, end = claim["span"]
+                assert texts[claim["article_id"]][start:end] == claim["text"]
+                for a, b in claim["marks"]:
+                    assert start <= a < b <= end
+
+
+# ---- the flood story ------------------------------------------------------------------------
+def test_flood_death_toll_rising_over_the_day(flood_report):
+    toll = _one(_of_type(flood_report, "numeric"), "people")
+    sides = _sides(toll)
+    assert sides["12 people"] == {"Valtera Herald"}
+    assert sides["19 people"] == {"Meridian Wire", "Plainsview Times"}
+    assert sides["27 people"] == {"Channel Nine Report", "Regional Civil Protection Office", "Eastgate Post"}
+
+
+def test_flood_days_away_vs_weeks_away(flood_report):
+    repairs = _one(_of_type(flood_report, "numeric"), "away")
+    assert _sides(repairs) == {"weeks away": {"Valtera Herald"}, "days away": {"Meridian Wire", "Plainsview Times"}}
+
+
+def test_flood_quote_attribution_framing_omission_exclusive(flood_report):
+    quote = _one(_of_type(flood_report, "quote"), "Brandt")
+    assert {frozenset(v) for v in _sides(quote).values()} == {
+        frozenset({"Valtera Herald", "Channel Nine Report"}),
+        frozenset({"Meridian Wire", "Plainsview Times"}),
+    }
+    source = _one(_of_type(flood_report, "attribution"), "fire service")
+    assert _sides(source)["service"] == {"Valtera Herald"}
+    assert _one(_of_type(flood_report, "framing"), "chaotic")["claims"][0]["outlet"] == "Eastgate Post"
+    _one(_of_type(flood_report, "omission"), "Eastgate Post omits", "Brandt")
+    _one(_of_type(flood_report, "exclusive"), "Only Channel Nine Report", "looting")
+
+
+def test_flood_contradictions_and_only_those(flood_report):
+    contradictions = _of_type(flood_report, "contradiction")
+    rescue = _one(contradictions, "rescue")
+    assert _sides(rescue) == {
+        "halted": {"Valtera Herald", "Eastgate Post"},
+        "goes ahead": {"Meridian Wire", "Plainsview Times", "Regional Civil Protection Office"},
+    }
+    levee = _one(contradictions, "levee")
+    assert _sides(levee) == {"denied": {"Channel Nine Report"}, "agreed": {"Meridian Wire", "Plainsview Times"}}
+    assert len(contradictions) == 2  # "no injuries" vs "nobody was hurt" agree: not a contradiction
+
+
+def test_unrelated_articles_stay_out_of_the_story():
+    result = compare_articles(read_articles(FLOOD.read_text(encoding="utf-8").splitlines()))
+    titles = [s["title"] for s in result["stories"]]
+    assert len(titles) == 3
+    flood = result["stories"][0]
+    assert len(flood["outlets"]) == 6 and not any("galaxy" in a["title"] for a in flood["timeline"])
+
+
+def test_markdown_report_escapes_and_shows_highlights(demo_report):
+    text = report_markdown(demo_report)
+    assert "**HIGH · numeric**" in text and "**21 civilians**" in text and "~~prepared~~" in text
+    hostile = dict(demo_report, title="<script>alert(1)</script> [x](javascript:alert(1))")
+    rendered = report_markdown(hostile)
+    assert "<script>" not in rendered and "](javascript" not in rendered
