@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -109,6 +110,7 @@ def _rarity(word: str) -> float:
     return max(0.5, 7.5 - zipf_frequency(word, "en"))
 
 
+@cache
 def _stem(word: str) -> str:
     for suffix, keep in (("ies", 4), ("ing", 5), ("ed", 4), ("es", 4), ("s", 3)):
         if len(word) > keep and word.endswith(suffix):
@@ -118,7 +120,7 @@ def _stem(word: str) -> str:
 
 def content_stems(text: str) -> list[str]:
     """Lower-cased stems of the content words; numbers and stop words dropped."""
-    return [_stem(w) for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in _STOP and len(w) > 1]
+    return [_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOP]
 
 
 def stem_weights(stem_sets: Sequence[set[str]]) -> dict[str, float]:
@@ -141,7 +143,9 @@ def alignment_scores(texts: Sequence[str]) -> np.ndarray:
     return _score_and_containment(texts)[0]
 
 
-def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _score_and_containment(texts: Sequence[str], owners: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and containment; with ``owners`` (the account of each text) the rapidfuzz ratio is
+    only computed between different accounts — the only pairs alignment ever compares."""
     stems = [set(content_stems(t)) for t in texts]
     n = len(texts)
     if n == 0:
@@ -157,7 +161,21 @@ def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     own = np.asarray(weighted.sum(axis=1)).ravel()
     dice = 2 * inter / np.maximum(own[:, None] + own[None, :], 1e-9)
     sorted_stems = [" ".join(sorted(s)) for s in stems]
-    ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1) / 100.0
+    if owners is None:
+        ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1) / 100.0
+    else:
+        ratio = np.eye(n)
+        blocks: dict[int, list[int]] = {}
+        for i, owner in enumerate(owners):
+            blocks.setdefault(owner, []).append(i)
+        members = list(blocks.values())
+        for x, rows_x in enumerate(members):
+            for rows_y in members[x + 1 :]:
+                block = process.cdist(
+                    [sorted_stems[i] for i in rows_x], [sorted_stems[j] for j in rows_y], scorer=fuzz.ratio, workers=1
+                )
+                ratio[np.ix_(rows_x, rows_y)] = block / 100.0
+                ratio[np.ix_(rows_y, rows_x)] = block.T / 100.0
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
     return np.clip(OVERLAP_WEIGHT * dice + (1 - OVERLAP_WEIGHT) * ratio, 0.0, 1.0), contained
 
@@ -167,8 +185,7 @@ def is_aligned(a: str, b: str, threshold: float = ALIGN_THRESHOLD) -> bool:
     return bool(alignment_scores([a, b])[0, 1] >= threshold)
 
 
-@dataclass(frozen=True)
-class ClaimRef:
+class ClaimRef(NamedTuple):  # a tuple: hashed in C, it is a dictionary key everywhere
     account: int  # which outlet's account in the story
     claim: int  # index into that account's claims
 
@@ -205,7 +222,7 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
     """Group the claims of several outlets' accounts of one story into aligned claim groups."""
     refs = [ClaimRef(a, c.index) for a, claims in enumerate(accounts) for c in claims if is_substantive(c)]
     by_ref = {(a, c.index): c for a, claims in enumerate(accounts) for c in claims}
-    scores, contained = _score_and_containment([by_ref[r.as_tuple()].text for r in refs])
+    scores, contained = _score_and_containment([by_ref[r.as_tuple()].text for r in refs], [r.account for r in refs])
     positions: dict[int, list[int]] = {}
     for i, ref in enumerate(refs):
         positions.setdefault(ref.account, []).append(i)

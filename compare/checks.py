@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from compare.align import ClaimGroup, ClaimRef
 from compare.claims import Quantity
@@ -47,6 +48,8 @@ NEGATION_WORDS = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot)
 
 
 _WORDS = re.compile(r"[\w’'-]+")
+_FRAMING_WORDS = frozenset(t for t in FRAMING_HEDGES + LOADED_TERMS if " " not in t)
+_FRAMING_PHRASES = tuple(t for t in FRAMING_HEDGES + LOADED_TERMS if " " in t)
 
 
 def _quantity_key(q: Quantity) -> tuple[str, float] | None:
@@ -174,8 +177,16 @@ def attribution_divergences(story: StoryView, index: int, group: ClaimGroup) -> 
     return [Divergence("attribution", severity, accounts, evidence, f"Credited differently — {summary}", index)]
 
 
+@lru_cache(maxsize=65536)
+def framing_terms(text: str) -> tuple[str, ...]:
+    lowered = text.lower()
+    if not (_FRAMING_WORDS & set(_WORDS.findall(lowered))) and not any(t in lowered for t in _FRAMING_PHRASES):
+        return ()
+    return tuple(sorted({m.group().lower() for m in FRAMING.finditer(text)}))
+
+
 def framing_divergences(story: StoryView, refs: Sequence[ClaimRef], index: int | None) -> list[Divergence]:
-    terms = {r: sorted({m.group().lower() for m in FRAMING.finditer(story.claim(r).text)}) for r in refs}
+    terms = {r: framing_terms(story.claim(r).text) for r in refs}
     out = []
     for ref, found in terms.items():
         others = [o for o in refs if story.voice[o.account] != story.voice[ref.account]]

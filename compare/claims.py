@@ -57,14 +57,20 @@ _NUMBER_WORDS = {
     "a few": 3,
     "several": 3,
 }
+_NUMBER_WORD_SET = frozenset(w for w in _NUMBER_WORDS if " " not in w)
+_DURATION_WORDS = frozenset(["hours", "days", "weeks", "months", "years"])
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "percent": 1, "%": 1}
-_NUMBER = re.compile(
-    r"(?<![\w.])(?P<cur>[$€£¥])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
-    + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True))
-    + r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?"
-    r"(?:\s+(?P<unit>(?:[a-z][\w-]*\s+){0,1}[a-z][\w-]*))?",
+_NUMBER_TAIL = (
+    r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?"
+    r"(?:\s+(?P<unit>(?:[a-z][\w-]*\s+){0,1}[a-z][\w-]*))?"
+)
+_DIGITS = r"(?<![\w.])(?P<cur>[$€£¥])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_NUMBER = re.compile(  # digits and number words ("two weeks", "dozens of")
+    _DIGITS + "|" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) + _NUMBER_TAIL,
     re.IGNORECASE,
 )
+_NUMBER_DIGITS_ONLY = re.compile(_DIGITS + _NUMBER_TAIL, re.IGNORECASE)  # the same, when no number word occurs
+_HAS_DIGIT = re.compile(r"\d")
 _BARE_DURATION = re.compile(r"\b(hours|days|weeks|months|years)\s+(?:away|later|from now|ago|off)\b", re.IGNORECASE)
 _PRONOUN_SPEECH = re.compile(
     rf"^(?:He|She)\s+(?:also\s+)?(?:{REPORTING})\b|[,”\"]\s*(?:he|she)\s+(?:{REPORTING})\s*[.,;]"
@@ -177,6 +183,7 @@ _ABBREVIATION_END = re.compile(
     r"Mt|Ft|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|vs|U\.S|U\.K|U\.N|a\.m|p\.m|Inc|Corp|Co|Ltd)\.$"
 )
 _MISSED_BREAK = re.compile(r"(?<=[a-z0-9][a-z0-9][.!?]) (?=(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Prof)\. [A-Z])")
+_INNER_BREAK = re.compile(r"[.!?…][\"”’')\]]*\s")
 _CONTINUATION = re.compile(r"[a-z,;:)\]]|[\"”’']\s*[a-z]")
 _BOILERPLATE = re.compile(
     r"^\(?(?:\(?(?:Additional\s+)?(?:Reporting|Editing|Writing|Compiled|Translated)\s+by|"
@@ -207,7 +214,8 @@ def split_sentences(text: str) -> list[tuple[str, int, int]]:
     out = []
     for para in re.finditer(r"[^\n]+", text):
         base, paragraph = para.start(), para.group()
-        for start, end in _paragraph_sentences(paragraph):
+        single = not _INNER_BREAK.search(paragraph.rstrip())  # one sentence: skip the breaker
+        for start, end in [(0, len(paragraph))] if single else _paragraph_sentences(paragraph):
             piece = paragraph[start:end]
             sentence = piece.strip()
             if sentence:
@@ -240,18 +248,25 @@ def find_speaker(sentence: str) -> str | None:
 
 
 def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
-    out = []
-    for match in _NUMBER.finditer(sentence):
+    out: list[Quantity] = []
+    lowered = sentence.lower()
+    words = set(re.findall(r"[a-z]+", lowered))
+    spelled = bool(words & _NUMBER_WORD_SET or "a few" in lowered)
+    if not spelled and not _HAS_DIGIT.search(sentence) and not words & _DURATION_WORDS:
+        return ()  # cheap exit: no digit, number word or duration
+    for match in (_NUMBER if spelled else _NUMBER_DIGITS_ONLY).finditer(sentence):
         raw = match.group("num").lower()
         value = float(raw.replace(",", "")) if raw[0].isdigit() else float(_NUMBER_WORDS[raw])
         if match.group("scale"):
             value *= _SCALE[match.group("scale").lower()]
         unit, end = match.group("unit"), match.end("scale") if match.group("scale") else match.end("num")
         if unit:
-            words = list(re.finditer(r"[\w-]+", unit))
-            chosen = words[0]  # the noun after the number: "18 civilians", "two weeks"
-            if len(words) == 2 and (chosen.group()[0].isupper() or chosen.group().lower().endswith(_ADJECTIVE_ENDINGS)):
-                chosen = words[1]  # "18 Ukrainian civilians"
+            unit_words = list(re.finditer(r"[\w-]+", unit))
+            chosen = unit_words[0]  # the noun after the number: "18 civilians", "two weeks"
+            if len(unit_words) == 2 and (
+                chosen.group()[0].isupper() or chosen.group().lower().endswith(_ADJECTIVE_ENDINGS)
+            ):
+                chosen = unit_words[1]  # "18 Ukrainian civilians"
             if chosen.group().lower() in _UNIT_STOP:
                 unit = None
             else:
@@ -270,6 +285,24 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
             span = (offset + match.start(), offset + match.end())
             out.append(Quantity(2.0, match.group(), match.group(1).lower(), span))
     return tuple(out)
+
+
+_HEDGE_WORDS = frozenset(h.split()[0].split("-")[0] for h in HEDGES)
+_NEGATION_WORDS = frozenset(_NEGATION.pattern.split("(")[1].split(")")[0].split("|"))
+_LOWER_WORDS = re.compile(r"[a-z]+")
+
+
+def find_hedges(sentence: str) -> tuple[str, ...]:
+    if not _HEDGE_WORDS & set(_LOWER_WORDS.findall(sentence.lower())):
+        return ()  # cheap exit before the alternation
+    return tuple(dict.fromkeys(h.lower() for h in _HEDGE.findall(sentence)))
+
+
+def is_negated(sentence: str) -> bool:
+    lowered = sentence.lower()
+    if not (_NEGATION_WORDS & set(_LOWER_WORDS.findall(lowered))) and "n't" not in lowered and "n’t" not in lowered:
+        return False
+    return bool(_NEGATION.search(sentence))
 
 
 def find_entities(sentence: str) -> tuple[str, ...]:
@@ -300,8 +333,8 @@ def extract_claims(text: str) -> list[Claim]:
                 quotes=quotes,
                 numbers=find_numbers(sentence, start),
                 entities=find_entities(sentence),
-                hedges=tuple(dict.fromkeys(h.lower() for h in _HEDGE.findall(sentence))),
-                negated=bool(_NEGATION.search(sentence)),
+                hedges=find_hedges(sentence),
+                negated=is_negated(sentence),
                 boilerplate=bool(_BOILERPLATE.search(sentence)),
             )
         )

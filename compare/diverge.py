@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -48,17 +49,20 @@ _WORDS = re.compile(r"[\w’'-]+")
 COVERED_SHARE = 0.5  # a voice whose sentence holds this share of a group's content words carries it
 
 
+@lru_cache(maxsize=65536)
+def _negation_profile(text: str) -> tuple[bool, frozenset[str]]:
+    """(has a negation, the words without negation and do-support)."""
+    lowered = text.lower()
+    stripped = NEGATION_WORDS.sub(" ", lowered).replace(" did ", " ").replace(" does ", " ")
+    return bool(NEGATION_WORDS.search(lowered)), frozenset(_WORDS.findall(stripped))
+
+
 def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
-    ca, cb = story.claim(a), story.claim(b)
-    na, nb = set(NEGATION_WORDS.findall(ca.text.lower())), set(NEGATION_WORDS.findall(cb.text.lower()))
-    if bool(na) == bool(nb):
-        return False
-
-    def strip(t: str) -> str:
-        return NEGATION_WORDS.sub(" ", t.lower()).replace(" did ", " ").replace(" does ", " ")
-
-    wa, wb = set(_WORDS.findall(strip(ca.text))), set(_WORDS.findall(strip(cb.text)))
-    return len(wa ^ wb) <= 2 and len(wa & wb) >= 4
+    """Near-identical claims, one negated: "the company confirmed the recall" / "… did not confirm …"."""
+    if not (story.claim(a).negated or story.claim(b).negated):
+        return False  # Claim.negated covers every cue of NEGATION_WORDS: nothing to flip
+    (na, wa), (nb, wb) = _negation_profile(story.claim(a).text), _negation_profile(story.claim(b).text)
+    return na != nb and len(wa ^ wb) <= 2 and len(wa & wb) >= 4
 
 
 _AUXILIARY = frozenset(
@@ -166,10 +170,9 @@ def _informative(claim: Claim) -> bool:
     return bool(claim.entities or claim.numbers or claim.quotes)
 
 
-def _covered_elsewhere(story: StoryView, group: ClaimGroup, voice: int, index: dict[ClaimRef, int]) -> bool:
-    """The voice tells the group's fact inside a longer sentence that aligned elsewhere."""
+def _covered_elsewhere(story: StoryView, group: ClaimGroup, cols: list[int], index: dict[ClaimRef, int]) -> bool:
+    """The voice (its claims' positions: cols) tells the group's fact inside a longer sentence that aligned elsewhere."""
     rows = [index[m] for m in group.members]
-    cols = [i for i, r in enumerate(story.alignment.refs) if story.voice[r.account] == voice]
     if not cols:
         return False
     return bool(story.alignment.contained[np.ix_(rows, cols)].mean(axis=0).max() >= COVERED_SHARE)
@@ -178,6 +181,9 @@ def _covered_elsewhere(story: StoryView, group: ClaimGroup, voice: int, index: d
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
     """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
     position = story.alignment.index()
+    columns: dict[int, list[int]] = {}
+    for i, ref in enumerate(story.alignment.refs):
+        columns.setdefault(story.voice[ref.account], []).append(i)
     all_voices = sorted(set(story.voice))
     sizes = sorted(len(a.claims) for a in story.accounts)
     median = sizes[len(sizes) // 2] if sizes else 0
@@ -199,7 +205,11 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
         elif len(carried) >= 2 and len(carried) * 2 > len(all_voices):
             opposing = set().union(*(disputed.get(m, set()) for m in group.members))
             for voice in all_voices:
-                if voice in carried or voice in opposing or _covered_elsewhere(story, group, voice, position):
+                if (
+                    voice in carried
+                    or voice in opposing
+                    or _covered_elsewhere(story, group, columns.get(voice, []), position)
+                ):
                     continue
                 missing = tuple(a for a in range(len(story.accounts)) if story.voice[a] == voice)
                 short = len(story.accounts[voice].claims) * 2 < median
@@ -231,7 +241,8 @@ def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: 
         if len({story.voice[a] for a in group.accounts}) < 2:
             continue
         out += numeric_divergences(story, index, group) + quote_divergences(story, index, group)
-        if not any(story.voice[o.account] in disputed.get(m, set()) for m in group.members for o in group.members):
+        opposing = set().union(*(disputed[m] for m in group.members if m in disputed))
+        if not any(story.voice[o.account] in opposing for o in group.members):
             out += attribution_divergences(story, index, group)  # members that contradict are not one claim
         out += framing_divergences(story, group.members, index)
     for divergence in contradictions:

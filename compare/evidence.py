@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from compare.align import Alignment, ClaimRef
 from compare.claims import Claim
@@ -48,9 +49,13 @@ class Divergence:
         parts = [self.type, *sorted(f"{e.account}:{norm(e.value)}" for e in self.evidence)]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
+    @cached_property
+    def _values(self) -> dict[int, str]:
+        return {e.account: norm(e.value) for e in self.evidence}
+
     def disagree(self, a: int, b: int) -> bool:
         """True when accounts a and b stand on different sides of this divergence."""
-        values = {e.account: norm(e.value) for e in self.evidence}
+        values = self._values
         return a in values and b in values and values[a] != values[b]
 
 
@@ -82,10 +87,10 @@ class StoryView:
     def __init__(self, accounts: Sequence[Account], alignment: Alignment) -> None:
         self.accounts, self.alignment = accounts, alignment
         self.voice = voices(accounts)
-        self.claims = {(a, c.index): c for a, acc in enumerate(accounts) for c in acc.claims}
+        self.claims = {ClaimRef(a, c.index): c for a, acc in enumerate(accounts) for c in acc.claims}
 
     def claim(self, ref: ClaimRef) -> Claim:
-        return self.claims[ref.as_tuple()]
+        return self.claims[ref]
 
     def evidence(self, ref: ClaimRef, value: str, marks: Sequence[tuple[int, int]] = ()) -> Evidence:
         claim = self.claim(ref)

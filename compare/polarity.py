@@ -29,6 +29,17 @@ _PREDICATE = re.compile(
     rf"\b(?P<halt>{HALT})\b|\b(?P<proceed>{PROCEED})\b|\b(?P<assent>{ASSENT})\b|\b(?P<dissent>{DISSENT})\b",
     re.IGNORECASE,
 )
+# words and phrases that can start a predicate above, for a cheap exit before the regex
+_TRIGGER_PREFIXES = (
+    "tabled", "shel", "postpon", "cancel", "scrap", "suspend", "delay", "frozen", "freez", "paus", "stall", "halt",
+    "abandon", "scuttled", "collapsed", "dropped", "derailed", "continu", "scheduled", "needed", "necessary", "resum",
+    "proceed", "underway", "confirm", "agree", "accept", "approv", "sign", "backed", "denie", "deny", "reject",
+    "refuse", "dismiss", "veto", "disputed",
+)  # fmt: skip
+_TRIGGER_PHRASES = (
+    "on hold", "call off", "calls off", "called off", "go ahead", "goes ahead", "going ahead", "on track",
+    "take place", "takes place", "will happen", "under way", "off the table",
+)  # fmt: skip
 _NEGATION = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot|hardly)\b|n[’']t\b", re.IGNORECASE)
 _DENIAL_FRAME = re.compile(
     r"\b(?:speculation|speculative|false|fake|untrue|baseless|unfounded|groundless|fabricated|"
@@ -108,6 +119,11 @@ def _participants(text: str, start: int, end: int) -> frozenset[str]:
 
 def event_stance(text: str) -> EventStance | None:
     """The claim's first event-status predicate with its polarity, or None when it has none."""
+    lowered = text.lower()
+    if not any(p in lowered for p in _TRIGGER_PHRASES) and not any(
+        w.startswith(_TRIGGER_PREFIXES) for w in lowered.split()
+    ):
+        return None  # cheap exit: nothing here can start a status predicate
     for match in _PREDICATE.finditer(text):
         if match.group("proceed") and _ATTRIBUTIVE.search(text[: match.start()]):
             continue  # "the scheduled talks" describes, it does not assert

@@ -33,7 +33,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from compare.align import align_claims, is_substantive
+import numpy as np
+
+from compare.align import Alignment, align_claims
 from compare.claims import Claim, extract_claims
 from compare.diverge import Account, Divergence, agreement_matrix, divergence_score, find_divergences
 
@@ -64,26 +66,26 @@ def _claims_of(article: StoryArticle) -> tuple[Claim, ...]:
     return tuple(replace(c, boilerplate=True) if c.text.strip() == title else c for c in claims)
 
 
-def _mark_copies(accounts: list[Account], chosen: Sequence[StoryArticle]) -> list[Account]:
+def _mark_copies(accounts: list[Account], chosen: Sequence[StoryArticle], alignment: Alignment) -> list[Account]:
+    """Mark an account as a copy of an earlier one when the feed said so (original_id) or when at
+    least COPY_SHARE of its claims have a near-identical (≥ COPY_SCORE) claim in the earlier one."""
     ids = {a.id: i for i, a in enumerate(chosen)}
     copy_of: dict[int, int] = {}
     for i, article in enumerate(chosen):
         if article.original_id is not None and ids.get(article.original_id, i) != i:
             copy_of[i] = ids[article.original_id]
-    alignment = align_claims([a.claims for a in accounts], threshold=COPY_SCORE)
-    pair_hits: Counter[tuple[int, int]] = Counter()
-    for group in alignment.groups:
-        for a in group.accounts:
-            for b in group.accounts:
-                if a != b:
-                    pair_hits[(a, b)] += 1
-    sizes = [sum(1 for c in a.claims if is_substantive(c)) for a in accounts]
-    for (a, b), hits in pair_hits.items():
-        if a in copy_of or b in copy_of or copy_of.get(b) == a:
+    rows: dict[int, list[int]] = {}
+    for position, ref in enumerate(alignment.refs):
+        rows.setdefault(ref.account, []).append(position)
+    order = sorted(rows, key=lambda k: (chosen[k].published or datetime.max, k))
+    for n, later in enumerate(order):
+        if later in copy_of:
             continue
-        first, second = sorted((a, b), key=lambda k: (chosen[k].published or datetime.max, k))
-        if sizes[second] and hits >= COPY_SHARE * sizes[second] and hits >= COPY_SHARE * min(sizes):
-            copy_of[second] = first
+        for earlier in order[:n]:
+            best = alignment.scores[np.ix_(rows[later], rows[earlier])].max(axis=1)
+            if np.mean(best >= COPY_SCORE) >= COPY_SHARE:
+                copy_of[later] = earlier
+                break
     return [replace(acc, copy_of=copy_of.get(i)) for i, acc in enumerate(accounts)]
 
 
@@ -138,8 +140,9 @@ def build_report(
     for article in sorted(articles, key=lambda a: (a.published or datetime.min, str(a.id))):
         by_outlet.setdefault(article.outlet, []).append(article)
     chosen = [items[-1] for items in by_outlet.values()]  # each outlet's newest article is its account
-    accounts = _mark_copies([Account(a.outlet, _claims_of(a)) for a in chosen], chosen)
+    accounts = [Account(a.outlet, _claims_of(a)) for a in chosen]
     alignment = align_claims([a.claims for a in accounts])
+    accounts = _mark_copies(accounts, chosen, alignment)
     divergences = find_divergences(accounts, alignment, [a.title for a in chosen])
     matrix = agreement_matrix(accounts, alignment, divergences)
     claims = {(i, c.index): c for i, acc in enumerate(accounts) for c in acc.claims}
