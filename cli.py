@@ -165,6 +165,11 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
         f"stories: {run.articles} articles clustered, {run.new_stories} new stories, "
         f"{run.merged} merged, {run.closed} closed"
     )
+    from compare.store_reports import compare_stale_stories
+
+    with factory() as session:
+        compared = compare_stale_stories(session)
+    Console().print(f"reports: {len(compared)} stories compared")
 
 
 @main.command()

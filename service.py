@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import settings
 from compare.run import cluster_new_articles
+from compare.store_reports import compare_stale_stories
 from ingest import RefreshResult, extract_pending, parsepool, refresh_due_feeds
 
 log = logging.getLogger(__name__)
@@ -18,13 +19,15 @@ log = logging.getLogger(__name__)
 
 def run_pipeline_once(factory: sessionmaker[Session], fulltext: bool | None = None) -> list[RefreshResult]:
     """One scheduler tick: refresh every due feed, extract full text where needed, then
-    cluster the new articles into stories."""
+    cluster the new articles into stories, then recompute the reports of changed stories."""
     results = refresh_due_feeds(factory)
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             extract_pending(session)
     with factory() as session:
         cluster_new_articles(session)
+    with factory() as session:
+        compare_stale_stories(session)
     return results
 
 

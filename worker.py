@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import settings
 from compare.run import cluster_new_articles
+from compare.store_reports import compare_story, stale_story_ids
+from errors import NotFound
 from ingest import due_feed_ids, extract_article, refresh_feed
 from store import open_database
 from store.models import Article
@@ -35,8 +37,13 @@ app.conf.update(
         "storydiff.refresh_feed": {"queue": "fetch"},
         "storydiff.extract_article": {"queue": "extract"},
         "storydiff.cluster_articles": {"queue": "compare"},
+        "storydiff.compare_story": {"queue": "compare"},
+        "storydiff.schedule_stale_reports": {"queue": "compare"},
     },
-    beat_schedule={"schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0}},
+    beat_schedule={
+        "schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0},
+        "schedule-stale-reports": {"task": "storydiff.schedule_stale_reports", "schedule": 60.0},
+    },
 )
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
 
@@ -82,4 +89,28 @@ def cluster_articles_task() -> dict[str, int]:
     """Assign every unclustered article to a story (idempotent; a job lock serialises runs)."""
     with _factory()() as session:
         run = cluster_new_articles(session)
+    for story_id in run.story_ids:
+        compare_story_task.delay(story_id)
     return {"articles": run.articles, "new_stories": run.new_stories, "merged": run.merged}
+
+
+@app.task(name="storydiff.compare_story", **RETRY)
+def compare_story_task(story_id: int) -> dict[str, Any]:
+    """Recompute and store one story's report (idempotent; a story merged away is skipped)."""
+    with _factory()() as session:
+        try:
+            report = compare_story(session, story_id)
+        except NotFound:
+            return {"story_id": story_id, "skipped": "story no longer exists"}
+    return {"story_id": story_id, "divergences": len(report["divergences"])}
+
+
+@app.task(name="storydiff.schedule_stale_reports")
+def schedule_stale_reports() -> int:
+    """Beat entry: enqueue compare_story for stories whose report is missing or out of date
+    (an article edited or given its full text after the story was last compared)."""
+    with _factory()() as session:
+        ids = stale_story_ids(session)
+    for story_id in ids:
+        compare_story_task.delay(story_id)
+    return len(ids)

@@ -66,6 +66,7 @@ def eval_cluster_cv(path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-accuracy", type=float, default=None, help="Exit 1 below this accuracy (eval gate).")
 @click.option("--min-f1", type=float, default=None, help="Exit 1 below this F1 (eval gate).")
+@click.option("--min-pearson", type=float, default=None, help="Exit 1 below this Pearson correlation (sts).")
 def eval_align(
     fmt: str,
     path: Path,
@@ -74,6 +75,7 @@ def eval_align(
     as_json: bool,
     min_accuracy: float | None,
     min_f1: float | None,
+    min_pearson: float | None,
 ) -> None:
     """The claim pair decision function on paraphrase data: accuracy/F1 or Pearson/Spearman."""
     from evals.align import evaluate, evaluate_alignment
@@ -82,7 +84,7 @@ def eval_align(
         raise click.UsageError("--cv refits the paraphrase model; the alignment score has nothing to refit")
     result = evaluate_alignment(fmt, path) if decision == "alignment" else evaluate(fmt, path, cv)
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
-    enforce_floors(result, {"accuracy": min_accuracy, "f1": min_f1})
+    enforce_floors(result, {"accuracy": min_accuracy, "f1": min_f1, "pearson": min_pearson})
 
 
 @eval_group.command("stance")

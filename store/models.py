@@ -159,6 +159,22 @@ class StoryArticle(Base):
     score: Mapped[float] = mapped_column(Float)
 
 
+class Report(Base):
+    """A story's computed report (compare/report.py schema), stored so pages never recompute it.
+    ``types`` is ",numeric,quote," for filtering; ``etag`` a hash of ``body``."""
+
+    __tablename__ = "reports"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    schema: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outlets: Mapped[int] = mapped_column(Integer, index=True)
+    divergences: Mapped[int] = mapped_column(Integer)
+    types: Mapped[str] = mapped_column(String(200))
+    etag: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+
+
 class JobLock(Base):
     """One row per exclusive job; updating the row holds a write lock until commit."""
 

@@ -11,7 +11,7 @@ import redis
 from sqlalchemy import func, select
 
 from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, Feed, StoryArticle
+from store.models import Article, Feed, Report, Story, StoryArticle
 from tests.conftest import need
 from tests.feedserver import rss
 
@@ -95,8 +95,18 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path, mo
             raise AssertionError(
                 f"{clustered} of 4 articles clustered; worker said:\n{worker.communicate(timeout=20)[0][-6000:]}"
             )
+        # cluster_articles enqueued compare_story for each changed story: every story gets its report
+        while time.monotonic() < deadline:
+            with sqlite_db() as s:
+                stories = s.scalar(select(func.count()).select_from(Story))
+                reports = s.scalar(select(func.count()).select_from(Report))
+            if stories and reports == stories:
+                break
+            time.sleep(0.5)
+        assert stories and reports == stories, f"{reports} reports for {stories} stories"
     finally:
         os.environ.pop("REDIS_URL", None)
         worker.terminate()
         output = worker.communicate(timeout=20)[0]
-    assert "storydiff.refresh_feed" in output and "storydiff.cluster_articles" in output, output[-2000:]
+    for task in ("storydiff.refresh_feed", "storydiff.cluster_articles", "storydiff.compare_story"):
+        assert task in output, output[-2000:]

@@ -1,0 +1,117 @@
+"""Story reports in the database (I/O edge): ``compare_story(session, story_id)`` builds one
+story's report from its articles' newest versions with the pure ``compare.report`` and stores it;
+``compare_stale_stories(session)`` does that for every story whose report is missing or older
+than its newest article version — after clustering, full-text extraction or an edited article.
+Both are idempotent: the Celery task ``storydiff.compare_story``, the in-process scheduler and
+``storydiff ingest --once`` call them; pages and the API only read stored reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from compare.report import SCHEMA_VERSION, StoryArticle, build_report
+from errors import NotFound
+from store.models import Article, Outlet, Report, Story, Version
+from store.models import StoryArticle as Membership
+from store.queries import newest_versions
+
+MAX_STORY_ARTICLES = 200  # a report compares at most the newest 200 articles of a story
+
+
+def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
+    newest = newest_versions()
+    rows = session.execute(
+        select(Article, Version, Outlet)
+        .join(Membership, Membership.article_id == Article.id)
+        .join(newest, newest.c.article_id == Article.id)
+        .join(Version, (Version.article_id == Article.id) & (Version.seq == newest.c.seq))
+        .join(Outlet, Outlet.id == Article.outlet_id)
+        .where(Membership.story_id == story_id)
+        .order_by(Article.published.desc(), Article.id.desc())
+        .limit(MAX_STORY_ARTICLES)
+    ).all()
+    return [
+        StoryArticle(
+            id=article.id,
+            outlet=outlet.name,
+            title=version.title,
+            text=version.text,
+            published=article.published,
+            url=article.url,
+            kind=outlet.kind,
+            country=outlet.country,
+            original_id=article.original_id,
+        )
+        for article, version, outlet in rows
+    ]
+
+
+def compare_story(session: Session, story_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Build and store the story's report; commits; returns the report."""
+    story = session.get(Story, story_id)
+    if story is None:
+        raise NotFound(f"story {story_id} does not exist (it may have been merged into another); list stories first")
+    report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title)
+    body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
+    row = session.get(Report, story_id) or Report(story_id=story_id)
+    row.schema = SCHEMA_VERSION
+    row.computed_at = now or datetime.now(UTC)
+    row.outlets = len(report["outlets"])
+    row.divergences = len(report["divergences"])
+    row.types = "," + ",".join(sorted(report["counts"])) + ","
+    row.etag = hashlib.sha1(body.encode()).hexdigest()
+    row.body = body
+    session.add(row)
+    story.divergence_score = report["divergence_score"]
+    session.commit()
+    return report
+
+
+def stale_story_ids(session: Session, limit: int = 500) -> list[int]:
+    """Stories whose report is missing, of an older schema, or older than a member's newest version."""
+    newest_fetch = (
+        select(Membership.story_id, func.max(Version.fetched_at).label("fetched"))
+        .join(Version, Version.article_id == Membership.article_id)
+        .group_by(Membership.story_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Story.id)
+        .join(newest_fetch, newest_fetch.c.story_id == Story.id)
+        .outerjoin(Report, Report.story_id == Story.id)
+        .where(
+            or_(
+                Report.story_id.is_(None),
+                Report.schema != SCHEMA_VERSION,
+                Report.computed_at < newest_fetch.c.fetched,
+            )
+        )
+        .order_by(Story.last_seen.desc())
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
+
+
+def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
+    """Recompute every stale report (see ``stale_story_ids``); returns the story ids done."""
+    done = []
+    for story_id in stale_story_ids(session, limit):
+        compare_story(session, story_id)
+        done.append(story_id)
+    return done
+
+
+def load_report(session: Session, story_id: int) -> tuple[dict[str, Any], str]:
+    """The stored report and its ETag; NotFound when the story has none yet."""
+    row = session.get(Report, story_id)
+    if row is None:
+        if session.get(Story, story_id) is None:
+            raise NotFound(f"story {story_id} does not exist; see the stories list for valid ids")
+        raise NotFound(f"story {story_id} has no report yet; it is computed after the next pipeline run")
+    return json.loads(row.body), row.etag

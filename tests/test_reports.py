@@ -1,0 +1,80 @@
+"""Stored story reports on real SQLite and PostgreSQL: computed after clustering, read back
+with an ETag, recomputed when an article of the story changes, idempotent otherwise."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from compare.run import cluster_new_articles
+from compare.store_reports import compare_stale_stories, compare_story, load_report, stale_story_ids
+from demo.run import load_demo
+from demo.server import DemoFeedServer
+from errors import NotFound
+from store.models import Article, Report, Story, StoryArticle, Version
+
+NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
+
+
+def _demo_story(db) -> int:
+    server = DemoFeedServer().start()
+    try:
+        load_demo(db, server.base_url)
+    finally:
+        server.stop()
+    with db() as s:
+        cluster_new_articles(s, now=NOW)
+        return s.scalar(
+            select(Story.id).join(StoryArticle).join(Article).where(Article.url.like("%us-russia-ministers%"))
+        )
+
+
+def test_reports_are_stored_for_every_story_and_read_back(db):
+    story_id = _demo_story(db)
+    with db() as s:
+        done = compare_stale_stories(s)
+        assert story_id in done and len(done) == s.query(Story).count()
+        assert compare_stale_stories(s) == []  # idempotent: nothing is stale any more
+        report, etag = load_report(s, story_id)
+        row = s.get(Report, story_id)
+        assert row.outlets == 6 and ",numeric," in row.types and ",contradiction," in row.types
+        assert s.get(Story, story_id).divergence_score == report["divergence_score"] > 0
+    assert len(etag) == 40 and report["story_id"] == story_id
+    numeric = next(d for d in report["divergences"] if d["type"] == "numeric")
+    assert {c["value"] for c in numeric["claims"]} == {"18 civilians", "21 civilians"}
+    danube = next(o for o in report["outlets"] if o["name"] == "Danube Daily")
+    assert danube["copy_of"] == "Courier Wire"  # known from ingestion (original_id) and from the text
+
+
+def test_an_edited_article_makes_its_story_stale(db):
+    story_id = _demo_story(db)
+    with db() as s:
+        compare_stale_stories(s)
+        _, etag = load_report(s, story_id)
+        article = s.scalar(select(Article).where(Article.url.like("%northwind%tabled%")))
+        assert article is not None
+        old = s.scalar(select(Version).where(Version.article_id == article.id).order_by(Version.seq.desc()))
+        edited = Version(
+            article_id=article.id,
+            seq=old.seq + 1,
+            title=old.title,
+            summary=old.summary,
+            text=old.text.replace("killed 18 civilians", "killed 19 civilians"),
+            text_source=old.text_source,
+            content_hash="edited",
+            fetched_at=datetime.now(UTC) + timedelta(seconds=1),
+        )
+        s.add(edited)
+        s.commit()
+        assert stale_story_ids(s) == [story_id]
+        report = compare_story(s, story_id)
+        _, new_etag = load_report(s, story_id)
+    numeric = next(d for d in report["divergences"] if d["type"] == "numeric")
+    assert "19 civilians" in {c["value"] for c in numeric["claims"]} and new_etag != etag
+
+
+def test_unknown_story_is_a_clear_error(db):
+    with db() as s, pytest.raises(NotFound, match="story 999 does not exist"):
+        compare_story(s, 999)
+    with db() as s, pytest.raises(NotFound, match="does not exist"):
+        load_report(s, 999)
