@@ -161,21 +161,7 @@ def _score_and_containment(texts: Sequence[str], owners: Sequence[int] | None = 
     own = np.asarray(weighted.sum(axis=1)).ravel()
     dice = 2 * inter / np.maximum(own[:, None] + own[None, :], 1e-9)
     sorted_stems = [" ".join(sorted(s)) for s in stems]
-    if owners is None:
-        ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1) / 100.0
-    else:
-        ratio = np.eye(n)
-        blocks: dict[int, list[int]] = {}
-        for i, owner in enumerate(owners):
-            blocks.setdefault(owner, []).append(i)
-        members = list(blocks.values())
-        for x, rows_x in enumerate(members):
-            for rows_y in members[x + 1 :]:
-                block = process.cdist(
-                    [sorted_stems[i] for i in rows_x], [sorted_stems[j] for j in rows_y], scorer=fuzz.ratio, workers=1
-                )
-                ratio[np.ix_(rows_x, rows_y)] = block / 100.0
-                ratio[np.ix_(rows_y, rows_x)] = block.T / 100.0
+    ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1) / 100.0
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
     return np.clip(OVERLAP_WEIGHT * dice + (1 - OVERLAP_WEIGHT) * ratio, 0.0, 1.0), contained
 
@@ -222,7 +208,7 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
     """Group the claims of several outlets' accounts of one story into aligned claim groups."""
     refs = [ClaimRef(a, c.index) for a, claims in enumerate(accounts) for c in claims if is_substantive(c)]
     by_ref = {(a, c.index): c for a, claims in enumerate(accounts) for c in claims}
-    scores, contained = _score_and_containment([by_ref[r.as_tuple()].text for r in refs], [r.account for r in refs])
+    scores, contained = _score_and_containment([by_ref[r.as_tuple()].text for r in refs])
     positions: dict[int, list[int]] = {}
     for i, ref in enumerate(refs):
         positions.setdefault(ref.account, []).append(i)
@@ -238,24 +224,28 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
     edges.sort(reverse=True)
     group_of = list(range(len(refs)))
     members: dict[int, list[int]] = {i: [i] for i in range(len(refs))}
+    outlets: dict[int, set[int]] = {i: {ref.account} for i, ref in enumerate(refs)}
     for _, i, j in edges:
         gi, gj = group_of[i], group_of[j]
-        if gi == gj:
-            continue
-        if {refs[k].account for k in members[gi]} & {refs[k].account for k in members[gj]}:
-            continue  # one claim per outlet per group
-        if scores[np.ix_(members[gi], members[gj])].mean() < threshold:
+        if gi == gj or outlets[gi] & outlets[gj]:
+            continue  # already together, or one claim per outlet per group
+        if (len(members[gi]) > 1 or len(members[gj]) > 1) and scores[
+            np.ix_(members[gi], members[gj])
+        ].mean() < threshold:
             continue  # average linkage: no chaining through one shared neighbour
         keep, gone = (gi, gj) if len(members[gi]) >= len(members[gj]) else (gj, gi)
         for k in members[gone]:
             group_of[k] = keep
         members[keep].extend(members.pop(gone))
+        outlets[keep] |= outlets.pop(gone)
     groups = []
     for indices in members.values():
         indices.sort(key=lambda k: refs[k].as_tuple())
-        block = scores[np.ix_(indices, indices)]
         size = len(indices)
-        cohesion = 1.0 if size == 1 else float((block.sum() - np.trace(block)) / (size * (size - 1)))
+        cohesion = 1.0
+        if size > 1:
+            block = scores[np.ix_(indices, indices)]
+            cohesion = float((block.sum() - np.trace(block)) / (size * (size - 1)))
         groups.append(ClaimGroup(tuple(refs[k] for k in indices), round(cohesion, 4)))
     groups.sort(key=lambda g: (-len(g.members), -g.cohesion, g.members[0].as_tuple()))
     return Alignment(tuple(refs), scores, contained, tuple(groups))

@@ -72,3 +72,34 @@ def test_console_script_is_installed(tmp_path):
         [sys.executable, "-m", "cli", "stats", "--json"], env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout)["feeds"] == 0
+
+
+def test_compare_command_offline_json_markdown_and_bad_input(tmp_path):
+    """`storydiff compare` as a user runs it: a real subprocess, no database, network or shared data."""
+    flood = os.path.join(os.path.dirname(__file__), "fixtures", "flood_toll.jsonl")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["STORYDIFF_SHARED_DATA"] = str(tmp_path / "nowhere")
+    env["STORYDIFF_DATA_DIR"] = str(tmp_path / "data")
+
+    def storydiff(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
+
+    out = storydiff("compare", flood, "--min-outlets", "2")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["schema"] == 1 and len(result["stories"]) == 1
+    types = {d["type"] for d in result["stories"][0]["divergences"]}
+    assert {"numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive"} <= types
+    assert not (tmp_path / "data").exists()  # nothing written: no database was opened
+    markdown = storydiff("compare", flood, "--format", "markdown")
+    assert markdown.returncode == 0 and "**HIGH · numeric**" in markdown.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"outlet": "A", "text": "Fine."}\n{"outlet": "B", "text": "x", "published": "yesterday"}\n')
+    failed = storydiff("compare", str(bad))
+    assert failed.returncode == 2 and "line 2: 'published'" in failed.stderr
+    not_json = tmp_path / "not.jsonl"
+    not_json.write_text("<html>\n")
+    failed = storydiff("compare", str(not_json))
+    assert failed.returncode == 2 and "line 1: not valid JSON" in failed.stderr
