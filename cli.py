@@ -243,9 +243,12 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
         click.echo("\n---\n\n".join(report_markdown(r) for r in result["stories"]) or "No stories.")
 
 
+from cli_stories import report_command, stories_command  # noqa: E402
 from evals.cli import eval_group  # noqa: E402  (the eval commands live beside the evaluations)
 
 main.add_command(eval_group)
+main.add_command(stories_command)
+main.add_command(report_command)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Subquery, func, select
+from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Article, Feed, Outlet, Story, Version
@@ -58,16 +59,22 @@ def feed_health(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def recent_articles(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+def recent_articles(
+    session: Session, limit: int = 50, before: tuple[datetime, int] | None = None
+) -> list[dict[str, Any]]:
+    """Newest articles first; ``before`` (published, id) continues after the last row of a page."""
     newest = newest_versions()
     stmt = (
         select(Article, Outlet.name, Version.title)
         .join(Outlet, Article.outlet_id == Outlet.id)
         .join(newest, newest.c.article_id == Article.id)
         .join(Version, (Version.article_id == Article.id) & (Version.seq == newest.c.seq))
-        .order_by(Article.published.desc(), Article.id.desc())
-        .limit(limit)
     )
+    if before is not None:
+        stmt = stmt.where(
+            or_(Article.published < before[0], and_(Article.published == before[0], Article.id < before[1]))
+        )
+    stmt = stmt.order_by(Article.published.desc(), Article.id.desc()).limit(limit)
     return [
         {
             "id": a.id,

@@ -1,22 +1,46 @@
-"""FastAPI app: feeds health and recent articles (HTML + JSON), stats, /healthz.
-Everything from feeds is untrusted: templates autoescape and a strict CSP is sent."""
+"""FastAPI app: story reports, feeds health and articles as HTML pages and a JSON API.
+
+Everything from feeds is untrusted: templates autoescape, links are shown only for http(s) URLs,
+and a strict Content-Security-Policy (no scripts at all) is sent with every response. Pages and
+the API only read stored reports (computed when a story changes, never on a page view). Bad
+parameters are a 4xx with a JSON (API) or HTML (page) message, never a 500."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import settings
-from store.queries import feed_health, recent_articles, stats
+from errors import InvalidInput, NotFound
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def safe_href(url: str | None) -> str | None:
+    """A link target only when it is an http(s) URL; javascript:, data: and the like are dropped."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+TEMPLATES.env.filters["safe_href"] = safe_href
+TEMPLATES.env.filters["when"] = lambda value: (value or "")[:16].replace("T", " ")
 
 
 def broker_status() -> str:
@@ -32,8 +56,27 @@ def broker_status() -> str:
     return "ok"
 
 
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _error(request: Request, status: int, message: str, detail: Any = None) -> Any:
+    if _wants_json(request):
+        body: dict[str, Any] = {"error": message}
+        if detail is not None:
+            body["detail"] = detail
+        return JSONResponse(body, status_code=status)
+    return TEMPLATES.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
 def create_app(factory: sessionmaker[Session]) -> FastAPI:
-    app = FastAPI(title="storydiff", version="0.1.0", description="Where news outlets' accounts of a story differ.")
+    app = FastAPI(
+        title="storydiff",
+        version="0.1.0",
+        description="Where news outlets' accounts of a story differ: stories, reports, articles, outlets, feeds.",
+        docs_url=None,
+        redoc_url=None,
+    )
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
@@ -43,7 +86,23 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    @app.get("/healthz")
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> Any:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Any:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(request: Request, exc: RequestValidationError) -> Any:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        ]
+        return _error(request, 422, "invalid parameters — " + "; ".join(problems), problems)
+
+    @app.get("/healthz", tags=["service"], summary="Database and broker reachability")
     def healthz() -> JSONResponse:
         try:
             with factory() as session:
@@ -55,31 +114,9 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         healthy = database == "ok" and not broker.startswith("unreachable")
         return JSONResponse({"database": database, "broker": broker}, status_code=200 if healthy else 503)
 
-    @app.get("/api/stats")
-    def api_stats() -> dict[str, int]:
-        with factory() as session:
-            return stats(session)
+    from web.api import register_api
+    from web.pages import register_pages
 
-    @app.get("/api/feeds")
-    def api_feeds() -> list[dict[str, Any]]:
-        with factory() as session:
-            return feed_health(session)
-
-    @app.get("/api/articles")
-    def api_articles(limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
-        with factory() as session:
-            return recent_articles(session, limit)
-
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> HTMLResponse:
-        with factory() as session:
-            context = {"articles": recent_articles(session, 100), "stats": stats(session)}
-        return TEMPLATES.TemplateResponse(request, "index.html", context)
-
-    @app.get("/feeds", response_class=HTMLResponse)
-    def feeds_page(request: Request) -> HTMLResponse:
-        with factory() as session:
-            context = {"feeds": feed_health(session), "stats": stats(session)}
-        return TEMPLATES.TemplateResponse(request, "feeds.html", context)
-
+    register_api(app, factory)
+    register_pages(app, factory)
     return app

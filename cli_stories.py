@@ -1,0 +1,130 @@
+"""`storydiff stories` and `storydiff report STORY_ID`: the stored stories and reports on the
+command line; the text form is rendered with rich (a colour per divergence type, the differing
+words highlighted, quote diffs struck through / underlined)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from web.views import highlight, quote_diff
+
+TYPE_STYLES = {
+    "numeric": "bold white on dark_orange3",
+    "quote": "bold white on purple",
+    "attribution": "bold white on dodger_blue3",
+    "contradiction": "bold white on red3",
+    "framing": "bold white on yellow4",
+    "omission": "bold white on grey42",
+    "exclusive": "bold white on green4",
+}
+SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
+
+
+def report_text(report: dict[str, Any], console: Console) -> None:
+    console.print(Text(report["title"], style="bold underline"))
+    console.print(
+        f"{len(report['outlets'])} outlets · divergence score {report['divergence_score']:.2f} · "
+        f"first seen {report['first_seen'] or '—'} · last seen {report['last_seen'] or '—'}",
+        style="dim",
+        markup=False,
+    )
+    outlets = Table("outlet", "kind", "country", "published", "note", title="Outlets", title_justify="left")
+    for o in report["outlets"]:
+        article = next((a for a in o["articles"] if a["id"] == o["account"]), o["articles"][-1])
+        outlets.add_row(
+            Text(o["name"]), Text(o["kind"] or ""), Text(o["country"] or ""), Text(article["published"] or "—"),
+            Text(f"copy of {o['copy_of']}" if o["copy_of"] else ""),
+        )  # fmt: skip
+    console.print(outlets)
+    console.print(Text(f"\nDivergences ({len(report['divergences'])})", style="bold"))
+    for d in report["divergences"]:
+        line = Text()
+        line.append(f" {d['type']} ", style=TYPE_STYLES.get(d["type"], "bold"))
+        line.append(f" {d['severity']} ", style=SEVERITY_STYLES[d["severity"]])
+        line.append(d["summary"])
+        console.print(line)
+        if d["diff"]:
+            diff = Text("    word diff: ")
+            for n, (op, words) in enumerate(quote_diff(d["diff"])):
+                diff.append(
+                    (" " if n else "") + words, style={"del": "strike red", "ins": "bold green underline"}.get(op, "")
+                )
+            console.print(diff)
+        if d["type"] in ("omission", "exclusive"):
+            continue
+        for claim in d["claims"]:
+            evidence = Text(f"    {claim['outlet']}: ", style="bold")
+            for piece, marked in highlight(claim):
+                evidence.append(piece, style="black on yellow" if marked else "")
+            console.print(evidence)
+    names = report["agreement"]["outlets"]
+    table = Table(
+        "", *[n[:18] for n in names], title="Agreement (share of shared claims told alike)", title_justify="left"
+    )
+    for name, row in zip(names, report["agreement"]["matrix"], strict=True):
+        cells = [
+            Text(
+                "—" if v is None else f"{v:.2f}",
+                style="" if v is None else "green" if v >= 0.8 else "red" if v < 0.5 else "yellow",
+            )
+            for v in row
+        ]
+        table.add_row(Text(name[:24]), *cells)
+    console.print(table)
+
+
+@click.command("stories")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--sort", type=click.Choice(["score", "updated", "outlets"]), default="updated", show_default=True)
+@click.option("--min-outlets", type=int, default=1, show_default=True)
+@click.option("--type", "kind", default=None, help="Only stories with a divergence of this type.")
+@click.option("--search", default=None, help="Words that must appear in the title.")
+@click.option("--limit", type=int, default=25, show_default=True)
+def stories_command(
+    as_json: bool, sort: str, min_outlets: int, kind: str | None, search: str | None, limit: int
+) -> None:
+    """Stories with their outlets, divergence score and divergence types."""
+    from cli import _factory
+    from store.stories import StoryFilter, list_stories
+
+    with _factory()() as session:
+        page, _ = list_stories(session, StoryFilter(type=kind, q=search, min_outlets=min_outlets, sort=sort), limit)
+    if as_json:
+        click.echo(json.dumps(page, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "story", "outlets", "score", "divergences", "updated", title="Stories")
+    for s in page:
+        score = "—" if s["divergence_score"] is None else f"{s['divergence_score']:.2f}"
+        types = Text()
+        for t in s["types"]:
+            types.append(f" {t} ", style=TYPE_STYLES.get(t, ""))
+            types.append(" ")
+        updated = datetime.fromisoformat(s["last_seen"]).strftime("%Y-%m-%d %H:%M") if s["last_seen"] else "—"
+        table.add_row(str(s["id"]), Text(s["title"]), str(s["outlets"]), score, types, updated)
+    Console().print(table)
+
+
+@click.command("report")
+@click.argument("story_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def report_command(story_id: int, fmt: str) -> None:
+    """One story's stored report: text (rich), Markdown or JSON (the report schema)."""
+    from cli import _factory
+    from compare.render import report_markdown
+    from compare.store_reports import load_report
+
+    with _factory()() as session:
+        report, _ = load_report(session, story_id)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(report_markdown(report))
+    else:
+        report_text(report, Console())

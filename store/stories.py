@@ -1,0 +1,153 @@
+"""Story listing and story details for the web UI, the API and the CLI (read-only queries).
+
+``list_stories`` filters by outlet, outlet kind, time range, divergence type and title words,
+sorts by divergence score, last update or number of outlets, and pages with an opaque cursor
+(keyset pagination: stable under inserts, no OFFSET scans)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from errors import InvalidInput
+from store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
+from store.queries import iso
+
+SORTS = ("score", "updated", "outlets")
+DIVERGENCE_TYPES = ("numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive")
+
+
+@dataclass(frozen=True)
+class StoryFilter:
+    outlet: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    type: str | None = None
+    q: str | None = None
+    min_outlets: int = 1
+    sort: str = "updated"
+
+    def check(self) -> StoryFilter:
+        if self.sort not in SORTS:
+            raise InvalidInput(f"sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+        if self.kind is not None and self.kind not in OUTLET_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(OUTLET_KINDS)}, not {self.kind!r}")
+        if self.type is not None and self.type not in DIVERGENCE_TYPES:
+            raise InvalidInput(f"type must be one of {', '.join(DIVERGENCE_TYPES)}, not {self.type!r}")
+        if self.since and self.until and self.since > self.until:
+            raise InvalidInput("since is after until; swap them")
+        if self.min_outlets < 1:
+            raise InvalidInput("min_outlets must be at least 1")
+        return self
+
+
+def _sort_column(sort: str) -> Any:
+    return {
+        "score": func.coalesce(Story.divergence_score, -1.0),
+        "updated": Story.last_seen,
+        "outlets": func.coalesce(Report.outlets, 0),
+    }[sort]
+
+
+def encode_cursor(sort: str, value: Any, story_id: int) -> str:
+    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value, story_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, value, story_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if kind != sort or not isinstance(story_id, int):
+            raise ValueError
+        if sort == "updated":
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, int | float):
+            raise ValueError
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput(
+            "cursor is not valid for this sort order; use the next_cursor value of the previous page"
+        ) from None
+    return value, story_id
+
+
+def list_stories(
+    session: Session, flt: StoryFilter, limit: int = 25, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of stories (newest/most divergent first) and the cursor of the next page."""
+    flt.check()
+    column = _sort_column(flt.sort)
+    stmt = select(Story, Report.outlets, Report.divergences, Report.types, column.label("sort_value")).outerjoin(
+        Report, Report.story_id == Story.id
+    )
+    if flt.min_outlets > 1:
+        stmt = stmt.where(Report.outlets >= flt.min_outlets)
+    member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
+    member = member.join(Outlet, Outlet.id == Article.outlet_id).where(StoryArticle.story_id == Story.id)
+    if flt.outlet:
+        stmt = stmt.where(exists(member.where(Outlet.name == flt.outlet)))
+    if flt.kind:
+        stmt = stmt.where(exists(member.where(Outlet.kind == flt.kind)))
+    if flt.since:
+        stmt = stmt.where(Story.last_seen >= flt.since)
+    if flt.until:
+        stmt = stmt.where(Story.first_seen <= flt.until)
+    if flt.type:
+        stmt = stmt.where(Report.types.like(f"%,{flt.type},%"))
+    for word in (flt.q or "").split()[:8]:
+        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(func.lower(Story.title).like(f"%{escaped}%", escape="\\"))
+    if cursor:
+        value, last_id = decode_cursor(cursor, flt.sort)
+        stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
+    rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
+    page = [
+        {
+            "id": story.id,
+            "title": story.title,
+            "first_seen": iso(story.first_seen),
+            "last_seen": iso(story.last_seen),
+            "status": story.status,
+            "divergence_score": story.divergence_score,
+            "outlets": outlets or 0,
+            "divergences": divergences or 0,
+            "types": [t for t in (types or "").split(",") if t],
+        }
+        for story, outlets, divergences, types, _ in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(flt.sort, last.sort_value, last[0].id)
+    return page, next_cursor
+
+
+def outlets(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Outlet, func.count(Article.id))
+        .outerjoin(Article, Article.outlet_id == Outlet.id)
+        .group_by(Outlet.id)
+        .order_by(Outlet.name)
+    ).all()
+    return [{"name": o.name, "kind": o.kind, "country": o.country, "articles": n} for o, n in rows]
+
+
+def edit_history(session: Session, article_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Versions of the given articles that changed after first being seen (seq > 1 exists)."""
+    rows = session.scalars(
+        select(Version).where(Version.article_id.in_(list(article_ids))).order_by(Version.article_id, Version.seq)
+    ).all()
+    history: dict[int, list[dict[str, Any]]] = {}
+    for v in rows:
+        history.setdefault(v.article_id, []).append(
+            {"seq": v.seq, "fetched_at": iso(v.fetched_at), "title": v.title, "text": v.text}
+        )
+    return {k: v for k, v in history.items() if len(v) > 1}

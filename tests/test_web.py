@@ -1,0 +1,171 @@
+"""Stories, story reports, exports and the JSON API over real HTTP, on SQLite and PostgreSQL,
+with the demo corpus ingested through the real pipeline."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from cli import main
+from compare.run import cluster_new_articles
+from compare.store_reports import compare_stale_stories, compare_story
+from demo.run import load_demo
+from demo.server import DemoFeedServer
+from store.models import Article, Story, StoryArticle, Version
+from tests.webserver import serve_app
+
+NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_site(db):
+    server = DemoFeedServer().start()
+    try:
+        load_demo(db, server.base_url)
+    finally:
+        server.stop()
+    with db() as s:
+        cluster_new_articles(s, now=NOW)
+        compare_stale_stories(s)
+        story_id = s.scalar(
+            select(Story.id).join(StoryArticle).join(Article).where(Article.url.like("%us-russia-ministers%"))
+        )
+    with serve_app(db) as base, httpx.Client(base_url=base, timeout=20) as client:
+        yield client, story_id, db
+
+
+def test_stories_page_filters_sort_search(demo_site):
+    client, story_id, _ = demo_site
+    page = client.get("/")
+    assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
+    assert re.findall(r'href="/stories/(\d+)"', page.text) == [str(story_id)]  # default: stories with ≥ 2 outlets
+    for query, found in (
+        ("?type=numeric", True),
+        ("?type=quote&kind=state_media", True),
+        ("?outlet=Danube+Daily", True),
+        ("?q=ministers+hold", True),
+        ("?q=penguins", False),
+        ("?since=2030-01-01", False),
+        ("?sort=score&min_outlets=2", True),
+    ):
+        html = client.get("/" + query).text
+        assert (f'href="/stories/{story_id}"' in html) is found, query
+    everything = client.get("/?min_outlets=1&sort=outlets").text
+    ids = re.findall(r'href="/stories/(\d+)"', everything)
+    assert ids[0] == str(story_id) and len(ids) == 24
+    bad = client.get("/?sort=loudest")
+    assert bad.status_code == 400 and "sort must be one of" in bad.text
+
+
+def test_story_page_shows_divergences_highlights_matrix_and_pictures(demo_site):
+    client, story_id, _ = demo_site
+    html = client.get(f"/stories/{story_id}").text
+    assert "<mark>21 civilians</mark>" in html and "<mark>18 civilians</mark>" in html
+    assert re.search(r"<del>[^<]*prepared[^<]*</del>", html) and re.search(r"<ins>[^<]*ready[^<]*</ins>", html)
+    assert "<mark>nothing was postponed</mark>" in html
+    assert 'class="heatmap"' in html and 'class="timeline"' in html and "<script" not in html
+    assert html.count('<td class="contradicted"') >= 1 and html.count('<td class="carried"') >= 10
+    assert re.search(r'<p class="g\d+" title="claim group g\d+">', html)  # side by side, shared colours
+    assert 'href="https://northwind.example/world/rubio-lavrov-meeting-tabled"' in html
+    numeric_only = client.get(f"/stories/{story_id}?type=numeric").text
+    assert set(re.findall(r'data-type="(\w+)"', numeric_only)) == {"numeric"}
+    assert client.get(f"/stories/{story_id}?type=gossip").status_code == 400
+    assert client.get("/stories/99999").status_code == 404
+
+
+def test_exports_markdown_json_and_self_contained_html(demo_site):
+    client, story_id, _ = demo_site
+    md = client.get(f"/stories/{story_id}/export.md")
+    assert md.headers["content-type"].startswith("text/markdown") and "attachment" in md.headers["content-disposition"]
+    assert "**HIGH · numeric**" in md.text and "~~prepared~~" in md.text
+    exported = client.get(f"/stories/{story_id}/export.json").json()
+    assert exported == client.get(f"/api/stories/{story_id}/report").json()
+    html = client.get(f"/stories/{story_id}/export.html").text
+    assert "<svg" in html and "<mark>21 civilians</mark>" in html
+    assert not re.search(r'<(script|link|img|iframe)\b|src="|href="/', html)  # nothing to fetch: self-contained
+    assert client.get(f"/stories/{story_id}/export.pdf").status_code == 400
+
+
+def test_api_stories_cursor_pagination_report_etag_and_errors(demo_site):
+    client, story_id, _ = demo_site
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 5, "sort": "score"} | ({"cursor": cursor} if cursor else {})
+        body = client.get("/api/stories", params=params).json()
+        seen += body["stories"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 24 and len({s["id"] for s in seen}) == 24
+    scores = [s["divergence_score"] or 0 for s in seen]
+    assert scores == sorted(scores, reverse=True) and seen[0]["id"] == story_id
+    report = client.get(f"/api/stories/{story_id}/report")
+    assert report.status_code == 200 and report.json()["schema"] == 1
+    again = client.get(f"/api/stories/{story_id}/report", headers={"If-None-Match": report.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    for url, status in (
+        ("/api/stories?sort=loudest", 400),
+        ("/api/stories?limit=0", 422),
+        ("/api/stories?since=someday", 422),
+        ("/api/stories?cursor=not-a-cursor", 400),
+        ("/api/stories?type=gossip", 400),
+        ("/api/stories/99999", 404),
+        ("/api/stories/99999/report", 404),
+        ("/api/stories/abc/report", 422),
+        ("/api/articles?cursor=%%%", 400),
+    ):
+        answer = client.get(url)
+        assert answer.status_code == status, (url, answer.text)
+        assert answer.headers["content-type"] == "application/json" and answer.json()["error"], url
+    articles, cursor = [], None
+    while True:
+        body = client.get("/api/articles", params={"limit": 7} | ({"cursor": cursor} if cursor else {})).json()
+        articles += body["articles"]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert len({a["id"] for a in articles}) == 29
+    assert {o["name"] for o in client.get("/api/outlets").json()} >= {"Courier Wire", "Danube Daily"}
+    assert len(client.get("/api/feeds").json()) == 6
+    docs = client.get("/docs").text
+    assert "/api/stories/{story_id}/report" in docs and "next_cursor" in docs
+    assert client.get("/openapi.json").json()["paths"]["/api/stories"]["get"]["parameters"]
+    assert client.get("/healthz").json()["database"] == "ok"
+
+
+def test_story_page_shows_the_edit_history_of_a_changed_article(demo_site):
+    client, story_id, db = demo_site
+    with db() as s:
+        article = s.scalar(select(Article).where(Article.url.like("%rubio-lavrov-meeting-tabled%")))
+        old = s.scalar(select(Version).where(Version.article_id == article.id).order_by(Version.seq.desc()))
+        s.add(
+            Version(
+                article_id=article.id, seq=old.seq + 1, title=old.title + " (updated)", summary=old.summary,
+                text=old.text.replace("killed 18 civilians", "killed 19 civilians"), text_source=old.text_source,
+                content_hash="edit", fetched_at=datetime.now(UTC) + timedelta(seconds=1),
+            )
+        )  # fmt: skip
+        s.commit()
+        compare_story(s, story_id)
+    html = client.get(f"/stories/{story_id}").text
+    assert "Edit history" in html and "<del>18</del> <ins>19</ins>" in html and "<ins>(updated)</ins>" in html
+    assert "<mark>19 civilians</mark>" in html  # the stored report was recomputed, the page cache followed it
+
+
+def test_cli_stories_and_report(demo_site):
+    _, story_id, _ = demo_site
+    runner = CliRunner()
+    listed = runner.invoke(main, ["stories", "--json", "--min-outlets", "2"])
+    assert listed.exit_code == 0, listed.output
+    assert [s["id"] for s in json.loads(listed.output)] == [story_id]
+    text = runner.invoke(main, ["report", str(story_id)])
+    assert text.exit_code == 0 and "numeric" in text.output and "21 civilians" in text.output
+    as_json = runner.invoke(main, ["report", str(story_id), "--format", "json"])
+    assert json.loads(as_json.output)["story_id"] == story_id
+    md = runner.invoke(main, ["report", str(story_id), "--format", "markdown"])
+    assert "**HIGH · numeric**" in md.output
+    missing = runner.invoke(main, ["report", "99999"])
+    assert missing.exit_code == 2 and "does not exist" in missing.output

@@ -1,0 +1,115 @@
+"""JSON API: stories (filters, sort, cursor pagination), a story's report (with ETag), articles,
+outlets, feeds, stats. OpenAPI at /openapi.json, rendered at /docs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from compare.store_reports import load_report
+from errors import InvalidInput, NotFound
+from store.models import Story
+from store.queries import feed_health, iso, recent_articles, stats
+from store.stories import SORTS, StoryFilter, list_stories, outlets
+
+SORT_HELP = "score (divergence score), updated (last article) or outlets (number of outlets); always descending"
+
+
+def story_filter(
+    sort: str = Query("updated", description=SORT_HELP),
+    outlet: str | None = Query(None, max_length=200, description="Only stories this outlet covers (exact name)."),
+    kind: str | None = Query(None, description="Only stories an outlet of this kind covers (wire, state_media, …)."),
+    since: datetime | None = Query(None, description="Stories updated at or after this time (ISO 8601)."),
+    until: datetime | None = Query(None, description="Stories that started at or before this time (ISO 8601)."),
+    type: str | None = Query(None, description="Only stories with a divergence of this type (numeric, quote, …)."),
+    q: str | None = Query(None, max_length=200, description="Words that must all appear in the story title."),
+    min_outlets: int = Query(1, ge=1, le=1000, description="Only stories covered by at least this many outlets."),
+) -> StoryFilter:
+    return StoryFilter(outlet, kind, since, until, type, q, min_outlets, sort).check()
+
+
+def _article_cursor(row: dict[str, Any]) -> str:
+    raw = json.dumps([row["published"], row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_article_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        published, article_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(published), int(article_id)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not valid; use the next_cursor value of the previous page") from None
+
+
+def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
+    @app.get("/api/stories", tags=["stories"], summary="Stories, filtered and sorted, one page at a time")
+    def api_stories(
+        flt: StoryFilter = Depends(story_filter),
+        limit: int = Query(25, ge=1, le=200),
+        cursor: str | None = Query(None, max_length=500, description="next_cursor of the previous page"),
+    ) -> dict[str, Any]:
+        with factory() as session:
+            page, next_cursor = list_stories(session, flt, limit, cursor)
+        return {"stories": page, "next_cursor": next_cursor, "sort": flt.sort, "sorts": list(SORTS)}
+
+    @app.get("/api/stories/{story_id}", tags=["stories"], summary="One story's summary")
+    def api_story(story_id: int) -> dict[str, Any]:
+        with factory() as session:
+            story = session.get(Story, story_id)
+            if story is None:
+                raise NotFound(f"story {story_id} does not exist; see /api/stories for valid ids")
+            return {
+                "id": story.id,
+                "title": story.title,
+                "first_seen": iso(story.first_seen),
+                "last_seen": iso(story.last_seen),
+                "status": story.status,
+                "divergence_score": story.divergence_score,
+                "report": f"/api/stories/{story.id}/report",
+            }
+
+    @app.get(
+        "/api/stories/{story_id}/report",
+        tags=["stories"],
+        summary="A story's report (schema in compare/report.py); ETag / If-None-Match supported",
+    )
+    def api_report(story_id: int, request: Request) -> Response:
+        with factory() as session:
+            report, etag = load_report(session, story_id)
+        tag = f'"{etag}"'
+        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(report, headers=headers)
+
+    @app.get("/api/articles", tags=["articles"], summary="Newest articles, one page at a time")
+    def api_articles(
+        limit: int = Query(50, ge=1, le=500),
+        cursor: str | None = Query(None, max_length=500, description="next_cursor of the previous page"),
+    ) -> dict[str, Any]:
+        before = _decode_article_cursor(cursor) if cursor else None
+        with factory() as session:
+            rows = recent_articles(session, limit + 1, before)
+        next_cursor = _article_cursor(rows[limit - 1]) if len(rows) > limit else None
+        return {"articles": rows[:limit], "next_cursor": next_cursor}
+
+    @app.get("/api/outlets", tags=["outlets"], summary="Outlets with kind, country and article count")
+    def api_outlets() -> list[dict[str, Any]]:
+        with factory() as session:
+            return outlets(session)
+
+    @app.get("/api/feeds", tags=["feeds"], summary="Feeds health: last fetch, status, errors, next check")
+    def api_feeds() -> list[dict[str, Any]]:
+        with factory() as session:
+            return feed_health(session)
+
+    @app.get("/api/stats", tags=["service"], summary="Counts of feeds, articles, versions, stories")
+    def api_stats() -> dict[str, int]:
+        with factory() as session:
+            return stats(session)

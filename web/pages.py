@@ -1,0 +1,182 @@
+"""Server-rendered pages (no JavaScript needed): stories list, story report, exports, articles,
+feeds health and the API docs rendered from the OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from markupsafe import Markup
+from sqlalchemy.orm import Session, sessionmaker
+
+from compare.render import report_markdown
+from compare.store_reports import load_report
+from errors import InvalidInput
+from store.models import OUTLET_KINDS
+from store.queries import feed_health, recent_articles, stats
+from store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlets
+from web import svg, views
+from web.app import TEMPLATES
+
+PAGE_CACHE_SIZE = 256  # rendered story pages kept per process, keyed by the report's ETag
+
+
+def _optional(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    return value or None
+
+
+def _time(request: Request, name: str) -> datetime | None:
+    raw = _optional(request, name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be a date or date-time like 2025-10-21 or 2025-10-21T18:00, not {raw!r}"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def page_filter(request: Request) -> StoryFilter:
+    """The stories page's filter from its GET form (blank fields mean "any")."""
+    raw_min = _optional(request, "min_outlets") or "2"
+    if not raw_min.isdigit():
+        raise InvalidInput(f"min_outlets must be a whole number, not {raw_min!r}")
+    return StoryFilter(
+        outlet=_optional(request, "outlet"),
+        kind=_optional(request, "kind"),
+        since=_time(request, "since"),
+        until=_time(request, "until"),
+        type=_optional(request, "type"),
+        q=_optional(request, "q"),
+        min_outlets=int(raw_min),
+        sort=_optional(request, "sort") or "updated",
+    ).check()
+
+
+def story_context(factory: sessionmaker[Session], story_id: int, kind: str | None) -> tuple[dict[str, Any], str]:
+    if kind is not None and kind not in DIVERGENCE_TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(DIVERGENCE_TYPES)}, not {kind!r}")
+    with factory() as session:
+        report, etag = load_report(session, story_id)
+        ids = [a["id"] for o in report["outlets"] for a in o["articles"]]
+        history = edit_history(session, ids)
+    outlet_of = {a["id"]: o["name"] for o in report["outlets"] for a in o["articles"]}
+    edits = []
+    for article_id, versions in history.items():
+        steps = [
+            {
+                "from": old,
+                "to": new,
+                "title": views.word_diff(old["title"], new["title"]),
+                "text": views.word_diff(old["text"], new["text"]),
+            }
+            for old, new in pairwise(versions)
+        ]
+        edits.append({"outlet": outlet_of.get(article_id, "?"), "article_id": article_id, "steps": steps})
+    context = {
+        "report": report,
+        "type": kind,
+        "types": DIVERGENCE_TYPES,
+        "divergences": views.divergences(report, kind),
+        "coverage": views.coverage(report),
+        "columns": views.side_by_side(report),
+        "heatmap": Markup(svg.heatmap(report)),
+        "timeline": Markup(svg.timeline(report)),
+        "edits": edits,
+    }
+    return context, etag
+
+
+def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
+    cache: OrderedDict[tuple[int, str, str | None], bytes] = OrderedDict()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def stories_page(request: Request) -> HTMLResponse:
+        flt = page_filter(request)
+        cursor = _optional(request, "cursor")
+        with factory() as session:
+            page, next_cursor = list_stories(session, flt, 25, cursor)
+            context = {"stories": page, "stats": stats(session), "outlets": outlets(session)}
+        params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+        context |= {
+            "filter": flt,
+            "sorts": SORTS,
+            "kinds": OUTLET_KINDS,
+            "types": DIVERGENCE_TYPES,
+            "next_url": f"/?{urlencode(params | {'cursor': next_cursor})}" if next_cursor else None,
+            "first_url": f"/?{urlencode(params)}" if cursor else None,
+        }
+        return TEMPLATES.TemplateResponse(request, "stories.html", context)
+
+    @app.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
+    def story_page(story_id: int, request: Request) -> Response:
+        kind = _optional(request, "type")
+        with factory() as session:
+            _, etag = load_report(session, story_id)
+        key = (story_id, etag, kind)
+        if key not in cache:
+            context, _ = story_context(factory, story_id, kind)
+            with factory() as session:
+                context["stats"] = stats(session)
+            cache[key] = bytes(TEMPLATES.TemplateResponse(request, "story.html", context).body)
+            while len(cache) > PAGE_CACHE_SIZE:
+                cache.popitem(last=False)
+        cache.move_to_end(key)
+        return HTMLResponse(cache[key])
+
+    @app.get("/stories/{story_id}/export.{fmt}", include_in_schema=False)
+    def export(story_id: int, fmt: str, request: Request) -> Response:
+        if fmt not in ("md", "json", "html"):
+            raise InvalidInput(f"export format must be md, json or html, not {fmt!r}")
+        filename = f"storydiff-story-{story_id}.{fmt}"
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if fmt == "html":
+            context, _ = story_context(factory, story_id, None)
+            rendered = TEMPLATES.TemplateResponse(request, "export.html", context)
+            return HTMLResponse(bytes(rendered.body), headers=disposition)
+        with factory() as session:
+            report, _ = load_report(session, story_id)
+        if fmt == "json":
+            body = json.dumps(report, ensure_ascii=False, indent=2)
+            return Response(body, media_type="application/json", headers=disposition)
+        return PlainTextResponse(
+            report_markdown(report), media_type="text/markdown; charset=utf-8", headers=disposition
+        )
+
+    @app.get("/articles", response_class=HTMLResponse, include_in_schema=False)
+    def articles_page(request: Request) -> HTMLResponse:
+        with factory() as session:
+            context = {"articles": recent_articles(session, 100), "stats": stats(session)}
+        return TEMPLATES.TemplateResponse(request, "articles.html", context)
+
+    @app.get("/feeds", response_class=HTMLResponse, include_in_schema=False)
+    def feeds_page(request: Request) -> HTMLResponse:
+        with factory() as session:
+            context = {"feeds": feed_health(session), "stats": stats(session)}
+        return TEMPLATES.TemplateResponse(request, "feeds.html", context)
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs_page(request: Request) -> HTMLResponse:
+        schema = app.openapi()
+        endpoints = [
+            {
+                "path": path,
+                "method": method.upper(),
+                "summary": op.get("summary", ""),
+                "parameters": op.get("parameters", []),
+            }
+            for path, methods in schema["paths"].items()
+            for method, op in methods.items()
+        ]
+        with factory() as session:
+            context = {"endpoints": endpoints, "schema": schema, "stats": stats(session)}
+        return TEMPLATES.TemplateResponse(request, "docs.html", context)

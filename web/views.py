@@ -1,0 +1,120 @@
+"""From a stored report to what a story page shows (pure): highlighted evidence, word diffs,
+the coverage matrix and the side-by-side columns. Text stays plain text here; the templates
+autoescape it, so nothing from a feed ever reaches a page as HTML."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+PALETTE = 12  # claim groups shared by several outlets get colour classes g0 … g11
+
+
+def highlight(claim: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The claim text cut into (segment, marked) pieces; marks are article offsets."""
+    start, text = claim["span"][0], claim["text"]
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for a, b in sorted(tuple(m) for m in claim.get("marks", [])):
+        a, b = max(a - start, cursor), min(b - start, len(text))
+        if a >= b or (a == 0 and b == len(text)):
+            continue
+        if a > cursor:
+            pieces.append((text[cursor:a], False))
+        pieces.append((text[a:b], True))
+        cursor = b
+    if cursor < len(text):
+        pieces.append((text[cursor:], False))
+    return pieces
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """(op, words) with op in equal/del/ins: a word-level diff for <del>/<ins> rendering (pieces
+    are joined with single spaces when shown)."""
+    a, b = old.split(), new.split()
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(("equal", " ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(("del", " ".join(a[i1:i2])))
+        if j2 > j1:
+            out.append(("ins", " ".join(b[j1:j2])))
+    return out
+
+
+def quote_diff(diff: list[list[str]]) -> list[tuple[str, str]]:
+    """The report's quote diff ([op, words a, words b]) as (op, words) pieces."""
+    out: list[tuple[str, str]] = []
+    for op, a, b in diff:
+        if op == "equal":
+            out.append(("equal", a))
+            continue
+        if a:
+            out.append(("del", a))
+        if b:
+            out.append(("ins", b))
+    return out
+
+
+def group_colours(report: dict[str, Any]) -> dict[str, int]:
+    """Colour index of each claim group carried by two or more outlets."""
+    shared = [g["id"] for g in report["claim_groups"] if len(g["claims"]) > 1]
+    return {gid: n % PALETTE for n, gid in enumerate(shared)}
+
+
+def side_by_side(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One column per outlet: its claims in article order, with the colour of their group."""
+    colours = group_colours(report)
+    claims: dict[str, list[dict[str, Any]]] = {o["name"]: [] for o in report["outlets"]}
+    for group in report["claim_groups"]:
+        for claim in group["claims"]:
+            claims.setdefault(claim["outlet"], []).append(
+                {
+                    "text": claim["text"],
+                    "index": claim["index"],
+                    "group": group["id"],
+                    "colour": colours.get(group["id"]),
+                }
+            )
+    columns = []
+    for outlet in report["outlets"]:
+        article = next((a for a in outlet["articles"] if a["id"] == outlet["account"]), outlet["articles"][-1])
+        columns.append(
+            {"outlet": outlet, "article": article, "claims": sorted(claims[outlet["name"]], key=lambda c: c["index"])}
+        )
+    return columns
+
+
+def coverage(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the coverage matrix: every multi-outlet claim group × outlets, each cell
+    "carried", "contradicted" (the outlet tells the opposite) or "omitted"."""
+    names = [o["name"] for o in report["outlets"]]
+    opposing: dict[tuple[str, int], set[str]] = {}
+    for d in report["divergences"]:
+        if d["type"] != "contradiction":
+            continue
+        for claim in d["claims"]:
+            others = {c["outlet"] for c in d["claims"] if c["value"] != claim["value"]}
+            opposing.setdefault((claim["outlet"], claim["index"]), set()).update(others)
+    rows = []
+    for group in report["claim_groups"]:
+        if len(group["claims"]) < 2:
+            continue
+        carried = {c["outlet"] for c in group["claims"]}
+        against = set().union(*(opposing.get((c["outlet"], c["index"]), set()) for c in group["claims"]))
+        cells = ["carried" if n in carried else "contradicted" if n in against else "omitted" for n in names]
+        rows.append({"id": group["id"], "text": group["claims"][0]["text"], "cells": cells})
+    return rows
+
+
+def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[str, Any]]:
+    """Divergences ranked by severity (as stored), optionally one type, with render-ready evidence."""
+    out = []
+    for d in report["divergences"]:
+        if kind and d["type"] != kind:
+            continue
+        evidence = [dict(c, pieces=highlight(c)) for c in d["claims"]]
+        out.append(dict(d, evidence=evidence, diff_pieces=quote_diff(d["diff"]) if d["diff"] else []))
+    return out
