@@ -19,4 +19,9 @@ if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   for _ in $(seq 20); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
+if [ ! -x /usr/bin/chromium ]; then  # Debian's Chromium for the real-browser tests (never a downloaded browser)
+  { [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || echo "WARNING: could not install Debian chromium; browser tests will skip (fail under CI=true)"
+fi
+
 .venv/bin/python -m pytest "$@"
