@@ -115,3 +115,20 @@ def load_report(session: Session, story_id: int) -> tuple[dict[str, Any], str]:
             raise NotFound(f"story {story_id} does not exist; see the stories list for valid ids")
         raise NotFound(f"story {story_id} has no report yet; it is computed after the next pipeline run")
     return json.loads(row.body), row.etag
+
+
+def report_etag(session: Session, story_id: int) -> str:
+    """The stored report's ETag without loading the report; NotFound like ``load_report``."""
+    etag = session.scalar(select(Report.etag).where(Report.story_id == story_id))
+    if etag is None:
+        load_report(session, story_id)  # raises the precise NotFound
+    return str(etag)
+
+
+def report_body(session: Session, story_id: int) -> tuple[str, str]:
+    """The stored report as JSON text (served as is) and its ETag."""
+    row = session.execute(select(Report.body, Report.etag).where(Report.story_id == story_id)).first()
+    if row is None:
+        load_report(session, story_id)  # raises the precise NotFound
+        raise AssertionError("unreachable")
+    return row[0], row[1]

@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from compare.store_reports import load_report
+from compare.store_reports import report_body, report_etag
 from errors import InvalidInput, NotFound
 from store.models import Story
 from store.queries import feed_health, iso, recent_articles, stats
@@ -80,13 +79,14 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         summary="A story's report (schema in compare/report.py); ETag / If-None-Match supported",
     )
     def api_report(story_id: int, request: Request) -> Response:
+        wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
         with factory() as session:
-            report, etag = load_report(session, story_id)
-        tag = f'"{etag}"'
-        headers = {"ETag": tag, "Cache-Control": "no-cache"}
-        if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers=headers)
-        return JSONResponse(report, headers=headers)
+            tag = f'"{report_etag(session, story_id)}"'
+            headers = {"ETag": tag, "Cache-Control": "no-cache"}
+            if tag in wanted:
+                return Response(status_code=304, headers=headers)
+            body, _ = report_body(session, story_id)
+        return Response(body, media_type="application/json", headers=headers)
 
     @app.get("/api/articles", tags=["articles"], summary="Newest articles, one page at a time")
     def api_articles(

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
 from compare.render import report_markdown
-from compare.store_reports import load_report
+from compare.store_reports import load_report, report_etag
 from errors import InvalidInput
 from store.models import OUTLET_KINDS
 from store.queries import feed_health, recent_articles, stats
@@ -121,12 +121,10 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
     def story_page(story_id: int, request: Request) -> Response:
         kind = _optional(request, "type")
         with factory() as session:
-            _, etag = load_report(session, story_id)
+            etag = report_etag(session, story_id)
         key = (story_id, etag, kind)
         if key not in cache:
             context, _ = story_context(factory, story_id, kind)
-            with factory() as session:
-                context["stats"] = stats(session)
             cache[key] = bytes(TEMPLATES.TemplateResponse(request, "story.html", context).body)
             while len(cache) > PAGE_CACHE_SIZE:
                 cache.popitem(last=False)
