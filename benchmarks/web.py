@@ -30,9 +30,24 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-WORDS = (
-    "port strike harbour union ships cargo talks wages police crowd minister council river bridge storm vote".split()
-)
+WORDS = [
+    "port",
+    "strike",
+    "harbour",
+    "union",
+    "ships",
+    "cargo",
+    "talks",
+    "wages",
+    "police",
+    "crowd",
+    "minister",
+    "council",
+    "river",
+    "bridge",
+    "storm",
+    "vote",
+]
 
 
 def _compare_benchmark():  # the story generator of benchmarks/compare.py
