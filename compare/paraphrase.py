@@ -30,7 +30,7 @@ _WORD = re.compile(r"\w+(?:['’]\w+)?")
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 # Deliberately smaller than the clustering stop words: negations and words like "new" or "no"
 # decide whether two claims agree (using the clustering list costs ~0.3 points of MSRP F1).
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     [
         "the",
         "a",
@@ -109,7 +109,7 @@ class TextFeatures:
 
 def text_features(text: str) -> TextFeatures:
     tokens = tuple(w.lower() for w in _WORD.findall(text))
-    content = frozenset(tokens) - _STOP
+    content = frozenset(tokens) - STOP_WORDS
     stems = frozenset(_stem(w) for w in content)
     return TextFeatures(
         text=text,

@@ -145,7 +145,7 @@ class Story(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
-    divergence_score: Mapped[float | None] = mapped_column(Float)
+    divergence_score: Mapped[float | None] = mapped_column(Float, index=True)
 
 
 class StoryArticle(Base):

@@ -79,6 +79,17 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     return value, story_id
 
 
+def story_summary(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "title": story.title,
+        "first_seen": iso(story.first_seen),
+        "last_seen": iso(story.last_seen),
+        "status": story.status,
+        "divergence_score": story.divergence_score,
+    }
+
+
 def list_stories(
     session: Session, flt: StoryFilter, limit: int = 25, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -110,13 +121,8 @@ def list_stories(
         stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
     rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
     page = [
-        {
-            "id": story.id,
-            "title": story.title,
-            "first_seen": iso(story.first_seen),
-            "last_seen": iso(story.last_seen),
-            "status": story.status,
-            "divergence_score": story.divergence_score,
+        story_summary(story)
+        | {
             "outlets": outlets or 0,
             "divergences": divergences or 0,
             "types": [t for t in (types or "").split(",") if t],
@@ -151,3 +157,7 @@ def edit_history(session: Session, article_ids: Sequence[int]) -> dict[int, list
             {"seq": v.seq, "fetched_at": iso(v.fetched_at), "title": v.title, "text": v.text}
         )
     return {k: v for k, v in history.items() if len(v) > 1}
+
+
+def outlet_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))

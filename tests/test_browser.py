@@ -9,12 +9,11 @@ from sqlalchemy import func, select
 
 from compare.run import cluster_new_articles
 from compare.store_reports import compare_stale_stories
-from demo.run import load_demo
-from demo.server import DemoFeedServer
 from ingest import refresh_due_feeds
 from ingest.feeds import FeedSpec, add_feed
 from store.models import Article, StoryArticle
 from tests.conftest import need
+from tests.demo_story import ingest_demo
 from tests.feedserver import rss
 from tests.webserver import serve_app
 
@@ -43,12 +42,7 @@ def _pipeline(db, now=NOW):
 
 
 def test_demo_story_in_a_real_browser(sqlite_db, browser, tmp_path):
-    server = DemoFeedServer().start()
-    try:
-        load_demo(sqlite_db, server.base_url)
-    finally:
-        server.stop()
-    _pipeline(sqlite_db)
+    ingest_demo(sqlite_db)
     with serve_app(sqlite_db) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page.goto(base + "/")

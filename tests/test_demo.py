@@ -80,6 +80,16 @@ def test_storydiff_demo_command_starts_the_service(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/feeds", timeout=5) as r:
             page = r.read().decode()
             assert "Courier Wire" in page and "default-src 'none'" in r.headers["Content-Security-Policy"]
+        # the in-process scheduler clusters and compares: the demo story and its report appear
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stories?min_outlets=6", timeout=5) as r:
+                stories = json.load(r)["stories"]
+            if stories or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert len(stories) == 1, stories
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stories/{stories[0]['id']}", timeout=5) as r:
+            assert "<mark>21 civilians</mark>" in r.read().decode()
     finally:
         proc.terminate()
         proc.communicate(timeout=20)

@@ -6,27 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from compare.run import cluster_new_articles
 from compare.store_reports import compare_stale_stories, compare_story, load_report, stale_story_ids
-from demo.run import load_demo
-from demo.server import DemoFeedServer
 from errors import NotFound
-from store.models import Article, Report, Story, StoryArticle, Version
-
-NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
+from store.models import Article, Report, Story, Version
+from tests.demo_story import ingest_demo
 
 
 def _demo_story(db) -> int:
-    server = DemoFeedServer().start()
-    try:
-        load_demo(db, server.base_url)
-    finally:
-        server.stop()
-    with db() as s:
-        cluster_new_articles(s, now=NOW)
-        return s.scalar(
-            select(Story.id).join(StoryArticle).join(Article).where(Article.url.like("%us-russia-ministers%"))
-        )
+    return ingest_demo(db, compare=False)
 
 
 def test_reports_are_stored_for_every_story_and_read_back(db):

@@ -11,29 +11,15 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli import main
-from compare.run import cluster_new_articles
-from compare.store_reports import compare_stale_stories, compare_story
-from demo.run import load_demo
-from demo.server import DemoFeedServer
-from store.models import Article, Story, StoryArticle, Version
+from compare.store_reports import compare_story
+from store.models import Article, Version
+from tests.demo_story import ingest_demo
 from tests.webserver import serve_app
-
-NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def demo_site(db):
-    server = DemoFeedServer().start()
-    try:
-        load_demo(db, server.base_url)
-    finally:
-        server.stop()
-    with db() as s:
-        cluster_new_articles(s, now=NOW)
-        compare_stale_stories(s)
-        story_id = s.scalar(
-            select(Story.id).join(StoryArticle).join(Article).where(Article.url.like("%us-russia-ministers%"))
-        )
+    story_id = ingest_demo(db)
     with serve_app(db) as base, httpx.Client(base_url=base, timeout=20) as client:
         yield client, story_id, db
 

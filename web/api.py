@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from compare.store_reports import report_body, report_etag
 from errors import InvalidInput, NotFound
 from store.models import Story
-from store.queries import feed_health, iso, recent_articles, stats
-from store.stories import SORTS, StoryFilter, list_stories, outlets
+from store.queries import feed_health, recent_articles, stats
+from store.stories import SORTS, StoryFilter, list_stories, outlets, story_summary
 
 SORT_HELP = "score (divergence score), updated (last article) or outlets (number of outlets); always descending"
 
@@ -63,15 +63,7 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
             story = session.get(Story, story_id)
             if story is None:
                 raise NotFound(f"story {story_id} does not exist; see /api/stories for valid ids")
-            return {
-                "id": story.id,
-                "title": story.title,
-                "first_seen": iso(story.first_seen),
-                "last_seen": iso(story.last_seen),
-                "status": story.status,
-                "divergence_score": story.divergence_score,
-                "report": f"/api/stories/{story.id}/report",
-            }
+            return story_summary(story) | {"report": f"/api/stories/{story.id}/report"}
 
     @app.get(
         "/api/stories/{story_id}/report",

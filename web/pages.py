@@ -20,7 +20,7 @@ from compare.store_reports import load_report, report_etag
 from errors import InvalidInput
 from store.models import OUTLET_KINDS
 from store.queries import feed_health, recent_articles, stats
-from store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlets
+from store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlet_names
 from web import svg, views
 from web.app import TEMPLATES
 
@@ -105,7 +105,7 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         cursor = _optional(request, "cursor")
         with factory() as session:
             page, next_cursor = list_stories(session, flt, 25, cursor)
-            context = {"stories": page, "stats": stats(session), "outlets": outlets(session)}
+            context = {"stories": page, "stats": stats(session), "outlets": outlet_names(session)}
         params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
         context |= {
             "filter": flt,

@@ -31,7 +31,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_reports_computed_at", "reports", ["computed_at"])
     op.create_index("ix_reports_outlets", "reports", ["outlets"])
+    with op.batch_alter_table("stories", schema=None) as batch_op:
+        batch_op.create_index("ix_stories_divergence_score", ["divergence_score"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stories", schema=None) as batch_op:
+        batch_op.drop_index("ix_stories_divergence_score")
     op.drop_table("reports")
