@@ -224,6 +224,13 @@ def split_sentences(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+_REPORTING_WORDS = frozenset(REPORTING.split("|"))
+_UNIT_WORD = re.compile(r"[\w-]+")
+_HEDGE_WORDS = frozenset(h.split()[0].split("-")[0] for h in HEDGES)
+_NEGATION_WORDS = frozenset(_NEGATION.pattern.split("(")[1].split(")")[0].split("|"))
+_LOWER_WORDS = re.compile(r"[a-z]+")
+
+
 def _clean_source(source: str) -> str | None:
     source = re.sub(r"^(?:and|but|while|as|that)\s+", "", source.strip(' ,;:—-"“”'), flags=re.IGNORECASE)
     source = re.sub(r"\s+(?:on|in|at|last|this|late|early)\s+(?:\w+day|\w+)$", "", source)
@@ -236,6 +243,9 @@ def _clean_source(source: str) -> str | None:
 
 def find_speaker(sentence: str) -> str | None:
     """The source the sentence is attributed to, or None for an unattributed claim."""
+    lowered = sentence.lower()
+    if not _REPORTING_WORDS & set(_LOWER_WORDS.findall(lowered)) and "according to" not in lowered:
+        return None  # cheap exit: no reporting verb, no "according to"
     outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)  # a verb inside a quote is not attribution
     for pattern in (_ACCORDING, _VERB_SUBJECT):
         match = pattern.search(outside)
@@ -250,7 +260,7 @@ def find_speaker(sentence: str) -> str | None:
 def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
     out: list[Quantity] = []
     lowered = sentence.lower()
-    words = set(re.findall(r"[a-z]+", lowered))
+    words = set(_LOWER_WORDS.findall(lowered))
     spelled = bool(words & _NUMBER_WORD_SET or "a few" in lowered)
     if not spelled and not _HAS_DIGIT.search(sentence) and not words & _DURATION_WORDS:
         return ()  # cheap exit: no digit, number word or duration
@@ -261,7 +271,7 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
             value *= _SCALE[match.group("scale").lower()]
         unit, end = match.group("unit"), match.end("scale") if match.group("scale") else match.end("num")
         if unit:
-            unit_words = list(re.finditer(r"[\w-]+", unit))
+            unit_words = list(_UNIT_WORD.finditer(unit))
             chosen = unit_words[0]  # the noun after the number: "18 civilians", "two weeks"
             if len(unit_words) == 2 and (
                 chosen.group()[0].isupper() or chosen.group().lower().endswith(_ADJECTIVE_ENDINGS)
@@ -285,11 +295,6 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
             span = (offset + match.start(), offset + match.end())
             out.append(Quantity(2.0, match.group(), match.group(1).lower(), span))
     return tuple(out)
-
-
-_HEDGE_WORDS = frozenset(h.split()[0].split("-")[0] for h in HEDGES)
-_NEGATION_WORDS = frozenset(_NEGATION.pattern.split("(")[1].split(")")[0].split("|"))
-_LOWER_WORDS = re.compile(r"[a-z]+")
 
 
 def find_hedges(sentence: str) -> tuple[str, ...]:
