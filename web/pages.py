@@ -89,6 +89,7 @@ def story_context(factory: sessionmaker[Session], story_id: int, kind: str | Non
         "divergences": views.divergences(report, kind),
         "coverage": views.coverage(report),
         "columns": views.side_by_side(report),
+        # svg.py XML-escapes every text it places: its output is safe to mark as markup
         "heatmap": Markup(svg.heatmap(report)),
         "timeline": Markup(svg.timeline(report)),
         "edits": edits,
