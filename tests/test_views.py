@@ -1,0 +1,75 @@
+"""Pure view helpers of the story page: highlights, word diffs, coverage states, SVG escaping."""
+
+import pytest
+
+from web.svg import heatmap, timeline
+from web.views import coverage, highlight, side_by_side, word_diff
+
+
+@pytest.mark.parametrize(
+    ("claim", "pieces"),
+    [
+        (
+            {"text": "It killed 18 civilians.", "span": [100, 123], "marks": [[110, 122]]},
+            [("It killed ", False), ("18 civilians", True), (".", False)],
+        ),
+        ({"text": "Whole claim.", "span": [0, 12], "marks": [[0, 12]]}, [("Whole claim.", False)]),
+        ({"text": "No marks here.", "span": [5, 19]}, [("No marks here.", False)]),
+        (  # overlapping and out-of-range marks are clipped, never duplicated
+            {"text": "abc def ghi", "span": [10, 21], "marks": [[10, 17], [14, 30]]},
+            [("abc def", True), (" ghi", True)],
+        ),
+    ],
+)
+def test_highlight(claim, pieces):
+    assert highlight(claim) == pieces
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "diff"),
+    [
+        (
+            "killed 18 civilians",
+            "killed 19 civilians",
+            [("equal", "killed"), ("del", "18"), ("ins", "19"), ("equal", "civilians")],
+        ),
+        ("meeting tabled", "meeting tabled (updated)", [("equal", "meeting tabled"), ("ins", "(updated)")]),
+        ("same", "same", [("equal", "same")]),
+    ],
+)
+def test_word_diff(old, new, diff):
+    assert word_diff(old, new) == diff
+
+
+REPORT = {
+    "outlets": [
+        {"name": n, "kind": "wire", "country": None, "account": i, "articles": [{"id": i, "published": p, "title": "t", "url": None}]}
+        for i, (n, p) in enumerate([("<b>A</b>", "2025-10-21T10:00:00+00:00"), ("B & co", "2025-10-21T12:00:00+00:00"), ("C", None)])
+    ],
+    "claim_groups": [
+        {"id": "g1", "claims": [{"outlet": "<b>A</b>", "index": 0, "text": "halted"}, {"outlet": "B & co", "index": 3, "text": "halted too"}]},
+        {"id": "g2", "claims": [{"outlet": "C", "index": 1, "text": "goes ahead"}]},
+    ],
+    "divergences": [
+        {"type": "contradiction", "claims": [
+            {"outlet": "<b>A</b>", "index": 0, "value": "halted"},
+            {"outlet": "C", "index": 1, "value": "goes ahead"},
+        ]},
+    ],
+    "agreement": {"outlets": ["<b>A</b>", "B & co", "C"], "matrix": [[1.0, 1.0, 0.0], [1.0, 1.0, None], [0.0, None, 1.0]]},
+}  # fmt: skip
+
+
+def test_coverage_marks_carried_contradicted_and_omitted():
+    assert coverage(REPORT) == [{"id": "g1", "text": "halted", "cells": ["carried", "carried", "contradicted"]}]
+
+
+def test_side_by_side_colours_only_shared_groups():
+    columns = side_by_side(REPORT)
+    assert [c["colour"] for col in columns for c in col["claims"]] == [0, 0, None]
+
+
+def test_svg_escapes_outlet_names():
+    for svg in (heatmap(REPORT), timeline(REPORT)):
+        assert "<b>" not in svg and "&lt;b&gt;A&lt;/b&gt;" in svg and "B &amp; co" in svg
+    assert heatmap(REPORT).count("<rect") == 9 and timeline(REPORT).count("<circle") == 2
