@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from rapidfuzz import fuzz
+
 from compare.align import ClaimGroup, ClaimRef
 from compare.claims import Quantity
 from compare.evidence import Divergence, StoryView, clip, norm, outlet_names
@@ -36,6 +38,16 @@ CASUALTY_UNITS = frozenset(
 )
 DURATION_DAYS = {"hours": 1 / 24, "hour": 1 / 24, "days": 1, "day": 1, "weeks": 7, "week": 7, "months": 30}
 DURATION_DAYS |= {"month": 30, "years": 365, "year-long": 365}
+VAGUE_RANGES = {
+    "several": (3.0, 9.0),
+    "a few": (2.0, 5.0),
+    "dozens": (24.0, 99.0),
+    "hundreds": (200.0, 999.0),
+    "thousands": (2000.0, 9999.0),
+}
+BARE_DURATION_DAYS = {"hours": (2 / 24, 23 / 24), "days": (2.0, 6.0), "weeks": (14.0, 60.0), "months": (60.0, 330.0)}
+BARE_DURATION_DAYS["years"] = (730.0, 3650.0)
+SAME_QUOTE_RATIO = 50  # rapidfuzz ratio of two normalised quotes above which they are one quote reworded
 FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
 LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
@@ -60,6 +72,20 @@ def _quantity_key(q: Quantity) -> tuple[str, float] | None:
     return q.unit, q.value
 
 
+def value_range(q: Quantity) -> tuple[float, float]:
+    """What a quantity allows: a point for "18", a range for "several", "dozens", "days away"."""
+    first = q.text.split()[0].lower() if q.text else ""
+    if q.text.lower().startswith("a few"):
+        first = "a few"
+    if first in VAGUE_RANGES:
+        return VAGUE_RANGES[first]
+    if first in BARE_DURATION_DAYS:  # "days away": some days
+        return BARE_DURATION_DAYS[first]
+    key = _quantity_key(q)
+    value = key[1] if key else q.value
+    return value, value
+
+
 def numeric_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
     per_unit: dict[str, dict[ClaimRef, Quantity]] = {}
     for ref in group.members:
@@ -69,14 +95,17 @@ def numeric_divergences(story: StoryView, index: int, group: ClaimGroup) -> list
                 per_unit[key[0]][ref] = q
     out = []
     for unit, found in per_unit.items():
-        values: dict[float, list[ClaimRef]] = {}
+        values: dict[tuple[float, float], list[ClaimRef]] = {}
         for ref, q in found.items():
-            values.setdefault((_quantity_key(q) or ("", 0.0))[1], []).append(ref)
-        if len(values) < 2 or len({story.voice[r.account] for r in found}) < 2:
+            values.setdefault(value_range(q), []).append(ref)
+        disjoint = [(a, b) for a in values for b in values if a[1] < b[0]]  # ranges that cannot both hold
+        if not disjoint or len({story.voice[r.account] for r in found}) < 2:
             continue
-        low, high = min(values), max(values)
-        casualty = unit in CASUALTY_UNITS
-        severity = "high" if casualty or high > 1.25 * low else "medium" if high > 1.05 * low else "low"
+        vague = any(lo != hi for lo, hi in values)
+        low, high = min(v[1] for v in values), max(v[0] for v in values)
+        severity = "high" if unit in CASUALTY_UNITS or high > 1.25 * low else "medium" if high > 1.05 * low else "low"
+        if vague and severity == "high":
+            severity = "medium"  # "several" vs "60": a real difference, stated loosely by one side
         sides = sorted(values.items(), key=lambda kv: kv[0])
         summary = " vs ".join(
             f"{found[refs[0]].text} ({outlet_names(story.accounts, [r.account for r in refs])})" for _, refs in sides
@@ -122,6 +151,8 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     keys = sorted(by_value, key=len, reverse=True)
     # a quote that is a fragment of a longer one is an excerpt, not a different wording
     distinct = [k for k in keys if not any(k != other and k in other for other in keys)]
+    # only rewordings of one quote count; two different quotes in one claim group are not a divergence
+    distinct = [k for k in distinct if fuzz.ratio(distinct[0], k) >= SAME_QUOTE_RATIO]
     if len(distinct) < 2 or not story.spread({k: by_value[k] for k in distinct}):
         return []
     first, second = by_value[distinct[0]][0], by_value[distinct[1]][0]

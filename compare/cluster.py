@@ -239,7 +239,11 @@ class OnlineClusterer:
     def _similarity(self, a: Story, b: Story) -> float:
         small, large = (a, b) if len(a.centroid) <= len(b.centroid) else (b, a)
         dot = sum(x * large.centroid.get(f, 0.0) for f, x in small.centroid.items())
-        return dot / math.sqrt(a.norm2 * b.norm2) * self._decay(abs(a.last_seen - b.last_seen), a, b)
+        # decayed centroids of old stories can be tiny: never multiply the squared norms (underflow)
+        norms = math.sqrt(max(a.norm2, 0.0)) * math.sqrt(max(b.norm2, 0.0))
+        if norms <= 0.0:
+            return 0.0
+        return dot / norms * self._decay(abs(a.last_seen - b.last_seen), a, b)
 
     def consolidate(self) -> list[tuple[int, int]]:
         """Merge touched stories with converged open ones; returns (absorbed id, kept id) pairs."""
