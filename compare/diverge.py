@@ -195,7 +195,9 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
         if claim.text.strip() == titles[first.account].strip():
             continue
         if len(carried) == 1 and len(all_voices) >= 3 and _informative(claim) and first not in disputed:
-            if any(_covered_elsewhere(story, group, columns.get(v, []), position) for v in all_voices if v not in carried):
+            if any(
+                _covered_elsewhere(story, group, columns.get(v, []), position) for v in all_voices if v not in carried
+            ):
                 continue  # another voice tells it too, inside a longer sentence
             accounts = tuple(a for a in range(len(story.accounts)) if story.voice[a] in carried)
             outlet = outlet_names(story.accounts, accounts)
