@@ -11,8 +11,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from compare.align import ClaimGroup, ClaimRef
-from compare.claims import Quantity
 from compare.evidence import Divergence, StoryView, clip, norm, outlet_names
+from compare.quantities import Quantity
 
 CASUALTY_UNITS = frozenset(
     [

@@ -17,6 +17,8 @@ from itertools import pairwise
 
 import blingfire
 
+from compare.quantities import Quantity, find_numbers
+
 REPORTING = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|claimed|claims|announced|announces|"
     r"reported|reports|warned|warns|insisted|insists|denied|denies|confirmed|confirms|argued|argues|"
@@ -31,76 +33,8 @@ _VERB_SUBJECT = re.compile(
 )
 _ACCORDING = re.compile(r"\b(?i:according to)\s+(?P<src>(?:the\s+|a\s+)?[\w.'’ -]{2,80}?)\s*(?:[,.;]|$)")
 _QUOTE = re.compile(r"“([^”]{2,})”|\"([^\"]{2,})\"|‘([^’]{3,}?)’(?=[\s,.;:!?]|$)")
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "hundred": 100,
-    "dozen": 12,
-    "dozens": 24,
-    "hundreds": 200,
-    "thousands": 2000,
-    "a few": 3,
-    "several": 3,
-}
-_NUMBER_WORD_SET = frozenset(w for w in _NUMBER_WORDS if " " not in w)
-_DURATION_WORDS = frozenset(["hours", "days", "weeks", "months", "years"])
-_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "percent": 1, "%": 1}
-_NUMBER_TAIL = (
-    r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?"
-    r"(?:\s+(?P<unit>(?:[a-z][\w-]*\s+){0,1}[a-z][\w-]*))?"
-)
-_DIGITS = r"(?<![\w.])(?P<cur>[$€£¥])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_NUMBER = re.compile(  # digits and number words ("two weeks", "dozens of")
-    _DIGITS + "|" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) + _NUMBER_TAIL,
-    re.IGNORECASE,
-)
-_NUMBER_DIGITS_ONLY = re.compile(_DIGITS + _NUMBER_TAIL, re.IGNORECASE)  # the same, when no number word occurs
-_HAS_DIGIT = re.compile(r"\d")
-_BARE_DURATION = re.compile(r"\b(hours|days|weeks|months|years)\s+(?:away|later|from now|ago|off)\b", re.IGNORECASE)
 _PRONOUN_SPEECH = re.compile(
     rf"^(?:He|She)\s+(?:also\s+)?(?:{REPORTING})\b|[,”\"]\s*(?:he|she)\s+(?:{REPORTING})\s*[.,;]"
-)
-_ADJECTIVE_ENDINGS = ("ian", "ese", "ish", "ern", "al")
-_UNIT_STOP = frozenset(
-    [
-        "and",
-        "or",
-        "but",
-        "the",
-        "a",
-        "an",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "was",
-        "were",
-        "is",
-        "are",
-        "has",
-        "have",
-        "had",
-        "said",
-    ]
 )
 HEDGES = (
     "reportedly",
@@ -154,14 +88,6 @@ _NOT_NAMES = frozenset(
         "According",
     ]
 )
-
-
-@dataclass(frozen=True)
-class Quantity:
-    value: float
-    text: str  # as written: "18 civilians", "two weeks"
-    unit: str | None  # what it counts: "civilians", "weeks"
-    span: tuple[int, int]  # in the article
 
 
 @dataclass(frozen=True)
@@ -225,7 +151,6 @@ def split_sentences(text: str) -> list[tuple[str, int, int]]:
 
 
 _REPORTING_WORDS = frozenset(REPORTING.split("|"))
-_UNIT_WORD = re.compile(r"[\w-]+")
 _HEDGE_WORDS = frozenset(h.split()[0].split("-")[0] for h in HEDGES)
 _NEGATION_WORDS = frozenset(_NEGATION.pattern.split("(")[1].split(")")[0].split("|"))
 _LOWER_WORDS = re.compile(r"[a-z]+")
@@ -255,46 +180,6 @@ def find_speaker(sentence: str) -> str | None:
     if candidates:
         return _clean_source(candidates[-1].group("src") if len(candidates) > 1 else candidates[0].group("src"))
     return None
-
-
-def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
-    out: list[Quantity] = []
-    lowered = sentence.lower()
-    words = set(_LOWER_WORDS.findall(lowered))
-    spelled = bool(words & _NUMBER_WORD_SET or "a few" in lowered)
-    if not spelled and not _HAS_DIGIT.search(sentence) and not words & _DURATION_WORDS:
-        return ()  # cheap exit: no digit, number word or duration
-    for match in (_NUMBER if spelled else _NUMBER_DIGITS_ONLY).finditer(sentence):
-        raw = match.group("num").lower()
-        value = float(raw.replace(",", "")) if raw[0].isdigit() else float(_NUMBER_WORDS[raw])
-        if match.group("scale"):
-            value *= _SCALE[match.group("scale").lower()]
-        unit, end = match.group("unit"), match.end("scale") if match.group("scale") else match.end("num")
-        if unit:
-            unit_words = list(_UNIT_WORD.finditer(unit))
-            chosen = unit_words[0]  # the noun after the number: "18 civilians", "two weeks"
-            if len(unit_words) == 2 and (
-                chosen.group()[0].isupper() or chosen.group().lower().endswith(_ADJECTIVE_ENDINGS)
-            ):
-                chosen = unit_words[1]  # "18 Ukrainian civilians"
-            if chosen.group().lower() in _UNIT_STOP:
-                unit = None
-            else:
-                unit, end = chosen.group().lower(), match.start("unit") + chosen.end()
-        scale = (match.group("scale") or "").lower()
-        if scale in ("percent", "%"):
-            unit = "percent"
-        elif match.group("cur"):
-            unit = {"$": "dollars", "€": "euros", "£": "pounds", "¥": "yen"}[match.group("cur")]
-            end = match.end("scale") if match.group("scale") else match.end("num")
-        if raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2100 and not unit:
-            unit = "year"
-        out.append(Quantity(value, sentence[match.start() : end], unit, (offset + match.start(), offset + end)))
-    for match in _BARE_DURATION.finditer(sentence):  # "days away": an unstated number, counted as 2
-        if not any(q.span[0] <= offset + match.start() < q.span[1] for q in out):
-            span = (offset + match.start(), offset + match.end())
-            out.append(Quantity(2.0, match.group(), match.group(1).lower(), span))
-    return tuple(out)
 
 
 def find_hedges(sentence: str) -> tuple[str, ...]:
