@@ -155,3 +155,14 @@ def test_cli_stories_and_report(demo_site):
     assert "**HIGH · numeric**" in md.output
     missing = runner.invoke(main, ["report", "99999"])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_low_severity_omissions_and_exclusives_are_folded_away(demo_site):
+    client, story_id, _ = demo_site
+    html = client.get(f"/stories/{story_id}").text
+    folded = html.split('<details class="minor">', 1)
+    assert len(folded) == 2 and "low-severity omissions and exclusives" in folded[1]
+    assert 'data-type="numeric"' in folded[0] and 'data-type="contradiction"' in folded[0]
+    assert all(f'data-type="{t}"' not in folded[1] for t in ("numeric", "quote", "contradiction"))
+    unfolded = client.get(f"/stories/{story_id}?type=exclusive").text
+    assert '<details class="minor">' not in unfolded and 'data-type="exclusive"' in unfolded
