@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -33,14 +33,15 @@ from scipy.sparse import csr_matrix
 from wordfreq import zipf_frequency
 
 from compare.claims import Claim
-from compare.paraphrase import STOP_WORDS as PARAPHRASE_STOP
+from compare.features import FUNCTION_WORDS
 
 ALIGN_THRESHOLD = 0.37  # best F1 (0.831) on STS-B train for gold ≥ 2.5; see module docstring
 OVERLAP_WEIGHT = 0.7
 MIN_WORDS = 4  # shorter sentences ("Read more.", datelines) are not claims
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-# the paraphrase model's stop words, plus function words that say nothing about which fact a claim tells
-_STOP = PARAPHRASE_STOP | frozenset(
+# function words, plus words that say nothing about which fact a claim tells (negation included:
+# claims that contradict each other must still align)
+_STOP = FUNCTION_WORDS | frozenset(
     [
         "also",
         "being",
@@ -170,7 +171,9 @@ class Alignment:
     contained: np.ndarray  # [i, j]: weighted share of claim i's content words that claim j also has
     groups: tuple[ClaimGroup, ...]  # multi-outlet groups first (largest, most cohesive), then singletons
 
-    def index(self) -> dict[ClaimRef, int]:
+    @cached_property
+    def position(self) -> dict[ClaimRef, int]:
+        """Where each claim sits in ``refs`` (and in the score matrices)."""
         return {r: i for i, r in enumerate(self.refs)}
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from compare.align import ClaimGroup, ClaimRef
-from compare.evidence import Divergence, StoryView, clip, norm, outlet_names
+from compare.evidence import WORDS, Divergence, StoryView, clip, norm, outlet_names
 from compare.quantities import Quantity
 
 CASUALTY_UNITS = frozenset(
@@ -59,7 +59,6 @@ FRAMING = re.compile(r"\b(" + "|".join(re.escape(t) for t in FRAMING_HEDGES + LO
 NEGATION_WORDS = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot)\b|n[’']t\b", re.IGNORECASE)
 
 
-_WORDS = re.compile(r"[\w’'-]+")
 _FRAMING_WORDS = frozenset(t for t in FRAMING_HEDGES + LOADED_TERMS if " " not in t)
 _FRAMING_PHRASES = tuple(t for t in FRAMING_HEDGES + LOADED_TERMS if " " in t)
 
@@ -116,14 +115,14 @@ def numeric_divergences(story: StoryView, index: int, group: ClaimGroup) -> list
 
 
 def _word_diff(a: str, b: str) -> tuple[tuple[str, str, str], ...]:
-    wa, wb = _WORDS.findall(a), _WORDS.findall(b)
+    wa, wb = WORDS.findall(a), WORDS.findall(b)
     ops = difflib.SequenceMatcher(a=[w.lower() for w in wa], b=[w.lower() for w in wb], autojunk=False).get_opcodes()
     return tuple((op, " ".join(wa[i1:i2]), " ".join(wb[j1:j2])) for op, i1, i2, j1, j2 in ops)
 
 
 def _diff_words(diff: Sequence[tuple[str, str, str]], side: int) -> list[bool]:
     """Per word of one side of a word diff: was it changed?"""
-    return [op != "equal" for op, *texts in diff for _ in _WORDS.findall(texts[side - 1])]
+    return [op != "equal" for op, *texts in diff for _ in WORDS.findall(texts[side - 1])]
 
 
 def _quote_marks(story: StoryView, ref: ClaimRef, quote: str, changed: set[int] | None) -> list[tuple[int, int]]:
@@ -136,7 +135,7 @@ def _quote_marks(story: StoryView, ref: ClaimRef, quote: str, changed: set[int] 
     if changed is None:
         return [(base, base + len(quote))]
     spans: list[tuple[int, int]] = []
-    for i, m in enumerate(_WORDS.finditer(quote)):
+    for i, m in enumerate(WORDS.finditer(quote)):
         if i in changed:
             if spans and not quote[spans[-1][1] - base : m.start()].strip(" ,;:"):
                 spans[-1] = (spans[-1][0], base + m.end())  # one mark for "keep working, though"
@@ -181,16 +180,17 @@ def _source_key(speaker: str | None) -> str:
     Peskov"), a described one by its head noun ("a senior White House official" → "official")."""
     if not speaker:
         return "(unsourced)"
-    words = _WORDS.findall(speaker)
+    words = WORDS.findall(speaker)
     last = words[-1] if words else speaker
     return last.lower() if last[0].isupper() else last.lower().removesuffix("s")
 
 
 def attribution_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
     found = {r: story.claim(r).speaker or "(unsourced)" for r in group.members}
+    key_of = {r: _source_key(story.claim(r).speaker) for r in group.members}
     keys: dict[str, list[ClaimRef]] = {}
-    for ref, speaker in found.items():
-        keys.setdefault(_source_key(None if speaker == "(unsourced)" else speaker), []).append(ref)
+    for ref in group.members:
+        keys.setdefault(key_of[ref], []).append(ref)
     voice_sets = [{story.voice[r.account] for r in refs} for refs in keys.values()]
     if len(keys) < 2 or len(set().union(*voice_sets)) < 2:
         return []
@@ -198,12 +198,7 @@ def attribution_divergences(story: StoryView, index: int, group: ClaimGroup) -> 
     summary = "; ".join(
         f"{outlet_names(story.accounts, [r.account for r in refs])}: {found[refs[0]]}" for refs in keys.values()
     )
-    evidence = tuple(
-        story.evidence(
-            r, _source_key(None if found[r] == "(unsourced)" else found[r]), story.mark_in(r, story.claim(r).speaker)
-        )
-        for r in group.members
-    )
+    evidence = tuple(story.evidence(r, key_of[r], story.mark_in(r, story.claim(r).speaker)) for r in group.members)
     accounts = tuple(sorted(group.accounts))
     return [Divergence("attribution", severity, accounts, evidence, f"Credited differently — {summary}", index)]
 
@@ -211,7 +206,7 @@ def attribution_divergences(story: StoryView, index: int, group: ClaimGroup) -> 
 @lru_cache(maxsize=65536)
 def framing_terms(text: str) -> tuple[str, ...]:
     lowered = text.lower()
-    if not (_FRAMING_WORDS & set(_WORDS.findall(lowered))) and not any(t in lowered for t in _FRAMING_PHRASES):
+    if not (_FRAMING_WORDS & set(WORDS.findall(lowered))) and not any(t in lowered for t in _FRAMING_PHRASES):
         return ()
     return tuple(sorted({m.group().lower() for m in FRAMING.finditer(text)}))
 

@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import blingfire
 
-from compare.quantities import Quantity, find_numbers
+from compare.quantities import LOWER_WORDS, Quantity, find_numbers
 
 REPORTING = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|claimed|claims|announced|announces|"
@@ -153,7 +153,6 @@ def split_sentences(text: str) -> list[tuple[str, int, int]]:
 _REPORTING_WORDS = frozenset(REPORTING.split("|"))
 _HEDGE_WORDS = frozenset(h.split()[0].split("-")[0] for h in HEDGES)
 _NEGATION_WORDS = frozenset(_NEGATION.pattern.split("(")[1].split(")")[0].split("|"))
-_LOWER_WORDS = re.compile(r"[a-z]+")
 
 
 def _clean_source(source: str) -> str | None:
@@ -169,7 +168,7 @@ def _clean_source(source: str) -> str | None:
 def find_speaker(sentence: str) -> str | None:
     """The source the sentence is attributed to, or None for an unattributed claim."""
     lowered = sentence.lower()
-    if not _REPORTING_WORDS & set(_LOWER_WORDS.findall(lowered)) and "according to" not in lowered:
+    if not _REPORTING_WORDS & set(LOWER_WORDS.findall(lowered)) and "according to" not in lowered:
         return None  # cheap exit: no reporting verb, no "according to"
     outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)  # a verb inside a quote is not attribution
     for pattern in (_ACCORDING, _VERB_SUBJECT):
@@ -183,14 +182,14 @@ def find_speaker(sentence: str) -> str | None:
 
 
 def find_hedges(sentence: str) -> tuple[str, ...]:
-    if not _HEDGE_WORDS & set(_LOWER_WORDS.findall(sentence.lower())):
+    if not _HEDGE_WORDS & set(LOWER_WORDS.findall(sentence.lower())):
         return ()  # cheap exit before the alternation
     return tuple(dict.fromkeys(h.lower() for h in _HEDGE.findall(sentence)))
 
 
 def is_negated(sentence: str) -> bool:
     lowered = sentence.lower()
-    if not (_NEGATION_WORDS & set(_LOWER_WORDS.findall(lowered))) and "n't" not in lowered and "n’t" not in lowered:
+    if not (_NEGATION_WORDS & set(LOWER_WORDS.findall(lowered))) and "n't" not in lowered and "n’t" not in lowered:
         return False
     return bool(_NEGATION.search(sentence))
 

@@ -25,7 +25,6 @@ Types, in the order they are looked for:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
@@ -41,11 +40,10 @@ from compare.checks import (
     quote_divergences,
 )
 from compare.claims import Claim
-from compare.evidence import SEVERITY_RANK, Account, Divergence, StoryView, clip, outlet_names
+from compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
 from compare.polarity import EventStance, event_stance, opposed
 
 __all__ = ["Account", "Divergence", "agreement_matrix", "divergence_score", "find_divergences"]
-_WORDS = re.compile(r"[\w’'-]+")
 COVERED_SHARE = 0.5  # a voice whose sentence holds this share of a group's content words carries it
 
 
@@ -54,7 +52,7 @@ def _negation_profile(text: str) -> tuple[bool, frozenset[str]]:
     """(has a negation, the words without negation and do-support)."""
     lowered = text.lower()
     stripped = NEGATION_WORDS.sub(" ", lowered).replace(" did ", " ").replace(" does ", " ")
-    return bool(NEGATION_WORDS.search(lowered)), frozenset(_WORDS.findall(stripped))
+    return bool(NEGATION_WORDS.search(lowered)), frozenset(WORDS.findall(stripped))
 
 
 def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
@@ -111,7 +109,7 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             r = parent[r]
         return r
 
-    position = story.alignment.index()
+    position = story.alignment.position
     for a, b in combinations(stances, 2):
         if story.voice[a.account] == story.voice[b.account] or not opposed(stances[a], stances[b]):
             continue
@@ -180,7 +178,7 @@ def _covered_elsewhere(story: StoryView, group: ClaimGroup, cols: list[int], ind
 
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
     """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
-    position = story.alignment.index()
+    position = story.alignment.position
     columns: dict[int, list[int]] = {}
     for i, ref in enumerate(story.alignment.refs):
         columns.setdefault(story.voice[ref.account], []).append(i)

@@ -13,7 +13,7 @@ from compare.align import Alignment, ClaimRef
 from compare.claims import Claim
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
-_WORDS = re.compile(r"[\w’'-]+")
+WORDS = re.compile(r"[\w’'-]+")  # words of claims and quotes, for the divergence checks
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Divergence:
 
 
 def norm(text: str) -> str:
-    return " ".join(w.lower() for w in _WORDS.findall(text.replace("’", "'")))
+    return " ".join(w.lower() for w in WORDS.findall(text.replace("’", "'")))
 
 
 def voices(accounts: Sequence[Account]) -> list[int]:

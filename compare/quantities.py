@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_LOWER_WORDS = re.compile(r"[a-z]+")
+LOWER_WORDS = re.compile(r"[a-z]+")
 _UNIT_WORD = re.compile(r"[\w-]+")
 _NUMBER_WORDS = {
     "one": 1,
@@ -89,7 +89,7 @@ class Quantity:
 def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
     out: list[Quantity] = []
     lowered = sentence.lower()
-    words = set(_LOWER_WORDS.findall(lowered))
+    words = set(LOWER_WORDS.findall(lowered))
     spelled = bool(words & _NUMBER_WORD_SET or "a few" in lowered)
     if not spelled and not _HAS_DIGIT.search(sentence) and not words & _DURATION_WORDS:
         return ()  # cheap exit: no digit, number word or duration

@@ -107,13 +107,18 @@ def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
     return done
 
 
+def _no_report(session: Session, story_id: int) -> NotFound:
+    """Why a story has no stored report: it does not exist, or it has not been compared yet."""
+    if session.get(Story, story_id) is None:
+        return NotFound(f"story {story_id} does not exist; see the stories list for valid ids")
+    return NotFound(f"story {story_id} has no report yet; it is computed after the next pipeline run")
+
+
 def load_report(session: Session, story_id: int) -> tuple[dict[str, Any], str]:
     """The stored report and its ETag; NotFound when the story has none yet."""
     row = session.get(Report, story_id)
     if row is None:
-        if session.get(Story, story_id) is None:
-            raise NotFound(f"story {story_id} does not exist; see the stories list for valid ids")
-        raise NotFound(f"story {story_id} has no report yet; it is computed after the next pipeline run")
+        raise _no_report(session, story_id)
     return json.loads(row.body), row.etag
 
 
@@ -121,7 +126,7 @@ def report_etag(session: Session, story_id: int) -> str:
     """The stored report's ETag without loading the report; NotFound like ``load_report``."""
     etag = session.scalar(select(Report.etag).where(Report.story_id == story_id))
     if etag is None:
-        load_report(session, story_id)  # raises the precise NotFound
+        raise _no_report(session, story_id)
     return str(etag)
 
 
@@ -129,6 +134,5 @@ def report_body(session: Session, story_id: int) -> tuple[str, str]:
     """The stored report as JSON text (served as is) and its ETag."""
     row = session.execute(select(Report.body, Report.etag).where(Report.story_id == story_id)).first()
     if row is None:
-        load_report(session, story_id)  # raises the precise NotFound
-        raise AssertionError("unreachable")
+        raise _no_report(session, story_id)
     return row[0], row[1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,26 +57,44 @@ def _sort_column(sort: str) -> Any:
     }[sort]
 
 
-def encode_cursor(sort: str, value: Any, story_id: int) -> str:
-    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value, story_id])
+def pack_cursor(*values: Any) -> str:
+    """An opaque page cursor: the sort key values of a page's last row."""
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+def unpack_cursor(cursor: str, *convert: Callable[[Any], Any]) -> list[Any]:
+    """The values of a cursor, each passed through its converter; InvalidInput when it is not one of ours."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, value, story_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if kind != sort or not isinstance(story_id, int):
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(convert):
             raise ValueError
-        if sort == "updated":
-            value = datetime.fromisoformat(value)
-        elif not isinstance(value, int | float):
-            raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        return [to(value) for to, value in zip(convert, values, strict=True)]
+    except (ValueError, TypeError, UnicodeDecodeError):  # JSONDecodeError and binascii.Error are ValueErrors
         raise InvalidInput(
-            "cursor is not valid for this sort order; use the next_cursor value of the previous page"
+            "cursor is not valid for this list or sort order; use the next_cursor value of the previous page"
         ) from None
-    return value, story_id
+
+
+def integer(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def _number(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def _equal_to(expected: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value != expected:
+            raise ValueError
+        return expected
+
+    return check
 
 
 def story_summary(story: Story) -> dict[str, Any]:
@@ -117,7 +135,9 @@ def list_stories(
         escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(func.lower(Story.title).like(f"%{escaped}%", escape="\\"))
     if cursor:
-        value, last_id = decode_cursor(cursor, flt.sort)
+        _, value, last_id = unpack_cursor(
+            cursor, _equal_to(flt.sort), datetime.fromisoformat if flt.sort == "updated" else _number, integer
+        )
         stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
     rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
     page = [
@@ -132,7 +152,7 @@ def list_stories(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(flt.sort, last.sort_value, last[0].id)
+        next_cursor = pack_cursor(flt.sort, last.sort_value, last[0].id)
     return page, next_cursor
 
 

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from demo.run import load_demo
 from demo.server import DemoFeedServer
 from store.models import Article, Outlet, Version
+from tests.webserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STORY_WORDS = ("Rubio", "Lavrov")
@@ -45,12 +45,6 @@ def test_demo_corpus_ingests_with_story_outlets_unrelated_items_and_a_wire_copy(
         assert "18 civilians" in story["Northwind News Network"][1].text
         assert "21 civilians" in story["Courier Wire"][1].text
         assert "tabled" in story["Northwind News Network"][1].text
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_storydiff_demo_command_starts_the_service(tmp_path):

@@ -3,8 +3,6 @@ outlets, feeds, stats. OpenAPI at /openapi.json, rendered at /docs."""
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +10,10 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from compare.store_reports import report_body, report_etag
-from errors import InvalidInput, NotFound
+from errors import NotFound
 from store.models import Story
 from store.queries import feed_health, recent_articles, stats
-from store.stories import SORTS, StoryFilter, list_stories, outlets, story_summary
+from store.stories import SORTS, StoryFilter, integer, list_stories, outlets, pack_cursor, story_summary, unpack_cursor
 
 SORT_HELP = "score (divergence score), updated (last article) or outlets (number of outlets); always descending"
 
@@ -31,19 +29,6 @@ def story_filter(
     min_outlets: int = Query(1, ge=1, le=1000, description="Only stories covered by at least this many outlets."),
 ) -> StoryFilter:
     return StoryFilter(outlet, kind, since, until, type, q, min_outlets, sort).check()
-
-
-def _article_cursor(row: dict[str, Any]) -> str:
-    raw = json.dumps([row["published"], row["id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_article_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        published, article_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(published), int(article_id)
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("cursor is not valid; use the next_cursor value of the previous page") from None
 
 
 def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
@@ -85,10 +70,11 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         limit: int = Query(50, ge=1, le=500),
         cursor: str | None = Query(None, max_length=500, description="next_cursor of the previous page"),
     ) -> dict[str, Any]:
-        before = _decode_article_cursor(cursor) if cursor else None
+        before = tuple(unpack_cursor(cursor, datetime.fromisoformat, integer)) if cursor else None
         with factory() as session:
             rows = recent_articles(session, limit + 1, before)
-        next_cursor = _article_cursor(rows[limit - 1]) if len(rows) > limit else None
+        last = rows[limit - 1] if len(rows) > limit else None
+        next_cursor = pack_cursor(last["published"], last["id"]) if last else None
         return {"articles": rows[:limit], "next_cursor": next_cursor}
 
     @app.get("/api/outlets", tags=["outlets"], summary="Outlets with kind, country and article count")
