@@ -14,19 +14,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-import settings
-from errors import StorydiffError
+from storydiff import settings
+from storydiff.cli_stories import command_factory, report_command, stories_command
+from storydiff.errors import StorydiffError
+from storydiff.evals.cli import eval_group  # the eval commands live beside the evaluations
 
 err_console = Console(stderr=True)
-
-
-def _factory():  # type: ignore[no-untyped-def]
-    """Session factory of the configured database; its pool is closed when the command ends."""
-    from store import open_database
-
-    engine, factory = open_database()
-    click.get_current_context().call_on_close(engine.dispose)
-    return factory
 
 
 class Group(click.Group):
@@ -64,9 +57,9 @@ def feeds() -> None:
 @click.option("--country", default=None, help="Two-letter country code.")
 def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
     """Add the feed at URL."""
-    from ingest.feeds import FeedSpec, add_feed
+    from storydiff.ingest.feeds import FeedSpec, add_feed
 
-    with _factory().begin() as session:
+    with command_factory().begin() as session:
         feed, created = add_feed(session, FeedSpec(url, outlet, kind, country))
         Console().print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}")
 
@@ -75,9 +68,9 @@ def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def feeds_list(as_json: bool) -> None:
     """Feeds with their health: last fetch, status, error count, next check."""
-    from store.queries import feed_health
+    from storydiff.store.queries import feed_health
 
-    with _factory()() as session:
+    with command_factory()() as session:
         rows = feed_health(session)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -104,21 +97,23 @@ def feeds_list(as_json: bool) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def feeds_import(path: Path) -> None:
     """Import feeds from an OPML or TOML file."""
-    from ingest.feeds import import_file
+    from storydiff.ingest.feeds import import_file
 
-    with _factory().begin() as session:
+    with command_factory().begin() as session:
         added, known = import_file(session, path)
     Console().print(f"imported {added} new feeds ({known} already known)")
 
 
 @feeds.command("export")
-@click.option("--opml", "as_opml", is_flag=True, required=True, help="Export as OPML 2.0.")
+@click.option(
+    "--opml", "as_opml", is_flag=True, hidden=True, help="Accepted for compatibility: OPML is the only format."
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 def feeds_export(as_opml: bool, output: Path | None) -> None:
     """Export every feed with its outlet metadata."""
-    from ingest.feeds import export_opml
+    from storydiff.ingest.feeds import export_opml
 
-    with _factory()() as session:
+    with command_factory()() as session:
         text = export_opml(session)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -127,22 +122,26 @@ def feeds_export(as_opml: bool, output: Path | None) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, required=True, help="Refresh every due feed now, then exit.")
+@click.option("--once", is_flag=True, hidden=True, help="Accepted for compatibility: ingest always runs once.")
 @click.option("--all", "all_feeds", is_flag=True, help="Refresh every feed, due or not.")
 @click.option("--no-fulltext", is_flag=True, help="Skip fetching article pages of summary-only items.")
 def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
-    """Refresh due feeds with a progress bar and a per-feed summary."""
+    """Run the pipeline once: refresh due feeds (progress bar, per-feed summary), extract full
+    text, cluster new articles into stories, recompute stale reports."""
     from sqlalchemy import select
 
-    from ingest import due_feed_ids, extract_pending, refresh_due_feeds
-    from store.models import Feed
+    from storydiff.ingest.refresh import due_feed_ids
+    from storydiff.pipeline import run_once
+    from storydiff.store.models import Feed
 
-    factory = _factory()
+    factory = command_factory()
     with factory() as session:
         ids = list(session.scalars(select(Feed.id))) if all_feeds else due_feed_ids(session)
+    fulltext = False if no_fulltext else None
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("fetching feeds", total=len(ids))
-        results = refresh_due_feeds(factory, ids, on_result=lambda _: progress.advance(task))
+        run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task))
+    results = run.refreshed
     table = Table("feed", "status", "new", "updated", "unchanged", "error", title="ingest summary")
     for r in results:
         table.add_row(r.url, r.status, str(r.new), str(r.updated), str(r.unchanged), (r.error or "")[:90])
@@ -152,33 +151,22 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
         f"{len(results)} feeds: {sum(r.new for r in results)} new, {sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results)} unchanged articles; {failed} feeds failed"
     )
-    if not no_fulltext and settings.get_bool("STORYDIFF_FULLTEXT"):
-        with factory() as session:
-            counts = extract_pending(session)
-        if counts:
-            Console().print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    from compare.run import cluster_new_articles
-
-    with factory() as session:
-        run = cluster_new_articles(session)
+    if run.fulltext:
+        Console().print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(run.fulltext.items())))
+    c = run.clustering
     Console().print(
-        f"stories: {run.articles} articles clustered, {run.new_stories} new stories, "
-        f"{run.merged} merged, {run.closed} closed"
+        f"stories: {c.articles} articles clustered, {c.new_stories} new stories, {c.merged} merged, {c.closed} closed"
     )
-    from compare.store_reports import compare_stale_stories
-
-    with factory() as session:
-        compared = compare_stale_stories(session)
-    Console().print(f"reports: {len(compared)} stories compared")
+    Console().print(f"reports: {len(run.compared)} stories compared")
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(as_json: bool) -> None:
     """Counts of feeds, articles, versions, stories and failing feeds."""
-    from store.queries import stats as get_stats
+    from storydiff.store.queries import stats as get_stats
 
-    with _factory()() as session:
+    with command_factory()() as session:
         counts = get_stats(session)
     if as_json:
         click.echo(json.dumps(counts))
@@ -194,11 +182,11 @@ def serve(host: str | None, port: int | None) -> None:
     """Run the web app; without REDIS_URL also the in-process scheduler."""
     from sqlalchemy import func, select
 
-    from ingest.feeds import DEFAULT_FEEDS, import_file
-    from service import serve as run
-    from store.models import Feed
+    from storydiff.ingest.feeds import DEFAULT_FEEDS, import_file
+    from storydiff.service import serve as run
+    from storydiff.store.models import Feed
 
-    factory = _factory()
+    factory = command_factory()
     if settings.get_bool("STORYDIFF_DEFAULT_FEEDS"):
         with factory.begin() as session:
             if not session.scalar(select(func.count()).select_from(Feed)):
@@ -218,7 +206,7 @@ def serve(host: str | None, port: int | None) -> None:
 def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
     """Serve the bundled demo feeds on 127.0.0.1, ingest them into a fresh SQLite database
     through the real fetch path, and start the service."""
-    from demo.run import run_demo
+    from storydiff.demo.run import run_demo
 
     run_demo(port=port, open_browser=not no_browser, data_dir=data_dir)
 
@@ -233,8 +221,8 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
     """Cluster the articles of a JSONL file (one {"outlet", "title", "text", "published", "url",
     "kind"} per line; "-" reads stdin) into stories and print each story's report. Needs no
     database, network or shared data."""
-    from compare.offline import compare_articles, read_articles
-    from compare.render import report_markdown
+    from storydiff.compare.offline import compare_articles, read_articles
+    from storydiff.compare.render import report_markdown
 
     result = compare_articles(read_articles(file), min_outlets=min_outlets)
     if fmt == "json":
@@ -242,9 +230,6 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
     else:
         click.echo("\n---\n\n".join(report_markdown(r) for r in result["stories"]) or "No stories.")
 
-
-from cli_stories import report_command, stories_command  # noqa: E402
-from evals.cli import eval_group  # noqa: E402  (the eval commands live beside the evaluations)
 
 main.add_command(eval_group)
 main.add_command(stories_command)

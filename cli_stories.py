@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from web.views import highlight, quote_diff
+from storydiff.web.views import highlight, quote_diff
 
 TYPE_STYLES = {
     "numeric": "bold white on dark_orange3",
@@ -25,6 +25,15 @@ TYPE_STYLES = {
     "exclusive": "bold white on green4",
 }
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
+
+
+def command_factory():  # type: ignore[no-untyped-def]
+    """Session factory of the configured database; its pool is closed when the command ends."""
+    from storydiff.store import open_database
+
+    engine, factory = open_database()
+    click.get_current_context().call_on_close(engine.dispose)
+    return factory
 
 
 def report_text(report: dict[str, Any], console: Console) -> None:
@@ -91,10 +100,9 @@ def stories_command(
     as_json: bool, sort: str, min_outlets: int, kind: str | None, search: str | None, limit: int
 ) -> None:
     """Stories with their outlets, divergence score and divergence types."""
-    from cli import _factory
-    from store.stories import StoryFilter, list_stories
+    from storydiff.store.stories import StoryFilter, list_stories
 
-    with _factory()() as session:
+    with command_factory()() as session:
         page, _ = list_stories(session, StoryFilter(type=kind, q=search, min_outlets=min_outlets, sort=sort), limit)
     if as_json:
         click.echo(json.dumps(page, indent=2, ensure_ascii=False))
@@ -116,11 +124,10 @@ def stories_command(
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 def report_command(story_id: int, fmt: str) -> None:
     """One story's stored report: text (rich), Markdown or JSON (the report schema)."""
-    from cli import _factory
-    from compare.render import report_markdown
-    from compare.store_reports import load_report
+    from storydiff.compare.render import report_markdown
+    from storydiff.compare.store_reports import load_report
 
-    with _factory()() as session:
+    with command_factory()() as session:
         report, _ = load_report(session, story_id)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

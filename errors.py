@@ -13,7 +13,6 @@ StorydiffError
 │   │   ├── BodyTooLarge        body (or its decompressed form) over STORYDIFF_MAX_BODY_BYTES
 │   │   └── HTTPStatusError     4xx/5xx answer; carries status and Retry-After
 │   └── ParseError              the body is not a feed, or no entry could be read
-└── DeliveryError               an alert could not be delivered (permanent=True: do not retry)
 """
 
 from __future__ import annotations
@@ -72,9 +71,3 @@ class HTTPStatusError(FetchError):
 
 class ParseError(FeedError):
     pass
-
-
-class DeliveryError(StorydiffError):
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent

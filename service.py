@@ -1,5 +1,5 @@
-"""The embedded default: web app plus an in-process scheduler running the same pipeline
-functions as the Celery tasks, so no Redis is needed."""
+"""The embedded default: web app plus an in-process scheduler running the pipeline
+(storydiff.pipeline.run_once) every tick, so no Redis is needed."""
 
 from __future__ import annotations
 
@@ -9,26 +9,11 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-import settings
-from compare.run import cluster_new_articles
-from compare.store_reports import compare_stale_stories
-from ingest import RefreshResult, extract_pending, parsepool, refresh_due_feeds
+from storydiff import settings
+from storydiff.ingest import parsepool
+from storydiff.pipeline import run_once
 
 log = logging.getLogger(__name__)
-
-
-def run_pipeline_once(factory: sessionmaker[Session], fulltext: bool | None = None) -> list[RefreshResult]:
-    """One scheduler tick: refresh every due feed, extract full text where needed, then
-    cluster the new articles into stories, then recompute the reports of changed stories."""
-    results = refresh_due_feeds(factory)
-    if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
-        with factory() as session:
-            extract_pending(session)
-    with factory() as session:
-        cluster_new_articles(session)
-    with factory() as session:
-        compare_stale_stories(session)
-    return results
 
 
 class InProcessScheduler(threading.Thread):
@@ -41,9 +26,9 @@ class InProcessScheduler(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                results = run_pipeline_once(self.factory)
-                if results:
-                    log.info("refreshed %d feeds", len(results))
+                run = run_once(self.factory)
+                if run.refreshed:
+                    log.info("refreshed %d feeds", len(run.refreshed))
             except Exception:  # keep scheduling; the error is in the log
                 log.exception("scheduler tick failed")
             self.stopping.wait(self.tick)
@@ -55,7 +40,7 @@ class InProcessScheduler(threading.Thread):
 def serve(factory: sessionmaker[Session], host: str, port: int, scheduler: bool = True) -> None:
     import uvicorn
 
-    from web.app import create_app
+    from storydiff.web.app import create_app
 
     def terminate(signum: int, frame: object) -> None:
         # uvicorn shuts down gracefully, restores this handler and re-raises the signal: as an

@@ -58,7 +58,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STORYDIFF_STORY_QUIET_HOURS", "72", "A story closes after this many hours without a new article."),
     Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),
     Setting("STORYDIFF_PORT", "8000", "Port of the web server."),
-    Setting("STORYDIFF_SHARED_DATA", "../shared/data", "Folder of the real evaluation datasets (tests, evals)."),
+    Setting(
+        "STORYDIFF_SHARED_DATA",
+        "../shared/data",
+        "Folder of the real evaluation datasets (tests, evals); a relative path is taken from the working directory.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -99,6 +103,6 @@ def database_url() -> str:
 
 
 def shared_data_dir() -> Path:
-    """The real datasets; a relative path is taken from the project's root."""
-    path = Path(get("STORYDIFF_SHARED_DATA")).expanduser()
-    return path if path.is_absolute() else (Path(__file__).resolve().parent / path).resolve()
+    """The real datasets; a relative path is taken from the working directory, like any command-line
+    path, so an editable and a regular install resolve it the same way (run from the checkout)."""
+    return Path(get("STORYDIFF_SHARED_DATA")).expanduser().resolve()

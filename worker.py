@@ -1,7 +1,7 @@
 """Celery app: broker REDIS_URL, beat every minute, thin idempotent tasks carrying ids.
 
-    celery -A worker worker -Q fetch,extract,compare,celery --concurrency 2
-    celery -A worker beat
+    celery -A storydiff.worker worker -Q fetch,extract,compare,celery --concurrency 2
+    celery -A storydiff.worker beat
 
 Each task calls one pipeline function (the same ones the CLI and the in-process scheduler
 call); acks_late + reject_on_worker_lost re-deliver a task whose worker died mid-way, which
@@ -17,13 +17,14 @@ from celery import Celery
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-import settings
-from compare.run import cluster_new_articles
-from compare.store_reports import compare_story, stale_story_ids
-from errors import NotFound
-from ingest import due_feed_ids, extract_article, refresh_feed
-from store import open_database
-from store.models import Article
+from storydiff import settings
+from storydiff.compare.run import cluster_new_articles
+from storydiff.compare.store_reports import compare_story, stale_story_ids
+from storydiff.errors import NotFound
+from storydiff.ingest.fulltext import extract_article
+from storydiff.ingest.refresh import due_feed_ids, refresh_feed
+from storydiff.store import open_database
+from storydiff.store.models import Article
 
 app = Celery("storydiff", broker=settings.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
 app.conf.update(

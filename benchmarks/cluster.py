@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 WINDOW = 1000  # articles averaged around each checkpoint
 
@@ -29,9 +25,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     args = parser.parse_args()
 
-    import settings
-    from compare.cluster import OnlineClusterer
-    from evals.cluster import load_uci
+    from storydiff import settings
+    from storydiff.compare.cluster import OnlineClusterer
+    from storydiff.evals.cluster import load_uci
 
     source = sorted(load_uci(settings.shared_data_dir() / "uci-news-aggregator"), key=lambda x: x.doc.published)
     clusterer = OnlineClusterer()

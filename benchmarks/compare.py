@@ -19,13 +19,10 @@ import difflib
 import os
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PEOPLE = ["harbour master Lena Kowal", "union leader Piet Arndt", "Mayor Dora Halvorsen", "transport minister Ivo Strand",
           "port director Marta Engel", "police chief Omar Reyes", "economist Sara Lindqvist", "shipping agent Tom Becker",
@@ -73,7 +70,7 @@ def _sentence(fact: dict, rng: random.Random) -> str:
 
 
 def build_story(outlets: int = 10, sentences: int = 50, seed: int = 7) -> list:
-    from compare.report import StoryArticle
+    from storydiff.compare.report import StoryArticle
 
     rng = random.Random(seed)
     facts = _facts(rng, 70)
@@ -87,7 +84,7 @@ def build_story(outlets: int = 10, sentences: int = 50, seed: int = 7) -> list:
 
 def difflib_alignment(articles: list) -> int:
     """Baseline: for each pair of outlets, each sentence's best difflib match in the other."""
-    from compare.claims import split_sentences
+    from storydiff.compare.claims import split_sentences
 
     sentences = [[s for s, _, _ in split_sentences(a.text)] for a in articles]
     matched = 0
@@ -103,9 +100,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    from compare.checks import framing_terms
-    from compare.diverge import _negation_profile
-    from compare.report import build_report
+    from storydiff.compare.checks import framing_terms
+    from storydiff.compare.diverge import _negation_profile
+    from storydiff.compare.report import build_report
 
     story = build_story()
     build_report(story)  # warm caches (word frequencies, compiled patterns)

@@ -15,12 +15,9 @@ import argparse
 import os
 import random
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 _SYLLABLES = [
     "ba",
@@ -112,10 +109,10 @@ def main() -> None:
 
     import feedparser
 
-    import settings
-    from ingest import refresh_due_feeds
-    from ingest.feeds import FeedSpec, add_feed
-    from store import open_database
+    from storydiff import settings
+    from storydiff.ingest.feeds import FeedSpec, add_feed
+    from storydiff.ingest.refresh import refresh_due_feeds
+    from storydiff.store import open_database
     from tests.feedserver import FeedServer
 
     rng = random.Random(42)
@@ -128,7 +125,7 @@ def main() -> None:
     else:
         bodies = [make_feed(f, args.items, rng) for f in range(args.feeds)]
     total = args.feeds * args.items
-    from ingest.text import detect_language
+    from storydiff.ingest.text import detect_language
 
     detect_language("warm up the language model before timing anything")
     feedparser.parse(bodies[0])
@@ -140,7 +137,7 @@ def main() -> None:
     baseline = time.perf_counter() - started
     assert parsed == total, (parsed, total)
 
-    from ingest import parsepool
+    from storydiff.ingest import parsepool
 
     parsepool.warm_up()  # a running service keeps its parse processes; start them before timing
     server = FeedServer()
@@ -156,7 +153,7 @@ def main() -> None:
     assert all(r.status in ("ok", "warning") for r in results), {r.status: r.error for r in results}
     assert stored == total, (stored, total, [(r.url, r.error) for r in results if r.status == "warning"][:3])
 
-    from store.queries import stats
+    from storydiff.store.queries import stats
 
     with factory() as s:
         counts = stats(s)

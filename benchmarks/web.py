@@ -29,7 +29,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 WORDS = [
     "port",
     "strike",
@@ -60,9 +59,9 @@ def _compare_benchmark():  # the story generator of benchmarks/compare.py
 def build_database(url: str) -> int:
     """2,000 small stories and one 20-outlet story; returns the big story's id."""
     os.environ["DATABASE_URL"] = url
-    from compare.store_reports import compare_story
-    from store import open_database
-    from store.models import Article, Outlet, Story, StoryArticle, Version
+    from storydiff.compare.store_reports import compare_story
+    from storydiff.store import open_database
+    from storydiff.store.models import Article, Outlet, Story, StoryArticle, Version
 
     _, factory = open_database()
     rng = random.Random(3)
@@ -118,7 +117,7 @@ def start_server(url: str, port: int) -> subprocess.Popen:
         "import uvicorn; from store import open_database; from web.app import create_app; "
         f"uvicorn.run(create_app(open_database()[1]), host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
     )
-    env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, DATABASE_URL=url)
     server = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

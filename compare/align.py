@@ -32,8 +32,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from wordfreq import zipf_frequency
 
-from compare.claims import Claim
-from compare.features import FUNCTION_WORDS
+from storydiff.compare.claims import Claim
+from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
 
 ALIGN_THRESHOLD = 0.37  # best F1 (0.831) on STS-B train for gold ≥ 2.5; see module docstring
 OVERLAP_WEIGHT = 0.7
@@ -41,42 +41,18 @@ MIN_WORDS = 4  # shorter sentences ("Read more.", datelines) are not claims
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 # function words, plus words that say nothing about which fact a claim tells (negation included:
 # claims that contradict each other must still align)
-_STOP = FUNCTION_WORDS | frozenset(
-    [
-        "also",
-        "being",
-        "could",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "i",
-        "may",
-        "might",
-        "no",
-        "not",
-        "our",
-        "say",
-        "she",
-        "should",
-        "tells",
-        "than",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "those",
-        "told",
-        "we",
-        "will",
-        "would",
-        "you",
-        "your",
-    ]
+_STOP = (
+    FUNCTION_WORDS
+    | COMMON_WORDS
+    | frozenset(
+        [
+            "should",
+            "tells",
+            "them",
+            "there",
+            "told",
+        ]
+    )
 )
 
 

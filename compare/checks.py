@@ -10,9 +10,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from compare.align import ClaimGroup, ClaimRef
-from compare.evidence import WORDS, Divergence, StoryView, clip, norm, outlet_names
-from compare.quantities import Quantity
+from storydiff.compare.align import ClaimGroup, ClaimRef
+from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, norm, outlet_names
+from storydiff.compare.quantities import Quantity
 
 CASUALTY_UNITS = frozenset(
     [

@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import blingfire
 
-from compare.quantities import LOWER_WORDS, Quantity, find_numbers
+from storydiff.compare.quantities import LOWER_WORDS, Quantity, find_numbers
 
 REPORTING = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|claimed|claims|announced|announces|"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
 
-from compare.features import DocFrequencies, NameStats, tokens
+from storydiff.compare.features import DocFrequencies, NameStats, tokens
 
 
 @dataclass(frozen=True)

@@ -31,17 +31,17 @@ from itertools import combinations
 
 import numpy as np
 
-from compare.align import ALIGN_THRESHOLD, Alignment, ClaimGroup, ClaimRef
-from compare.checks import (
+from storydiff.compare.align import ALIGN_THRESHOLD, Alignment, ClaimGroup, ClaimRef
+from storydiff.compare.checks import (
     NEGATION_WORDS,
     attribution_divergences,
     framing_divergences,
     numeric_divergences,
     quote_divergences,
 )
-from compare.claims import Claim
-from compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
-from compare.polarity import EventStance, event_stance, opposed
+from storydiff.compare.claims import Claim
+from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
+from storydiff.compare.polarity import EventStance, event_stance, opposed
 
 __all__ = ["Account", "Divergence", "agreement_matrix", "divergence_score", "find_divergences"]
 COVERED_SHARE = 0.5  # a voice whose sentence holds this share of a group's content words carries it

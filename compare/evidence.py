@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from compare.align import Alignment, ClaimRef
-from compare.claims import Claim
+from storydiff.compare.align import Alignment, ClaimRef
+from storydiff.compare.claims import Claim
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 WORDS = re.compile(r"[\w’'-]+")  # words of claims and quotes, for the divergence checks

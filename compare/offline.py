@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from compare.cluster import Doc, OnlineClusterer
-from compare.report import SCHEMA_VERSION, StoryArticle, build_report
-from errors import InvalidInput
+from storydiff.compare.cluster import Doc, OnlineClusterer
+from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
+from storydiff.errors import InvalidInput
 
 REQUIRED = ("outlet", "text")
 

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
-from compare.features import FUNCTION_WORDS
+from storydiff.compare.features import FUNCTION_WORDS
 
 MODEL_FILE = Path(__file__).resolve().parent / "paraphrase_model.json"
 _WORD = re.compile(r"\w+(?:['’]\w+)?")

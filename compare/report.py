@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from compare.align import Alignment, align_claims
-from compare.claims import Claim, extract_claims
-from compare.diverge import Account, Divergence, agreement_matrix, divergence_score, find_divergences
+from storydiff.compare.align import Alignment, align_claims
+from storydiff.compare.claims import Claim, extract_claims
+from storydiff.compare.diverge import Account, Divergence, agreement_matrix, divergence_score, find_divergences
 
 SCHEMA_VERSION = 1
 COPY_SHARE, COPY_SCORE = 0.8, 0.9

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-import settings
-from compare.cluster import ClusterConfig, Doc, OnlineClusterer
-from store.models import Article, JobLock, Story, StoryArticle, Version
-from store.queries import newest_versions
+from storydiff import settings
+from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
+from storydiff.store.models import Article, JobLock, Story, StoryArticle, Version
+from storydiff.store.queries import newest_versions
 
 TEMP_IDS = 1 << 40  # clusterer ids of stories not yet in the database
 BATCH = 5000

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from compare.report import SCHEMA_VERSION, StoryArticle, build_report
-from errors import NotFound
-from store.models import Article, Outlet, Report, Story, Version
-from store.models import StoryArticle as Membership
-from store.queries import newest_versions
+from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
+from storydiff.errors import NotFound
+from storydiff.store.models import Article, Outlet, Report, Story, Version
+from storydiff.store.models import StoryArticle as Membership
+from storydiff.store.queries import newest_versions
 
 MAX_STORY_ARTICLES = 200  # a report compares at most the newest 200 articles of a story
 

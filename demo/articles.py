@@ -8,9 +8,9 @@ import tomllib
 from datetime import UTC, datetime
 from typing import Any
 
-from demo.server import ROOT
-from ingest.extract import extract_main_text, is_thin
-from ingest.parse import parse_feed
+from storydiff.demo.server import ROOT
+from storydiff.ingest.extract import extract_main_text, is_thin
+from storydiff.ingest.parse import parse_feed
 
 FETCHED_AT = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from demo.server import ROOT, DemoFeedServer
+from storydiff.demo.server import ROOT, DemoFeedServer
 
 
 def add_demo_feeds(session: Session, base_url: str) -> int:
-    from ingest.feeds import FeedSpec, add_feed
+    from storydiff.ingest.feeds import FeedSpec, add_feed
 
     config = tomllib.loads((ROOT / "outlets.toml").read_text(encoding="utf-8"))
     count = 0
@@ -26,16 +26,14 @@ def add_demo_feeds(session: Session, base_url: str) -> int:
     return count
 
 
-def load_demo(factory: sessionmaker[Session], base_url: str) -> list:
-    """Register the demo feeds and ingest them through the real fetch → parse → store path."""
-    from ingest import extract_pending, refresh_due_feeds
+def load_demo(factory: sessionmaker[Session], base_url: str, through: str = "ingest") -> list:
+    """Register the demo feeds and run the real pipeline on them (by default only fetch → parse →
+    store → full text; "compare" also clusters and compares); returns the feeds' refresh results."""
+    from storydiff.pipeline import run_once
 
     with factory.begin() as session:
         add_demo_feeds(session, base_url)
-    results = refresh_due_feeds(factory)
-    with factory() as session:
-        extract_pending(session)
-    return results
+    return run_once(factory, fulltext=True, through=through).refreshed
 
 
 def run_demo(port: int = 8000, open_browser: bool = True, data_dir: Path | None = None) -> None:
@@ -51,12 +49,12 @@ def run_demo(port: int = 8000, open_browser: bool = True, data_dir: Path | None 
         STORYDIFF_HOST_DELAY="0",
     )
     os.environ.pop("REDIS_URL", None)
-    from service import serve
-    from store import open_database
+    from storydiff.service import serve
+    from storydiff.store import open_database
 
     feeds = DemoFeedServer().start()
     _, factory = open_database()
-    results = load_demo(factory, feeds.base_url)
+    results = load_demo(factory, feeds.base_url, through="compare")
     new = sum(r.new for r in results)
     print(f"demo: served {len(results)} feeds from {feeds.base_url}, stored {new} articles in {db_file}")
     url = f"http://127.0.0.1:{port}/"

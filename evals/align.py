@@ -16,8 +16,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import pearsonr, spearmanr
 
-from compare.align import ALIGN_THRESHOLD, content_stems, pair_score, stem_weights
-from compare.paraphrase import N_BASE, PairModel, expand, pair_features, shipped_model
+from storydiff.compare.align import ALIGN_THRESHOLD, content_stems, pair_score, stem_weights
+from storydiff.compare.paraphrase import N_BASE, PairModel, expand, pair_features, shipped_model
 
 L2 = 0.003  # chosen by 10-fold CV on MSRP train among 0.0003, 0.001, 0.003, 0.03, 0.1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-import settings
+from storydiff import settings
 
 err_console = Console(stderr=True)
 
@@ -35,7 +35,7 @@ def eval_group() -> None:
 @click.option("--min-precision", type=float, default=None, help="Exit 1 when B³-precision is below this floor.")
 def eval_cluster(fmt: str, path: Path, as_json: bool, min_f1: float | None, min_precision: float | None) -> None:
     """Replay a labelled dataset in time order through the clusterer; B³ P/R/F1, ARI, speed."""
-    from evals.cluster import LOADERS, evaluate
+    from storydiff.evals.cluster import LOADERS, evaluate
 
     result = evaluate(LOADERS[fmt](path))
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>17}: {v}" for k, v in result.items()))
@@ -46,7 +46,7 @@ def eval_cluster(fmt: str, path: Path, as_json: bool, min_f1: float | None, min_
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def eval_cluster_cv(path: Path) -> None:
     """How the clustering thresholds were chosen: tune on half the UCI stories, score the other half."""
-    from evals.cluster import cross_validate, load_uci
+    from storydiff.evals.cluster import cross_validate, load_uci
 
     click.echo(json.dumps(cross_validate(load_uci(path)), indent=2))
 
@@ -78,7 +78,7 @@ def eval_align(
     min_pearson: float | None,
 ) -> None:
     """The claim pair decision function on paraphrase data: accuracy/F1 or Pearson/Spearman."""
-    from evals.align import evaluate, evaluate_alignment
+    from storydiff.evals.align import evaluate, evaluate_alignment
 
     if decision == "alignment" and cv:
         raise click.UsageError("--cv refits the paraphrase model; the alignment score has nothing to refit")
@@ -101,7 +101,7 @@ def eval_align(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: bool) -> None:
     """FNC-1: related-vs-unrelated accuracy and the agree/disagree/discuss confusion of claim evidence."""
-    from evals.stance import evaluate
+    from storydiff.evals.stance import evaluate
 
     result = evaluate(path, sample, signal)
     click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
@@ -111,8 +111,8 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def eval_align_train(path: Path) -> None:
     """Refit the shipped pair model on MSRP train (writes compare/paraphrase_model.json)."""
-    from compare.paraphrase import MODEL_FILE
-    from evals.align import features, load_msrp, train
+    from storydiff.compare.paraphrase import MODEL_FILE
+    from storydiff.evals.align import features, load_msrp, train
 
     pairs, labels = load_msrp(path)
     model = train(features(pairs), labels)
@@ -126,7 +126,7 @@ def eval_align_train(path: Path) -> None:
 @click.option("--min-f1", type=float, default=None, help="Exit 1 when F1 is below this floor (eval gate).")
 def eval_extract(path: Path | None, as_json: bool, min_f1: float | None) -> None:
     """Full-text extraction F1 on the article-extraction benchmark."""
-    from evals.extraction import evaluate
+    from storydiff.evals.extraction import evaluate
 
     root = path or settings.shared_data_dir() / "article-extraction-benchmark"
     if not root.is_dir():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from compare.cluster import ClusterConfig, Doc, OnlineClusterer
+from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
 
 
 @dataclass(frozen=True)

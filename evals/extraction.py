@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ingest.extract import extract_main_text
+from storydiff.ingest.extract import extract_main_text
 
 _WORD = re.compile(r"\w+")
 

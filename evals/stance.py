@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from compare.claims import Claim, extract_claims
-from compare.cluster import Doc, OnlineClusterer
-from compare.paraphrase import same_claim_probability
-from compare.polarity import event_stance, opposed
+from storydiff.compare.claims import Claim, extract_claims
+from storydiff.compare.cluster import Doc, OnlineClusterer
+from storydiff.compare.paraphrase import same_claim_probability
+from storydiff.compare.polarity import event_stance, opposed
 
 TOP_CLAIMS = 3
 EPOCH = datetime(2015, 1, 1, tzinfo=UTC)

@@ -1,6 +1,5 @@
-"""Ingestion: fetch feeds, parse them, store articles and versions, extract full text."""
+"""Ingestion: fetch feeds, parse them, store articles and versions, extract full text.
 
-from ingest.fulltext import extract_article, extract_pending
-from ingest.refresh import RefreshResult, due_feed_ids, refresh_due_feeds, refresh_feed
-
-__all__ = ["RefreshResult", "due_feed_ids", "extract_article", "extract_pending", "refresh_due_feeds", "refresh_feed"]
+The package itself imports nothing, so the pure modules (parse, text, urls, neardup, schedule)
+load without the I/O stack; import the I/O modules by name: refresh (fetch → parse → store),
+fetch (HTTP), writer (articles, versions, wire-copy links), fulltext, feeds (the feed list)."""

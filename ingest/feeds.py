@@ -12,9 +12,9 @@ import listparser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from errors import ConfigError
-from ingest.urls import canonical_url
-from store.models import OUTLET_KINDS, Feed, Outlet
+from storydiff.errors import ConfigError
+from storydiff.ingest.urls import canonical_url
+from storydiff.store.models import OUTLET_KINDS, Feed, Outlet
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "default_feeds.toml"
 

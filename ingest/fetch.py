@@ -14,8 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-import settings
-from errors import (
+from storydiff import settings
+from storydiff.errors import (
     BlockedURL,
     BodyTooLarge,
     ConnectFailed,

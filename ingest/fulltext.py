@@ -9,11 +9,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import settings
-from errors import FeedError, NotFound
-from ingest.extract import extract_main_text, is_thin
-from ingest.fetch import PAGE_ACCEPT, HostLimiter, fetch, make_client
-from store.models import Article, Version
+from storydiff import settings
+from storydiff.errors import FeedError, NotFound
+from storydiff.ingest.extract import extract_main_text, is_thin
+from storydiff.ingest.fetch import PAGE_ACCEPT, HostLimiter, fetch, make_client
+from storydiff.store.models import Article, Version
 
 log = logging.getLogger(__name__)
 

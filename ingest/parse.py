@@ -17,10 +17,10 @@ from typing import Any
 
 import feedparser
 
-from errors import ParseError
-from ingest import neardup
-from ingest.text import detect_language, html_to_text
-from ingest.urls import canonical_url
+from storydiff.errors import ParseError
+from storydiff.ingest import neardup
+from storydiff.ingest.text import detect_language, html_to_text
+from storydiff.ingest.urls import canonical_url
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 # Benign feedparser "bozo" reasons: the document parsed fine, only metadata was off.

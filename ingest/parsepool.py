@@ -17,9 +17,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
-import settings
-from errors import FeedError
-from ingest.parse import ParsedFeed, parse_feed
+from storydiff import settings
+from storydiff.errors import FeedError
+from storydiff.ingest.parse import ParsedFeed, parse_feed
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -92,7 +92,7 @@ def _warm() -> None:
         "http://localhost/",
         datetime.now(UTC),
     )
-    from ingest.text import detect_language
+    from storydiff.ingest.text import detect_language
 
     detect_language("load the language identification model once")
 

@@ -18,14 +18,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import settings
-from errors import FeedError, HTTPStatusError, NotFound
-from ingest import parsepool
-from ingest.fetch import FetchResult, HostLimiter, fetch, make_client
-from ingest.parse import ParsedFeed, parse_feed
-from ingest.schedule import Limits, next_check_after_error, next_check_after_success
-from store.articles import store_items
-from store.models import Feed
+from storydiff import settings
+from storydiff.errors import FeedError, HTTPStatusError, NotFound
+from storydiff.ingest import parsepool
+from storydiff.ingest.fetch import FetchResult, HostLimiter, fetch, make_client
+from storydiff.ingest.parse import ParsedFeed, parse_feed
+from storydiff.ingest.schedule import Limits, next_check_after_error, next_check_after_success
+from storydiff.ingest.writer import store_items
+from storydiff.store.models import Feed
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)  # a feed handed to a worker is not handed out again for this long

@@ -41,7 +41,3 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         host = f"{parts.username}{':' + parts.password if parts.password else ''}@{host}"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query, doseq=True), ""))
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-import settings
+from storydiff import settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

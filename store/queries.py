@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from store.models import Article, Feed, Outlet, Story, Version
+from storydiff.store.models import Article, Feed, Outlet, Story, Version
 
 
 def newest_versions(article_ids: Sequence[int] | None = None) -> Subquery:

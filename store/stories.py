@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from errors import InvalidInput
-from store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
-from store.queries import iso
+from storydiff.errors import InvalidInput
+from storydiff.store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
+from storydiff.store.queries import iso
 
 SORTS = ("score", "updated", "outlets")
 DIVERGENCE_TYPES = ("numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive")

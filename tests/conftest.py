@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import settings
-from store import make_engine, migrate, session_factory
-from store.models import Base
+from storydiff import settings
+from storydiff.store import make_engine, migrate, session_factory
+from storydiff.store.models import Base
 from tests.feedserver import FeedServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from compare.run import cluster_new_articles
-from compare.store_reports import compare_stale_stories
-from demo.run import load_demo
-from demo.server import DemoFeedServer
-from store.models import Article, Story, StoryArticle
+from storydiff.compare.run import cluster_new_articles
+from storydiff.compare.store_reports import compare_stale_stories
+from storydiff.demo.run import load_demo
+from storydiff.demo.server import DemoFeedServer
+from storydiff.store.models import Article, Story, StoryArticle
 
 NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ no chaining of loosely related sentences."""
 import numpy as np
 import pytest
 
-from compare.align import (
+from storydiff.compare.align import (
     ALIGN_THRESHOLD,
     align_claims,
     alignment_scores,
@@ -13,7 +13,7 @@ from compare.align import (
     pair_score,
     stem_weights,
 )
-from compare.claims import extract_claims
+from storydiff.compare.claims import extract_claims
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from compare.run import cluster_new_articles
-from compare.store_reports import compare_stale_stories
-from ingest import refresh_due_feeds
-from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, StoryArticle
+from storydiff.compare.run import cluster_new_articles
+from storydiff.compare.store_reports import compare_stale_stories
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.refresh import refresh_due_feeds
+from storydiff.store.models import Article, StoryArticle
 from tests.conftest import need
 from tests.demo_story import ingest_demo
 from tests.feedserver import rss

@@ -10,8 +10,8 @@ from pathlib import Path
 import redis
 from sqlalchemy import func, select
 
-from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, Feed, Report, Story, StoryArticle
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.store.models import Article, Feed, Report, Story, StoryArticle
 from tests.conftest import need
 from tests.feedserver import rss
 
@@ -41,14 +41,14 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path, mo
     with sqlite_db.begin() as s:
         feed_id = add_feed(s, FeedSpec(url, "Worker outlet", "wire"))[0].id
     queue = f"fetch-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT), "STORYDIFF_FULLTEXT": "0"}
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "STORYDIFF_FULLTEXT": "0"}
     worker = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "celery",
             "-A",
-            "worker",
+            "storydiff.worker",
             "worker",
             "-Q",
             f"{queue},compare",
@@ -68,7 +68,7 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path, mo
     )
     try:
         os.environ["REDIS_URL"] = REDIS_URL
-        from worker import app, refresh_feed_task
+        from storydiff.worker import app, refresh_feed_task
 
         app.conf.broker_url = REDIS_URL
         refresh_feed_task.apply_async((feed_id,), queue=queue)

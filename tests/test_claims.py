@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from compare.claims import extract_claims, split_sentences
+from storydiff.compare.claims import extract_claims, split_sentences
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import sys
 import listparser
 from click.testing import CliRunner
 
-from cli import main
+from storydiff.cli import main
 from tests.feedserver import rss
 
 
@@ -33,6 +33,7 @@ def test_feeds_add_list_export_import_roundtrip(db, feed_server, tmp_path):
     assert run("feeds", "export", "--opml", "-o", str(out)).exit_code == 0
     parsed = listparser.parse(out.read_bytes())
     assert [f.url for f in parsed.feeds] == [url]
+    assert run("feeds", "export").output == out.read_text()  # OPML is the default; --opml is optional
     # import into a second database: outlet metadata survives the round trip
     toml = tmp_path / "more.toml"
     toml.write_text(
@@ -64,12 +65,14 @@ def test_ingest_once_summary_and_stats(db, feed_server):
     assert "error" in listing and "HTTP 503" in listing
     again = run("ingest", "--once")  # nothing is due any more
     assert "0 feeds" in again.output
+    plain = run("ingest", "--all", "--no-fulltext")  # --once is optional: ingest always runs once
+    assert plain.exit_code == 0 and "2 feeds: 0 new, 0 updated, 3 unchanged articles; 1 feeds failed" in plain.output
 
 
 def test_console_script_is_installed(tmp_path):
     env = {**os.environ, "STORYDIFF_DATA_DIR": str(tmp_path)}
     out = subprocess.run(
-        [sys.executable, "-m", "cli", "stats", "--json"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "storydiff.cli", "stats", "--json"], env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout)["feeds"] == 0
 
@@ -83,7 +86,7 @@ def test_compare_command_offline_json_markdown_and_bad_input(tmp_path):
 
     def storydiff(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=120
+            [sys.executable, "-m", "storydiff.cli", *args], capture_output=True, text=True, env=env, timeout=120
         )
 
     out = storydiff("compare", flood, "--min-outlets", "2")

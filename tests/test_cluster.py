@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from compare.cluster import ClusterConfig, Doc, OnlineClusterer
-from evals.cluster import adjusted_rand, bcubed
+from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
+from storydiff.evals.cluster import adjusted_rand, bcubed
 
 T0 = datetime(2025, 10, 21, 8, 0, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evals.cluster import evaluate, load_jsonl, load_uci, load_wikiref
+from storydiff.evals.cluster import evaluate, load_jsonl, load_uci, load_wikiref
 
 UCI_F1_FLOOR, UCI_PRECISION_FLOOR = 0.80, 0.85
 WIKIREF_F1_FLOOR = 0.80

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compare.offline import compare_articles, read_articles
-from compare.render import report_markdown
-from demo.articles import demo_articles
+from storydiff.compare.offline import compare_articles, read_articles
+from storydiff.compare.render import report_markdown
+from storydiff.demo.articles import demo_articles
 
 FLOOD = Path(__file__).parent / "fixtures" / "flood_toll.jsonl"
 NORTHWIND, COURIER, DANUBE = "Northwind News Network", "Courier Wire", "Danube Daily"
@@ -204,8 +204,8 @@ def test_real_multi_outlet_snapshot_compares_without_errors(shared_data):
 
     from rapidfuzz import fuzz
 
-    from compare.report import StoryArticle
-    from ingest.parse import parse_feed
+    from storydiff.compare.report import StoryArticle
+    from storydiff.ingest.parse import parse_feed
 
     articles = []
     for file in sorted((shared_data / "rss-feeds-real" / "same_time_multi_outlet_snapshot").iterdir()):

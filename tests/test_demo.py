@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from demo.run import load_demo
-from demo.server import DemoFeedServer
-from store.models import Article, Outlet, Version
+from storydiff.demo.run import load_demo
+from storydiff.demo.server import DemoFeedServer
+from storydiff.store.models import Article, Outlet, Version
 from tests.webserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +49,19 @@ def test_demo_corpus_ingests_with_story_outlets_unrelated_items_and_a_wire_copy(
 
 def test_storydiff_demo_command_starts_the_service(tmp_path):
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "demo", "--no-browser", "--port", str(port), "--data-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "storydiff.cli",
+            "demo",
+            "--no-browser",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

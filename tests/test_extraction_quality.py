@@ -2,7 +2,7 @@
 
 import pytest
 
-from evals.extraction import evaluate
+from storydiff.evals.extraction import evaluate
 
 F1_FLOOR = 0.90
 

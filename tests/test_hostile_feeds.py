@@ -7,9 +7,9 @@ import zlib
 import pytest
 from sqlalchemy import func, select
 
-from ingest import refresh_due_feeds
-from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, ArticleFeed, Feed
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.refresh import refresh_due_feeds
+from storydiff.store.models import Article, ArticleFeed, Feed
 from tests.feedserver import rss
 
 GOOD = rss(

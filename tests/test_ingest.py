@@ -3,10 +3,11 @@ edit history, wire copies, full-text extraction."""
 
 from sqlalchemy import func, select
 
-from ingest import extract_pending, refresh_due_feeds, refresh_feed
-from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, ArticleFeed, Feed, Version
-from store.queries import stats
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.fulltext import extract_pending
+from storydiff.ingest.refresh import refresh_due_feeds, refresh_feed
+from storydiff.store.models import Article, ArticleFeed, Feed, Version
+from storydiff.store.queries import stats
 from tests.feedserver import rss
 
 DATE = "Tue, 21 Oct 2025 10:00:00 +0000"

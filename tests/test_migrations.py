@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from store.models import Base
+from storydiff.store.models import Base
 
 
 def test_models_match_migrations(db):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from compare.paraphrase import is_same_claim, pair_features, same_claim_probability
-from evals.align import evaluate
+from storydiff.compare.paraphrase import is_same_claim, pair_features, same_claim_probability
+from storydiff.evals.align import evaluate
 
 ACCURACY_FLOOR, F1_FLOOR = 0.75, 0.83
 

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from errors import ParseError
-from ingest.parse import parse_feed, parse_foreign_date
-from ingest.text import detect_language, html_to_text
-from ingest.urls import canonical_url
+from storydiff.errors import ParseError
+from storydiff.ingest.parse import parse_feed, parse_foreign_date
+from storydiff.ingest.text import detect_language, html_to_text
+from storydiff.ingest.urls import canonical_url
 from tests.feedserver import rss
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from compare.polarity import event_stance, opposed
+from storydiff.compare.polarity import event_stance, opposed
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import feedparser
 import pytest
 from sqlalchemy import func, select
 
-from ingest import refresh_due_feeds
-from ingest.feeds import FeedSpec, add_feed
-from store.models import ArticleFeed, Feed, Version
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.refresh import refresh_due_feeds
+from storydiff.store.models import ArticleFeed, Feed, Version
 
 HEADER = re.compile(rb"^\s*Header:\s*([A-Za-z-]+):\s*(.+?)\s*$", re.M)
 EXPECT_BOZO = re.compile(rb"Expect:\s*bozo\b")

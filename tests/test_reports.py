@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from compare.store_reports import compare_stale_stories, compare_story, load_report, stale_story_ids
-from errors import NotFound
-from store.models import Article, Report, Story, Version
+from storydiff.compare.store_reports import compare_stale_stories, compare_story, load_report, stale_story_ids
+from storydiff.errors import NotFound
+from storydiff.store.models import Article, Report, Story, Version
 from tests.demo_story import ingest_demo
 
 

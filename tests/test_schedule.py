@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.schedule import Limits, backoff_delay, next_check_after_error, next_check_after_success, publish_interval
+from storydiff.ingest.schedule import (
+    Limits,
+    backoff_delay,
+    next_check_after_error,
+    next_check_after_success,
+    publish_interval,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LIMITS = Limits(min_interval=300, max_interval=86400, max_backoff=86400)

@@ -4,10 +4,10 @@ import time
 
 from sqlalchemy import func, select
 
-from ingest import due_feed_ids, refresh_due_feeds
-from ingest.feeds import FeedSpec, add_feed
-from service import InProcessScheduler
-from store.models import Article, Feed
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.refresh import due_feed_ids, refresh_due_feeds
+from storydiff.service import InProcessScheduler
+from storydiff.store.models import Article, Feed
 from tests.feedserver import rss
 
 ITEMS = [

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-import settings
+from storydiff import settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from compare.claims import extract_claims
-from evals.stance import body_cues, evaluate, stance_of
+from storydiff.compare.claims import extract_claims
+from storydiff.evals.stance import body_cues, evaluate, stance_of
 
 
 @pytest.mark.parametrize(

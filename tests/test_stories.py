@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from compare.cluster import ClusterConfig
-from compare.run import cluster_new_articles
-from demo.run import load_demo
-from demo.server import DemoFeedServer
-from ingest import refresh_due_feeds
-from ingest.feeds import FeedSpec, add_feed
-from store.models import Article, Outlet, Story, StoryArticle, Version
-from store.queries import stats
+from storydiff.compare.cluster import ClusterConfig
+from storydiff.compare.run import cluster_new_articles
+from storydiff.demo.run import load_demo
+from storydiff.demo.server import DemoFeedServer
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.refresh import refresh_due_feeds
+from storydiff.store.models import Article, Outlet, Story, StoryArticle, Version
+from storydiff.store.queries import stats
 from tests.feedserver import rss
 
 NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)

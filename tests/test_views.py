@@ -2,8 +2,8 @@
 
 import pytest
 
-from web.svg import heatmap, timeline
-from web.views import coverage, highlight, side_by_side, word_diff
+from storydiff.web.svg import heatmap, timeline
+from storydiff.web.views import coverage, highlight, side_by_side, word_diff
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cli import main
-from compare.store_reports import compare_story
-from store.models import Article, Version
+from storydiff.cli import main
+from storydiff.compare.store_reports import compare_story
+from storydiff.store.models import Article, Version
 from tests.demo_story import ingest_demo
 from tests.webserver import serve_app
 

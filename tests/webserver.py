@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from web.app import create_app
+from storydiff.web.app import create_app
 
 
 def free_port() -> int:

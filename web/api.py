@@ -9,11 +9,20 @@ from typing import Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from compare.store_reports import report_body, report_etag
-from errors import NotFound
-from store.models import Story
-from store.queries import feed_health, recent_articles, stats
-from store.stories import SORTS, StoryFilter, integer, list_stories, outlets, pack_cursor, story_summary, unpack_cursor
+from storydiff.compare.store_reports import report_body, report_etag
+from storydiff.errors import NotFound
+from storydiff.store.models import Story
+from storydiff.store.queries import feed_health, recent_articles, stats
+from storydiff.store.stories import (
+    SORTS,
+    StoryFilter,
+    integer,
+    list_stories,
+    outlets,
+    pack_cursor,
+    story_summary,
+    unpack_cursor,
+)
 
 SORT_HELP = "score (divergence score), updated (last article) or outlets (number of outlets); always descending"
 

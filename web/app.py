@@ -7,40 +7,24 @@ parameters are a 4xx with a JSON (API) or HTML (page) message, never a 500."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-import settings
-from errors import InvalidInput, NotFound
+from storydiff import settings
+from storydiff.errors import InvalidInput, NotFound
+from storydiff.web.api import register_api
+from storydiff.web.pages import register_pages
+from storydiff.web.templating import TEMPLATES
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-
-
-def safe_href(url: str | None) -> str | None:
-    """A link target only when it is an http(s) URL; javascript:, data: and the like are dropped."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
-
-
-TEMPLATES.env.filters["safe_href"] = safe_href
-TEMPLATES.env.filters["when"] = lambda value: (value or "")[:16].replace("T", " ")
 
 
 def broker_status() -> str:
@@ -113,9 +97,6 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         broker = broker_status()
         healthy = database == "ok" and not broker.startswith("unreachable")
         return JSONResponse({"database": database, "broker": broker}, status_code=200 if healthy else 503)
-
-    from web.api import register_api
-    from web.pages import register_pages
 
     register_api(app, factory)
     register_pages(app, factory)

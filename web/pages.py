@@ -15,14 +15,14 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
-from compare.render import report_markdown
-from compare.store_reports import load_report, report_etag
-from errors import InvalidInput
-from store.models import OUTLET_KINDS
-from store.queries import feed_health, recent_articles, stats
-from store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlet_names
-from web import svg, views
-from web.app import TEMPLATES
+from storydiff.compare.render import report_markdown
+from storydiff.compare.store_reports import load_report, report_etag
+from storydiff.errors import InvalidInput
+from storydiff.store.models import OUTLET_KINDS
+from storydiff.store.queries import feed_health, recent_articles, stats
+from storydiff.store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlet_names
+from storydiff.web import svg, views
+from storydiff.web.templating import TEMPLATES
 
 PAGE_CACHE_SIZE = 256  # rendered story pages kept per process, keyed by the report's ETag
 

@@ -3,8 +3,8 @@ or on DATABASE_URL when called from the alembic command line."""
 
 from alembic import context
 
-from store.db import make_engine
-from store.models import Base
+from storydiff.store.db import make_engine
+from storydiff.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

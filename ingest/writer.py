@@ -12,11 +12,11 @@ import numpy as np
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-import settings
-from ingest import neardup
-from ingest.parse import Item
-from store.models import Article, ArticleBand, ArticleFeed, Feed, Version
-from store.queries import newest_versions
+from storydiff import settings
+from storydiff.ingest import neardup
+from storydiff.ingest.parse import Item
+from storydiff.store.models import Article, ArticleBand, ArticleFeed, Feed, Version
+from storydiff.store.queries import newest_versions
 
 CHUNK = 500  # ids per IN (...) query
 

@@ -1,0 +1,114 @@
+"""The article writer (ingest/writer.py) fed parsed items directly: no HTTP, a real database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from storydiff.ingest import neardup
+from storydiff.ingest.feeds import FeedSpec, add_feed
+from storydiff.ingest.parse import Item
+from storydiff.ingest.writer import store_items
+from storydiff.store.models import Article, ArticleFeed, Feed, Version
+
+NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
+WIRE = (
+    "Port workers in the northern harbour walked out on Tuesday after talks over night-shift pay broke "
+    "down, leaving eleven container ships waiting offshore, the union's regional secretary told reporters."
+)
+
+
+def item(n: int, body: str = "", url: str | None = None, **kw) -> Item:
+    body = body or f"Short item number {n} about something else entirely."
+    fields: dict = dict(
+        entry_id=f"guid-{n}",
+        url=url if url is not None else f"https://news.example/{n}",
+        title=f"Harbour strike {n}",
+        summary=body,
+        content="",
+        published=NOW - timedelta(hours=n),
+        published_flag=None,
+        language="en",
+        author=None,
+    )
+    fields.update(kw)
+    sig = neardup.signature(f"{fields['title']}\n{fields['summary']}")  # as the parser computes it
+    return Item(**fields, minhash=neardup.to_bytes(sig) if sig is not None else None)
+
+
+def make_feed(session, url: str, outlet: str) -> Feed:
+    return add_feed(session, FeedSpec(url, outlet, "wire"))[0]
+
+
+@pytest.mark.postgres
+def test_it_stores_new_items_once_and_is_idempotent(db):
+    with db.begin() as s:
+        feed = make_feed(s, "https://a.example/rss", "A")
+        first = store_items(s, feed, [item(1), item(2)], NOW)
+        again = store_items(s, feed, [item(1), item(2)], NOW + timedelta(minutes=5))
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(Article)) == 2
+        assert s.scalar(select(func.count()).select_from(Version)) == 2
+
+
+@pytest.mark.postgres
+def test_it_keeps_an_edit_as_a_new_version(db):
+    with db.begin() as s:
+        feed = make_feed(s, "https://a.example/rss", "A")
+        store_items(s, feed, [item(1)], NOW)
+        edited = store_items(s, feed, [replace(item(1), summary="Corrected: twelve ships wait offshore.")], NOW)
+    assert (edited.new, edited.updated) == (0, 1)
+    with db() as s:
+        seqs = s.execute(select(Version.seq, Version.summary).order_by(Version.seq)).all()
+    assert [q for q, _ in seqs] == [1, 2] and "twelve ships" in seqs[1][1]
+
+
+@pytest.mark.postgres
+def test_it_links_one_url_from_two_feeds_to_one_article(db):
+    with db.begin() as s:
+        a = make_feed(s, "https://a.example/rss", "A")
+        b = make_feed(s, "https://b.example/rss", "A")
+        store_items(s, a, [item(1)], NOW)
+        seen = store_items(s, b, [replace(item(1), entry_id="other-guid")], NOW)
+    assert seen.new == 0
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(Article)) == 1
+        assert s.scalar(select(func.count()).select_from(ArticleFeed)) == 2
+
+
+@pytest.mark.postgres
+def test_it_points_a_wire_copy_at_the_earliest_article(db):
+    copy_text = WIRE.replace("told reporters", "told reporters on the quay")
+    with db.begin() as s:
+        wire = make_feed(s, "https://wire.example/rss", "Wire")
+        paper = make_feed(s, "https://paper.example/rss", "Paper")
+        store_items(s, wire, [item(1, WIRE, title="Harbour strike", published=NOW - timedelta(hours=3))], NOW)
+        later = NOW - timedelta(hours=1)
+        store_items(
+            s,
+            paper,
+            [item(2, copy_text, url="https://paper.example/strike", title="Harbour strike", published=later)],
+            NOW,
+        )
+        store_items(s, paper, [item(3, url="https://paper.example/other")], NOW)
+    with db() as s:
+        by_url = {a.url: a for a in s.scalars(select(Article))}
+    original = by_url["https://news.example/1"]
+    assert original.original_id is None
+    assert by_url["https://paper.example/strike"].original_id == original.id
+    assert by_url["https://paper.example/other"].original_id is None
+
+
+@pytest.mark.postgres
+def test_it_stores_an_item_without_url_under_its_entry_id(db):
+    with db.begin() as s:
+        feed = make_feed(s, "https://a.example/rss", "A")
+        store_items(s, feed, [replace(item(1), url=None)], NOW)
+    with db() as s:
+        (key,) = s.scalars(select(Article.key)).all()
+    assert key.startswith("entry:") and key.endswith(":guid-1")

@@ -1,0 +1,25 @@
+"""The Jinja2 templates of the pages, with the filters they use (shared by app.py and pages.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi.templating import Jinja2Templates
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+
+
+def safe_href(url: str | None) -> str | None:
+    """A link target only when it is an http(s) URL; javascript:, data: and the like are dropped."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+TEMPLATES.env.filters["safe_href"] = safe_href
+TEMPLATES.env.filters["when"] = lambda value: (value or "")[:16].replace("T", " ")
