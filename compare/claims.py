@@ -22,7 +22,9 @@ from storydiff.compare.quantities import LOWER_WORDS, Quantity, find_numbers
 REPORTING = (
     r"said|says|say|told|tells|added|adds|stated|states|noted|notes|claimed|claims|announced|announces|"
     r"reported|reports|warned|warns|insisted|insists|denied|denies|confirmed|confirms|argued|argues|"
-    r"wrote|writes|declared|declares|acknowledged|acknowledges|maintained|maintains|commented|comments"
+    r"wrote|writes|declared|declares|acknowledged|acknowledges|maintained|maintains|commented|comments|"
+    r"continued|explained|recalled|asserted|replied|responded|tweeted|stressed|emphasized|countered|"
+    r"complained|conceded|admitted|vowed|promised|predicted|suggested|testified|remarked|quipped|joked"
 )
 _SOURCE = r"(?:[A-Z][\w.'’-]*|a|an|the|two|three|several|senior|top|US|U\.S\.)(?:[ \-][\w.'’-]+){0,7}?"
 # "X said", "X told reporters", "X said on Tuesday"
@@ -203,15 +205,50 @@ def find_entities(sentence: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+_PLURAL_START = re.compile(r"^(?:some|two|three|several|many|other|both|most|few)\b", re.IGNORECASE)
+
+
+def _one_named_person(speaker: str) -> bool:
+    """A pronoun ("he said") may stand for this source: one named person, not "some residents"."""
+    words = speaker.split()
+    return bool(words) and words[-1][:1].isupper() and not _PLURAL_START.match(speaker)
+
+
+def _closes_before_opening(sentence: str) -> bool:
+    close, opening = sentence.find("”"), sentence.find("“")
+    return close >= 0 and (opening < 0 or close < opening)
+
+
+def _opens_quote(sentence: str, was_open: bool) -> bool:
+    """Whether a quotation is still open after this sentence (curly quotes counted)."""
+    state = was_open
+    for ch in sentence:
+        if ch == "“":
+            state = True
+        elif ch == "”":
+            state = False
+    return state
+
+
 def extract_claims(text: str) -> list[Claim]:
     """Every sentence of the article as a claim with its evidence features."""
     claims: list[Claim] = []
     previous_speaker: str | None = None
+    since = 0  # sentences since the previous speaker was named
+    quote_open = False  # inside a quotation that runs over several sentences
     for index, (sentence, start, end) in enumerate(split_sentences(text)):
         quotes = tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
         speaker = find_speaker(sentence)
-        if speaker is None and previous_speaker and _PRONOUN_SPEECH.search(sentence):
-            speaker = previous_speaker  # "He said …" after "Ryabkov said …"
+        continues = quote_open and _closes_before_opening(sentence)
+        if (
+            speaker is None
+            and previous_speaker
+            and since <= 2
+            and (continues or (_PRONOUN_SPEECH.search(sentence) and _one_named_person(previous_speaker)))
+        ):
+            speaker = previous_speaker  # "He said …" after "Ryabkov said …"; a quote's second sentence
+        quote_open = _opens_quote(sentence, quote_open)
+        since = 0 if speaker else since + 1
         previous_speaker = speaker or previous_speaker
         claims.append(
             Claim(

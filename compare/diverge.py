@@ -25,13 +25,14 @@ Types, in the order they are looked for:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 
-from storydiff.compare.align import ALIGN_THRESHOLD, Alignment, ClaimGroup, ClaimRef
+from storydiff.compare.align import Alignment, ClaimGroup, ClaimRef
 from storydiff.compare.checks import (
     NEGATION_WORDS,
     attribution_divergences,
@@ -40,10 +41,13 @@ from storydiff.compare.checks import (
     quote_divergences,
 )
 from storydiff.compare.claims import Claim
-from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
-from storydiff.compare.polarity import EventStance, event_stance, opposed
+from storydiff.compare.entities import entity_divergences
+from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, norm, outlet_names
+from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
+from storydiff.compare.samefact import SAME_FACT, STRONG, same_fact_score
 
 __all__ = ["Account", "Divergence", "agreement_matrix", "divergence_score", "find_divergences"]
+MIN_CLAIM_WORDS = 6  # a shorter sentence states too little to be denied
 COVERED_SHARE = 0.5  # a voice whose sentence holds this share of a group's content words carries it
 
 
@@ -59,8 +63,13 @@ def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
     """Near-identical claims, one negated: "the company confirmed the recall" / "… did not confirm …"."""
     if not (story.claim(a).negated or story.claim(b).negated):
         return False  # Claim.negated covers every cue of NEGATION_WORDS: nothing to flip
-    (na, wa), (nb, wb) = _negation_profile(story.claim(a).text), _negation_profile(story.claim(b).text)
-    return na != nb and len(wa ^ wb) <= 2 and len(wa & wb) >= 4
+    ta, tb = story.claim(a).text, story.claim(b).text
+    (na, wa), (nb, wb) = _negation_profile(ta), _negation_profile(tb)
+    if na == nb or len(wa ^ wb) > 2 or len(wa & wb) < 6:
+        return False
+    plain, negated = (tb, ta) if na else (ta, tb)
+    # "That is not the objective, man is the objective." holds "Man is the objective." whole: no flip
+    return norm(plain).rstrip(" .") not in norm(negated)
 
 
 _AUXILIARY = frozenset(
@@ -109,12 +118,17 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             r = parent[r]
         return r
 
-    position = story.alignment.position
     for a, b in combinations(stances, 2):
         if story.voice[a.account] == story.voice[b.account] or not opposed(stances[a], stances[b]):
             continue
-        if not stances[a].participants and story.alignment.scores[position[a], position[b]] < ALIGN_THRESHOLD:
-            continue  # nobody named on either side: only the same sentence-level fact counts
+        # the same event is not enough: both sentences must tell the same fact, the predicate masked
+        # (aligned into one claim group, or the same-fact decision with the predicates masked)
+        cue_a, cue_b = story.claim(a).text[slice(*stances[a].cue)], story.claim(b).text[slice(*stances[b].cue)]
+        # or, for a named event, the same event with at least two of its participants on both sides
+        aligned = story.group_of(a) is not None and story.group_of(a) == story.group_of(b)
+        named_event = stances[a].event != "assent" and len(stances[a].participants & stances[b].participants) >= 2
+        if not (aligned or named_event) and story.same_fact(a, b, [cue_a], [cue_b]) < SAME_FACT:
+            continue
         parent[root(a)] = root(b)
     for group in story.alignment.groups:
         for a, b in combinations(group.members, 2):
@@ -161,6 +175,43 @@ def _contradictions(story: StoryView) -> list[Divergence]:
         accounts = tuple(sorted({r.account for r in refs}))
         summary = f"Opposite accounts of {subject}: " + " vs ".join(parts)
         out.append(Divergence("contradiction", "high", accounts, tuple(evidence), summary))
+    return out
+
+
+_DENIES = re.compile(
+    r"\b(?:denied|denies|deny|denying|disputed|disputes|refuted|refutes|rejected|rejects)\s+"
+    r"(?:ever\s+|strongly\s+|flatly\s+)?(?:that\s+|reports?\s+that\s+|claims?\s+that\s+|allegations?\s+that\s+)"
+    r"(?P<p>[^.;]{12,})",
+    re.IGNORECASE,
+)
+
+
+def _denials(story: StoryView) -> list[Divergence]:
+    """ "X denied that P" in one voice against a claim that states P in another: the same fact (the
+    denied clause against the claim, same-fact decision) told as true by one and denied by the other."""
+    denied = {r: m for r, c in story.claims.items() if (m := _DENIES.search(c.text))}
+    out = []
+    for ref, match in denied.items():
+        clause = match.group("p")
+        for other, claim in story.claims.items():
+            if story.voice[other.account] == story.voice[ref.account] or other in denied or claim.negated:
+                continue
+            if DENIAL_FRAME.search(claim.text) or len(claim.text.split()) < MIN_CLAIM_WORDS:
+                continue
+            score = same_fact_score(clause, claim.text, story.weights)
+            if score < SAME_FACT:
+                continue
+            start = story.claim(ref).span[0]
+            evidence = (
+                story.evidence(ref, "denied", [(start + match.start(), start + match.end())]),
+                story.evidence(other, "stated", [claim.span]),
+            )
+            denier, stater = story.accounts[ref.account].outlet, story.accounts[other.account].outlet
+            summary = f"{stater} states what {denier} reports as denied: “{clip(clause, 80)}”"
+            severity = "high" if score >= STRONG else "medium"
+            accounts = tuple(sorted({ref.account, other.account}))
+            out.append(Divergence("contradiction", severity, accounts, evidence, summary, story.group_of(ref)))
+            break  # one stated counterpart per denial
     return out
 
 
@@ -233,7 +284,14 @@ def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: 
     story = StoryView(accounts, alignment)
     titles = list(titles) or [""] * len(accounts)
     out: list[Divergence] = []
-    contradictions = _contradictions(story)
+    contradictions = _contradictions(story) + _denials(story)
+    numeric = numeric_divergences(story)
+    sides = frozenset(
+        frozenset((ClaimRef(x.account, x.claim), ClaimRef(y.account, y.claim)))
+        for d in numeric
+        for x, y in combinations(d.evidence, 2)
+    )
+    out += numeric + attribution_divergences(story, sides) + entity_divergences(story)
     disputed: dict[ClaimRef, set[int]] = {}
     for d in contradictions:
         for e in d.evidence:
@@ -242,16 +300,14 @@ def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: 
     for index, group in enumerate(alignment.groups):
         if len({story.voice[a] for a in group.accounts}) < 2:
             continue
-        out += numeric_divergences(story, index, group) + quote_divergences(story, index, group)
-        opposing = set().union(*(disputed[m] for m in group.members if m in disputed))
-        if not any(story.voice[o.account] in opposing for o in group.members):
-            out += attribution_divergences(story, index, group)  # members that contradict are not one claim
+        out += quote_divergences(story, index, group)
         out += framing_divergences(story, group.members, index)
     for divergence in contradictions:
         refs = [ClaimRef(e.account, e.claim) for e in divergence.evidence]
-        out += [f for f in framing_divergences(story, refs, None) if f.fingerprint not in {d.fingerprint for d in out}]
+        framed = framing_divergences(story, refs, None, same_fact_known=True)
+        out += [f for f in framed if f.fingerprint not in {d.fingerprint for d in out}]
     out += contradictions + _coverage(story, titles, disputed)
-    order = ["contradiction", "numeric", "quote", "attribution", "framing", "omission", "exclusive"]
+    order = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
     out.sort(key=lambda d: (-SEVERITY_RANK[d.severity], order.index(d.type), d.accounts))
     return out
 

@@ -11,6 +11,8 @@ from functools import cached_property
 
 from storydiff.compare.align import Alignment, ClaimRef
 from storydiff.compare.claims import Claim
+from storydiff.compare.samefact import cut, find_spans, same_fact_score, story_weights
+from storydiff.compare.sources import Aliases, source_key
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 WORDS = re.compile(r"[\w’'-]+")  # words of claims and quotes, for the divergence checks
@@ -91,6 +93,32 @@ class StoryView:
 
     def claim(self, ref: ClaimRef) -> Claim:
         return self.claims[ref]
+
+    @cached_property
+    def _group_index(self) -> dict[ClaimRef, int]:
+        return {m: i for i, g in enumerate(self.alignment.groups) for m in g.members}
+
+    def group_of(self, ref: ClaimRef) -> int | None:
+        """The claim group a claim belongs to (None for a claim too short to align)."""
+        return self._group_index.get(ref)
+
+    @cached_property
+    def aliases(self) -> Aliases:
+        """The story's alias table of sources (see ``compare.sources``)."""
+        keys = {k for c in self.claims.values() if (k := source_key(c.speaker))}
+        return Aliases((c.text for c in self.claims.values()), keys)
+
+    @cached_property
+    def weights(self) -> dict[str, float]:
+        """Stem weights over every claim of the story (for the same-fact decision)."""
+        return story_weights([c.text for c in self.claims.values()])
+
+    def same_fact(
+        self, a: ClaimRef, b: ClaimRef, mask_a: Sequence[str | None] = (), mask_b: Sequence[str | None] = ()
+    ) -> float:
+        """Same-fact score of two claims with the compared element (fragments of each text) masked."""
+        ta, tb = self.claim(a).text, self.claim(b).text
+        return same_fact_score(cut(ta, find_spans(ta, mask_a)), cut(tb, find_spans(tb, mask_b)), self.weights)
 
     def evidence(self, ref: ClaimRef, value: str, marks: Sequence[tuple[int, int]] = ()) -> Evidence:
         claim = self.claim(ref)

@@ -41,7 +41,7 @@ _TRIGGER_PHRASES = (
     "take place", "takes place", "will happen", "under way", "off the table",
 )  # fmt: skip
 _NEGATION = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot|hardly)\b|n[’']t\b", re.IGNORECASE)
-_DENIAL_FRAME = re.compile(
+DENIAL_FRAME = re.compile(
     r"\b(?:speculation|speculative|false|fake|untrue|baseless|unfounded|groundless|fabricated|"
     r"denied|denies|dismissed|rejected|refuted|lies|disinformation)\b",
     re.IGNORECASE,
@@ -130,7 +130,7 @@ def event_stance(text: str) -> EventStance | None:
         kind = match.lastgroup or ""
         before = " ".join(text[: match.start()].split()[-4:])
         negated = bool(_NEGATION.search(before))
-        framed = bool(_DENIAL_FRAME.search(text[match.end() :])) and kind in ("halt", "proceed")
+        framed = bool(DENIAL_FRAME.search(text[match.end() :])) and kind in ("halt", "proceed")
         proceeds = kind in ("proceed", "assent")
         if negated != framed:
             proceeds = not proceeds

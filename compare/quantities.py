@@ -38,7 +38,7 @@ _NUMBER_WORD_SET = frozenset(w for w in _NUMBER_WORDS if " " not in w)
 _DURATION_WORDS = frozenset(["hours", "days", "weeks", "months", "years"])
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "percent": 1, "%": 1}
 _NUMBER_TAIL = (
-    r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?"
+    r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?(?:-(?P<hunit>[a-z]+(?:-[a-z]+)*))?"
     r"(?:\s+(?P<unit>(?:[a-z][\w-]*\s+){0,1}[a-z][\w-]*))?"
 )
 _DIGITS = r"(?<![\w.])(?P<cur>[$€£¥])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -50,6 +50,16 @@ _NUMBER_DIGITS_ONLY = re.compile(_DIGITS + _NUMBER_TAIL, re.IGNORECASE)  # the s
 _HAS_DIGIT = re.compile(r"\d")
 _BARE_DURATION = re.compile(r"\b(hours|days|weeks|months|years)\s+(?:away|later|from now|ago|off)\b", re.IGNORECASE)
 _ADJECTIVE_ENDINGS = ("ian", "ese", "ish", "ern", "al")
+_BOUND_BEFORE = (
+    ("min", re.compile(r"\b(?:more than|over|at least|upwards of|in excess of|no fewer than|no less than)\s+$", re.I)),
+    ("max", re.compile(r"\b(?:nearly|almost|fewer than|less than|under|up to|at most|no more than)\s+$", re.I)),
+    ("about", re.compile(r"\b(?:about|around|roughly|approximately|some|an estimated|estimated|close to)\s+$", re.I)),
+)
+_CLOCK = re.compile(r":\d\d|\s*[ap]\.m\.", re.I)
+# a number right after a month ("Sept. 11", "October 21") is a date, after "No." a rank: not quantities
+_NOT_A_COUNT_BEFORE = re.compile(
+    r"(?:\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|\bNo\.|\bNos\.|#)\s*$"
+)
 _UNIT_STOP = frozenset(
     [
         "and",
@@ -84,6 +94,7 @@ class Quantity:
     text: str  # as written: "18 civilians", "two weeks"
     unit: str | None  # what it counts: "civilians", "weeks"
     span: tuple[int, int]  # in the article
+    bound: str | None = None  # "min" (more than, at least), "max" (nearly, fewer than), "about", or exact
 
 
 def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
@@ -95,6 +106,12 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
         return ()  # cheap exit: no digit, number word or duration
     for match in (_NUMBER if spelled else _NUMBER_DIGITS_ONLY).finditer(sentence):
         raw = match.group("num").lower()
+        if raw[0].isdigit() and (
+            _NOT_A_COUNT_BEFORE.search(sentence[max(0, match.start() - 12) : match.start()])
+            or _CLOCK.match(sentence, match.end("num"))
+            or sentence[max(0, match.start() - 1) : match.start()] == ":"
+        ):
+            continue  # a date, a rank or a time of day
         value = float(raw.replace(",", "")) if raw[0].isdigit() else float(_NUMBER_WORDS[raw])
         if match.group("scale"):
             value *= _SCALE[match.group("scale").lower()]
@@ -110,6 +127,8 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
                 unit = None
             else:
                 unit, end = chosen.group().lower(), match.start("unit") + chosen.end()
+        if match.group("hunit"):  # "35-word oath", "43-year-old", "234-mile"
+            unit, end = match.group("hunit").lower(), match.end("hunit")
         scale = (match.group("scale") or "").lower()
         if scale in ("percent", "%"):
             unit = "percent"
@@ -118,7 +137,9 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
             end = match.end("scale") if match.group("scale") else match.end("num")
         if raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2100 and not unit:
             unit = "year"
-        out.append(Quantity(value, sentence[match.start() : end], unit, (offset + match.start(), offset + end)))
+        before = sentence[max(0, match.start() - 24) : match.start()]
+        bound = next((name for name, pattern in _BOUND_BEFORE if pattern.search(before)), None)
+        out.append(Quantity(value, sentence[match.start() : end], unit, (offset + match.start(), offset + end), bound))
     for match in _BARE_DURATION.finditer(sentence):  # "days away": an unstated number, counted as 2
         if not any(q.span[0] <= offset + match.start() < q.span[1] for q in out):
             span = (offset + match.start(), offset + match.end())

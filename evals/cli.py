@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from storydiff import settings
+from storydiff.evals.divergences import TYPED
 
 err_console = Console(stderr=True)
 
@@ -105,6 +106,55 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 
     result = evaluate(path, sample, signal)
     click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+
+
+@eval_group.command("divergences")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
+@click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--min-precision", type=float, default=None, help="Floor for the precision of every typed kind.")
+@click.option("--min-high-precision", type=float, default=None, help="Floor for the precision of high items.")
+@click.option("--max-unjudged", type=float, default=None, help="Ceiling for the share of unjudged typed items.")
+@click.option("--min-recall", type=float, default=None, help="Floor for recall on the hand-listed divergences.")
+def eval_divergences(
+    path: Path | None,
+    split: str,
+    dump: Path | None,
+    as_json: bool,
+    min_precision: float | None,
+    min_high_precision: float | None,
+    max_unjudged: float | None,
+    min_recall: float | None,
+) -> None:
+    """Precision per type on the judged divergences of real BASIL events, recall on the hand-listed
+    ones, unjudged items and divergences per story (evals/judged/ holds the judgments)."""
+    from storydiff.evals.divergences import JUDGMENTS, RECALL, evaluate, load_basil, read_jsonl, report_items
+
+    root = path or settings.shared_data_dir() / "basil-dev"
+    if not root.is_dir():
+        raise click.ClickException(f"BASIL not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
+    events = load_basil(root)
+    if dump:
+        with dump.open("w", encoding="utf-8") as out:
+            for event in events:
+                for item in report_items(event):
+                    out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    result = evaluate(events, read_jsonl(JUDGMENTS), read_jsonl(RECALL), split)
+    click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+    failures = []
+    if min_precision is not None:
+        low = {t: p for t, p in result["precision"].items() if t in TYPED and p is not None and p < min_precision}
+        failures += [f"{t} precision {p} < floor {min_precision}" for t, p in low.items()]
+    if min_high_precision is not None and (result["high_precision"] or 0) < min_high_precision:
+        failures.append(f"high precision {result['high_precision']} < floor {min_high_precision}")
+    if max_unjudged is not None and result["unjudged_share"] > max_unjudged:
+        failures.append(f"unjudged typed share {result['unjudged_share']} > ceiling {max_unjudged}: judge them")
+    if min_recall is not None and (result["recall"] or 0) < min_recall:
+        failures.append(f"recall {result['recall']} < floor {min_recall}")
+    if failures:
+        err_console.print("[red]gate failed:[/red] " + "; ".join(failures))
+        sys.exit(1)
 
 
 @eval_group.command("align-train")

@@ -89,13 +89,14 @@ def test_hedges_and_negation(sentence, hedges, negated):
 
 
 def test_spans_point_into_the_article():
-    text = "First sentence here. Dr. Smith arrived at 3 p.m. on Oct. 21.\n\nA new paragraph said nothing."
+    text = "First sentence here. Dr. Smith arrived at 3 p.m. with 12 aides on Oct. 21.\n\nA new paragraph said nothing."
     claims = extract_claims(text)
     assert [c.text for c in claims] == [
         "First sentence here.",
-        "Dr. Smith arrived at 3 p.m. on Oct. 21.",
+        "Dr. Smith arrived at 3 p.m. with 12 aides on Oct. 21.",
         "A new paragraph said nothing.",
     ]
+    assert [q.text for q in claims[1].numbers] == ["12 aides"]  # a time of day and a date are no counts
     for claim in claims:
         assert text[claim.span[0] : claim.span[1]] == claim.text
     number = claims[1].numbers[0]

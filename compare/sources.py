@@ -1,0 +1,248 @@
+"""Who is speaking (pure): a source's identity across one story's articles.
+
+A source is named ("Kremlin spokesman Dmitry Peskov" → "peskov") or described by its role ("a
+senior White House official" → "official"). Junk that the speaker patterns catch ("She went",
+"The New York Times has not independently", "first") is no source. Two keys are one person when
+they are equal after folding accents, or when some sentence of the story sets them side by side
+("his lawyer, Aitan Goelman"; "White House spokesman Josh Earnest"): the story's alias table.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import pairwise
+
+ROLE_NOUNS = frozenset(
+    [
+        "service",
+        "authorities",
+        "authority",
+        "council",
+        "commission",
+        "board",
+        "union",
+        "party",
+        "group",
+        "organization",
+        "company",
+        "firm",
+        "newspaper",
+        "station",
+        "network",
+        "channel",
+        "institute",
+        "foundation",
+        "spokesmen",
+        "official",
+        "officials",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "spokespeople",
+        "lawyer",
+        "lawyers",
+        "attorney",
+        "attorneys",
+        "aide",
+        "aides",
+        "adviser",
+        "advisers",
+        "advisor",
+        "source",
+        "sources",
+        "statement",
+        "ministry",
+        "department",
+        "agency",
+        "police",
+        "prosecutor",
+        "prosecutors",
+        "investigators",
+        "officer",
+        "officers",
+        "representative",
+        "representatives",
+        "analyst",
+        "analysts",
+        "expert",
+        "experts",
+        "witness",
+        "witnesses",
+        "campaign",
+        "government",
+        "administration",
+        "office",
+        "committee",
+        "embassy",
+        "military",
+        "army",
+        "court",
+        "judge",
+        "family",
+    ]
+)
+# capitalised words that begin a sentence or name a time, never a source
+NOT_SOURCES = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "his",
+        "her",
+        "their",
+        "its",
+        "our",
+        "my",
+        "who",
+        "which",
+        "what",
+        "first",
+        "then",
+        "also",
+        "even",
+        "other",
+        "another",
+        "some",
+        "many",
+        "most",
+        "both",
+        "all",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "today",
+        "yesterday",
+        "tonight",
+        "let's",
+        "lets",
+        "time",
+        "false",
+        "true",
+        "have",
+        "has",
+        "had",
+        "was",
+        "were",
+        "is",
+        "are",
+        "be",
+        "been",
+        "being",
+        "but",
+        "and",
+        "or",
+        "so",
+        "if",
+        "when",
+        "while",
+        "after",
+        "before",
+        "as",
+        "at",
+        "in",
+        "on",
+        "to",
+        "of",
+        "for",
+        "with",
+        "by",
+        "from",
+        "up",
+        "out",
+        "still",
+        "just",
+        "only",
+        "never",
+        "not",
+        "no",
+    ]
+)
+_WORD = re.compile(r"[\w’'.-]+")
+NEAR = 6  # words apart for two source names to be set side by side in one sentence
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents or possessives: "Sánchez’s" → "sanchez"."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"['’]s$", "", plain.lower()).strip(".,;:")
+
+
+@lru_cache(maxsize=65536)
+def source_key(speaker: str | None) -> str | None:
+    """The identity of a source string, or None when it names nobody (junk or absent)."""
+    if not speaker:
+        return None
+    words = [w for w in _WORD.findall(speaker) if w.strip(".-")]
+    if not words or len(words) > 8:
+        return None
+    last = words[-1]
+    key = fold(last)
+    if not key or key in NOT_SOURCES or not key[0].isalpha():
+        return None
+    if last[0].isupper():
+        return key
+    singular = key.removesuffix("s") if key.endswith("s") and key not in ("news",) else key
+    return singular if key in ROLE_NOUNS else None
+
+
+def is_named(key: str | None) -> bool:
+    return bool(key) and key not in ROLE_NOUNS and key.removesuffix("s") + "s" not in ROLE_NOUNS
+
+
+class Aliases:
+    """One story's alias table: source keys that some sentence sets side by side are one source."""
+
+    def __init__(self, texts: Iterable[str], keys: Iterable[str]) -> None:
+        wanted = set(keys)
+        self.parent = {k: k for k in wanted}
+        for text in texts:
+            folded = [fold(w) for w in _WORD.findall(text)]
+            spots = [(i, w) for i, w in enumerate(folded) if w in wanted]
+            for (i, a), (j, b) in pairwise(spots):
+                if a != b and j - i <= NEAR and self._apposed(folded[i : j + 1]):
+                    self.parent[self.root(a)] = self.root(b)
+
+    @staticmethod
+    def _apposed(words: list[str]) -> bool:
+        """No clause between the two names: no verb of speech or conjunction separating two people."""
+        return not any(w in ("and", "or", "said", "says", "told", "but", "while", "with", "against") for w in words)
+
+    def root(self, key: str) -> str:
+        while self.parent.setdefault(key, key) != key:
+            key = self.parent[key]
+        return key
+
+    def same(self, a: str, b: str) -> bool:
+        return a == b or self.root(a) == self.root(b)

@@ -1,0 +1,196 @@
+"""Divergence quality on real multi-outlet events, measured against written-down judgments.
+
+Data: BASIL (``../shared/data/basil-dev``): 60 real events, each told in full text by Fox News,
+the New York Times and HuffPost. Each event is compared as one story (clustering is measured
+elsewhere) and every reported divergence gets a stable key: its type plus, per side, the article
+id and the normalised value. Judgments live in ``evals/judged/divergences.jsonl`` (one line per
+key: true / trivial / false, the correct type, a note, who judged) and the hand-listed divergences
+for recall in ``evals/judged/recall.jsonl`` (sentences by article id, paragraph and sentence
+number). Neither file holds article text.
+
+Split: an event is held out for the developers' own checking when the first hex digit of its
+triplet id is 0–3 (about a quarter); rules are tuned on the rest. The judged set covers both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from storydiff.compare.evidence import norm
+from storydiff.compare.report import StoryArticle, build_report
+
+OUTLETS = {"fox": "Fox News", "nyt": "New York Times", "hpo": "HuffPost"}
+TYPED = ("numeric", "quote", "attribution", "contradiction", "entity", "framing")
+JUDGED_DIR = Path(__file__).resolve().parent / "judged"
+JUDGMENTS = JUDGED_DIR / "divergences.jsonl"
+RECALL = JUDGED_DIR / "recall.jsonl"
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    articles: tuple[StoryArticle, ...]
+    # article id → [(paragraph, sentence, start, end)] of the sentences in the joined text
+    sentences: dict[str, list[tuple[int, int, int, int]]]
+
+    @property
+    def held_out(self) -> bool:
+        return is_held_out(self.id)
+
+
+def is_held_out(event_id: str) -> bool:
+    return event_id[0] in "0123"
+
+
+def load_basil(root: Path) -> list[Event]:
+    """BASIL events: each article's paragraphs joined with blank lines, sentences with spaces."""
+    files = sorted((root / "articles").glob("*/*.json"))
+    if not files:
+        raise FileNotFoundError(f"no BASIL articles under {root / 'articles'}")
+    by_event: dict[str, list[dict]] = defaultdict(list)
+    for path in files:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        by_event[record["triplet-uuid"]].append(record)
+    events = []
+    for event_id, records in sorted(by_event.items()):
+        articles, sentences = [], {}
+        for r in sorted(records, key=lambda r: r["source"]):
+            text, spans = "", []
+            for p, paragraph in enumerate(r["body-paragraphs"]):
+                if text:
+                    text += "\n\n"
+                for s, sentence in enumerate(paragraph):
+                    if s:
+                        text += " "
+                    spans.append((p, s, len(text), len(text) + len(sentence)))
+                    text += sentence
+            sentences[r["uuid"]] = spans
+            published = datetime.fromisoformat(r["date"]).replace(tzinfo=UTC)
+            articles.append(
+                StoryArticle(r["uuid"], OUTLETS.get(r["source"], r["source"]), r["title"], text, published, r["url"])
+            )
+        events.append(Event(event_id, tuple(articles), sentences))
+    return events
+
+
+def item_key(event_id: str, divergence: dict[str, Any]) -> str:
+    """Stable across runs and code changes that report the same thing: type + each side's article
+    and normalised value (not the position of the divergence or of the outlet in the report)."""
+    sides = sorted(f"{c['article_id']}:{norm(c['value'])}" for c in divergence["claims"])
+    return hashlib.sha1("|".join([event_id, divergence["type"], *sides]).encode()).hexdigest()[:16]
+
+
+def sentence_refs(event: Event, article_id: str, span: tuple[int, int]) -> list[list[int]]:
+    """The (paragraph, sentence) pairs of the article that a character span overlaps."""
+    start, end = span
+    return [[p, s] for p, s, a, b in event.sentences[article_id] if a < end and start < b]
+
+
+def report_items(event: Event) -> list[dict[str, Any]]:
+    report = build_report(event.articles, story_id=event.id, title=event.articles[0].title)
+    items = []
+    for d in report["divergences"]:
+        items.append(
+            {
+                "key": item_key(event.id, d),
+                "event": event.id,
+                "type": d["type"],
+                "severity": d["severity"],
+                "summary": d["summary"],
+                "sides": [
+                    {
+                        "outlet": c["outlet"],
+                        "article": c["article_id"],
+                        "sentences": sentence_refs(event, c["article_id"], tuple(c["span"])),
+                        "value": c["value"],
+                        "text": c["text"],
+                    }
+                    for c in d["claims"]
+                ],
+            }
+        )
+    return items
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def matches(item: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """A reported item finds a hand-listed divergence when the types agree and, for every article
+    the hand list names, the item's evidence touches one of the named sentences."""
+    if item["event"] != wanted["event"] or item["type"] not in wanted["types"]:
+        return False
+    touched = {(s["article"], p, q) for s in item["sides"] for p, q in s["sentences"]}
+    named = defaultdict(set)
+    for ref in wanted["sentences"]:
+        named[ref["article"]].add((ref["article"], ref["p"], ref["s"]))
+    return bool(named) and all(refs & touched for refs in named.values())
+
+
+def evaluate(
+    events: list[Event], judgments: list[dict[str, Any]], wanted: list[dict[str, Any]], split: str = "all"
+) -> dict[str, Any]:
+    chosen = [e for e in events if split == "all" or (e.held_out == (split == "holdout"))]
+    items = [item for event in chosen for item in report_items(event)]
+    verdict = {j["key"]: j for j in judgments}
+    judged_events = {j["event"] for j in judgments}
+    per_type: dict[str, Counter] = defaultdict(Counter)
+    high: Counter = Counter()
+    unjudged_typed = typed_on_judged = 0
+    for item in items:
+        j = verdict.get(item["key"])
+        if item["type"] in TYPED and item["event"] in judged_events:
+            typed_on_judged += 1
+            unjudged_typed += j is None
+        if j is None:
+            continue
+        per_type[item["type"]][j["judgment"]] += 1
+        if item["severity"] == "high":
+            high[j["judgment"]] += 1
+    chosen_ids = {e.id for e in chosen}
+    wanted_here = [w for w in wanted if w["event"] in chosen_ids]
+    found = [w for w in wanted_here if any(matches(i, w) for i in items if i["event"] == w["event"])]
+    listed_by_type = Counter(w["types"][0] for w in wanted_here)
+    found_by_type = Counter(w["types"][0] for w in found)
+    by_story: Counter = Counter()
+    per_story: dict[str, list[int]] = defaultdict(list)
+    for event in chosen:
+        counts = Counter(i["type"] for i in items if i["event"] == event.id)
+        by_story.update(counts)
+        for t in (*TYPED, "omission", "exclusive"):
+            per_story[t].append(counts.get(t, 0))
+
+    def precision(c: Counter) -> float | None:
+        n = sum(c.values())
+        return round(c["true"] / n, 3) if n else None
+
+    typed_precisions = {t: precision(per_type[t]) for t in TYPED if t in per_type}
+    return {
+        "split": split,
+        "events": len(chosen),
+        "reported": dict(Counter(i["type"] for i in items)),
+        "judged": {t: dict(c) for t, c in sorted(per_type.items())},
+        "precision": {t: precision(per_type[t]) for t in sorted(per_type)},
+        "min_typed_precision": min((p for p in typed_precisions.values() if p is not None), default=None),
+        "high_judged": dict(high),
+        "high_precision": precision(high),
+        "typed_on_judged_events": typed_on_judged,
+        "unjudged_typed": unjudged_typed,
+        "unjudged_share": round(unjudged_typed / typed_on_judged, 3) if typed_on_judged else 0.0,
+        "recall": round(len(found) / len(wanted_here), 3) if wanted_here else None,
+        "recall_found": len(found),
+        "recall_listed": len(wanted_here),
+        "recall_by_type": {t: f"{found_by_type[t]}/{n}" for t, n in sorted(listed_by_type.items())},
+        "per_story_median": {t: statistics.median(v) for t, v in per_story.items() if v},
+        "per_story_mean": {t: round(statistics.fmean(v), 2) for t, v in per_story.items() if v},
+    }
