@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -219,18 +220,18 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         components.setdefault(root(node), []).append(node)
     out = []
     for nodes in components.values():
-        found = {}
+        chosen: dict[ClaimRef, Quantity] = {}
         for ref, q in sorted(nodes, key=lambda n: (n[0].as_tuple(), n[1].span)):
-            found.setdefault(ref, q)  # one number per claim
+            chosen.setdefault(ref, q)  # one number per claim
         values: dict[tuple[float, float], list[ClaimRef]] = {}
-        for ref, q in sorted(found.items(), key=lambda kv: value_range(kv[1])):
+        for ref, q in sorted(chosen.items(), key=lambda kv: value_range(kv[1])):
             lo, hi = value_range(q)
             last = next(reversed(values), None)
             if last is not None and lo <= last[1]:  # overlapping ranges ("27" and "at least 27") are one value
                 values[(last[0], max(hi, last[1]))] = [*values.pop(last), ref]
             else:
                 values[(lo, hi)] = [ref]
-        if len(values) < 2 or not story.spread(values):  # type: ignore[arg-type]
+        if len(values) < 2 or not story.spread(values):
             continue
         unit = _quantity_key(nodes[0][1])[0]  # type: ignore[index]
         vague = any(hi > 1.15 * lo for lo, hi in values)  # "several", "dozens", "days": loosely stated
@@ -244,11 +245,13 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         severity = "low" if small else "high" if big and confident and not vague else "medium"
         sides = sorted(values.items(), key=lambda kv: kv[0])
         summary = " vs ".join(
-            f"{found[refs[0]].text} ({outlet_names(story.accounts, [r.account for r in refs])})" for _, refs in sides
+            f"{chosen[refs[0]].text} ({outlet_names(story.accounts, [r.account for r in refs])})" for _, refs in sides
         )
-        evidence = tuple(story.evidence(r, found[r].text, [found[r].span]) for r in found)
-        group = story.group_of(next(iter(found)))
-        out.append(Divergence("numeric", severity, tuple(sorted({r.account for r in found})), evidence, summary, group))
+        evidence = tuple(story.evidence(r, chosen[r].text, [chosen[r].span]) for r in chosen)
+        group = story.group_of(next(iter(chosen)))
+        out.append(
+            Divergence("numeric", severity, tuple(sorted({r.account for r in chosen})), evidence, summary, group)
+        )
     return out
 
 
@@ -285,8 +288,10 @@ def _quote_marks(story: StoryView, ref: ClaimRef, quote: str, changed: set[int] 
 _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": "-", "–": "-", "…": "...", "\u00a0": " "})
 
 
-_CONTRACTIONS = ((r"n't\b", " not"), (r"'re\b", " are"), (r"'ll\b", " will"), (r"'ve\b", " have"), (r"'m\b", " am"))
-_CONTRACTIONS += ((r"'d\b", " would"), (r"'s\b", " s"))
+_CONTRACTIONS: tuple[tuple[str, str], ...] = (
+    (r"n't\b", " not"), (r"'re\b", " are"), (r"'ll\b", " will"), (r"'ve\b", " have"), (r"'m\b", " am"),
+    (r"'d\b", " would"), (r"'s\b", " s"),
+)  # fmt: skip
 # words whose change does not change what was said
 QUOTE_FILLER = FUNCTION_WORDS | COMMON_WORDS
 QUOTE_FILLER |= frozenset(
@@ -329,7 +334,7 @@ def fold_accents(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def _inner_ops(a: tuple[str, ...], b: tuple[str, ...]) -> list[tuple[str, int, int, int, int]]:
+def _inner_ops(a: tuple[str, ...], b: tuple[str, ...]) -> list[Any]:
     """Word diff of two quotes without the unmatched ends: two windows cut from one speech differ
     only at their edges."""
     ops = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
@@ -400,7 +405,7 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
         return []
     first, second = by_value[distinct[0]][0], by_value[distinct[1]][0]
     speakers = {source_key(story.claim(r).speaker) for r in (first, second)} - {None}
-    if len(speakers) == 2 and not story.aliases.same(*speakers):  # type: ignore[arg-type]
+    if len(speakers) == 2 and not story.aliases.same(*speakers):
         return []  # two people: not one statement (attribution looks at that)
     changed = _changed_content(distinct[1], distinct[0], _inner_ops(distinct[1], distinct[0]))
     if not changed:

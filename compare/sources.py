@@ -218,7 +218,8 @@ def source_key(speaker: str | None) -> str | None:
 
 
 def is_named(key: str | None) -> bool:
-    return bool(key) and key not in ROLE_NOUNS and key.removesuffix("s") + "s" not in ROLE_NOUNS
+    """A named source (a person or a body by name), not a described one ("an official")."""
+    return key is not None and key not in ROLE_NOUNS and key.removesuffix("s") + "s" not in ROLE_NOUNS
 
 
 class Aliases:
