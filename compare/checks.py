@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
@@ -55,6 +56,7 @@ VAGUE_RANGES = {
 BARE_DURATION_DAYS = {"hours": (2 / 24, 23 / 24), "days": (2.0, 6.0), "weeks": (14.0, 60.0), "months": (60.0, 330.0)}
 BARE_DURATION_DAYS["years"] = (730.0, 3650.0)
 SAME_QUOTE_SHARE = 0.5  # share of a quote's words found in order in another: one statement reworded
+SAME_SPEAKER_SHARE = 0.3  # the same named speaker in one claim group: a looser share is one statement
 FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
 LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
@@ -129,13 +131,22 @@ ROLE_CANON |= {w: "arrest" for w in ["arrest", "arrested", "detain", "detained",
 CASUALTY_ROLES = frozenset(["death", "injury"])
 
 
-@lru_cache(maxsize=65536)
-def _role(text: str, start: int, end: int) -> frozenset[str]:
+def _own_window(claim: Claim, q: Quantity) -> tuple[str, str]:
+    """The words before and after a number that belong to it: up to the neighbouring numbers
+    ("100 people were struck by gunfire resulting in [18 deaths]": "deaths" is not the 100's)."""
+    start, end = q.span[0] - claim.span[0], q.span[1] - claim.span[0]
+    lo = max((o.span[1] - claim.span[0] for o in claim.numbers if o.span[1] - claim.span[0] <= start), default=0)
+    hi = min((o.span[0] - claim.span[0] for o in claim.numbers if o.span[0] - claim.span[0] >= end), default=None)
+    before = _CLAUSE_BREAK.split(claim.text[lo:start])[-1]
+    after = _CLAUSE_BREAK.split(claim.text[end:hi])[0]
+    return before, after
+
+
+def _role(claim: Claim, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
     """What a number counts, beyond its unit: content stems next to it inside its clause
     ("$43 million [paid in taxes]" vs "$139 million [in income]"), one form per role word."""
-    before = _CLAUSE_BREAK.split(text[:start])[-1]
-    after = _CLAUSE_BREAK.split(text[end:])[0]
-    stems = content_stems(before)[-ROLE_WORDS:] + content_stems(after)[:ROLE_WORDS]
+    before, after = _own_window(claim, q)
+    stems = content_stems(before)[-words:] + content_stems(after)[:words]
     return frozenset(ROLE_CANON.get(w, w) for w in stems)
 
 
@@ -198,8 +209,7 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             if _states(stated.get(vb, {}).get(unit, []), ra) or _states(stated.get(va, {}).get(unit, []), rb):
                 continue  # the other article states this value too: two quantities, not a conflict
             ca, cb = story.claim(a), story.claim(b)
-            role_a = _role(ca.text, qa.span[0] - ca.span[0], qa.span[1] - ca.span[0])
-            role_b = _role(cb.text, qb.span[0] - cb.span[0], qb.span[1] - cb.span[0])
+            role_a, role_b = _role(ca, qa), _role(cb, qb)
             shared = role_a & role_b - {unit, _stem(unit)}
             if not shared:
                 continue  # nothing but the unit in common: different quantities ($43m in taxes, $139m income)
@@ -316,6 +326,8 @@ QUOTE_FILLER |= frozenset(
         "still",
         "really",
         "actually",
+        "al",
+        "el",
     ]
 )
 
@@ -338,9 +350,9 @@ def _inner_ops(a: tuple[str, ...], b: tuple[str, ...]) -> list[Any]:
     """Word diff of two quotes without the unmatched ends: two windows cut from one speech differ
     only at their edges."""
     ops = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
-    while ops and ops[0][0] != "equal":
+    while ops and ops[0][0] in ("insert", "delete"):  # one side starts earlier
         ops.pop(0)
-    while ops and ops[-1][0] != "equal":
+    while ops and ops[-1][0] in ("insert", "delete"):  # one side runs on
         ops.pop()
     return ops
 
@@ -357,15 +369,71 @@ def _changed_content(a: tuple[str, ...], b: tuple[str, ...], ops: list) -> list[
     for op, i1, i2, j1, j2 in ops:
         if op == "equal":
             continue
-        wa, wb = a[i1:i2], b[j1:j2]
-        if op == "replace" and len(wa) == len(wb) and all(_same_word(x, y) for x, y in zip(wa, wb, strict=True)):
-            continue
-        changed += [w for w in wa + wb if w not in QUOTE_FILLER]
+        wa = [w for w in a[i1:i2] if w not in QUOTE_FILLER]
+        wb = [w for w in b[j1:j2] if w not in QUOTE_FILLER]
+        if len(wa) == len(wb) and all(_same_word(x, y) for x, y in zip(wa, wb, strict=True)):
+            continue  # only filler changed, or the same words spelled otherwise
+        changed += wa + wb
     return changed
 
 
 def _matched(ops: list) -> int:
     return sum(i2 - i1 for op, i1, i2, _, _ in ops if op == "equal")
+
+
+# words whose change turns what was said around: negation, and how sure or bound the speaker is
+MEANING_WORDS = frozenset(
+    [
+        "not",
+        "never",
+        "no",
+        "nothing",
+        "none",
+        "nobody",
+        "neither",
+        "nor",
+        "without",
+        "will",
+        "would",
+        "may",
+        "might",
+        "must",
+        "could",
+        "should",
+        "can",
+        "cannot",
+        "whatever",
+        "always",
+    ]
+)
+
+
+def _changes_meaning(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """A rewording that changes what was said: inside the part both outlets quote, a negation,
+    a modal ("will" / "may") or a number differs. Other rewordings (a synonym, a dropped adjective)
+    were judged trivial on real multi-outlet news."""
+    ops = _inner_ops(a, b)
+    if not ops:
+        return False
+    short, long = sorted((a, b), key=len)
+    whole = Counter(long)
+    if sum(min(n, whole[w]) for w, n in Counter(short).items()) >= 0.8 * len(short):
+        # the shorter quote's words are nearly all in the longer one (clauses may be reordered):
+        # it changes the meaning only when it carries a negation or modal the longer one does not
+        inner = _inner_ops(short, long)  # the part of the shorter quote that the longer one also quotes
+        region = short[inner[0][1] : inner[-1][2]] if inner else ()
+        in_long = Counter(w for w in long if w in MEANING_WORDS)
+        if any(n > in_long[w] for w, n in Counter(w for w in region if w in MEANING_WORDS).items()):
+            return True
+    else:
+        part_a, part_b = a[ops[0][1] : ops[-1][2]], b[ops[0][3] : ops[-1][4]]  # what both outlets quote
+        if Counter(w for w in part_a if w in MEANING_WORDS) != Counter(w for w in part_b if w in MEANING_WORDS):
+            return True  # a negation or modal more or less
+    for op, i1, i2, j1, j2 in ops:
+        numbers = [w for w in a[i1:i2] if w[0].isdigit()], [w for w in b[j1:j2] if w[0].isdigit()]
+        if op == "replace" and all(numbers) and set(numbers[0]) != set(numbers[1]):
+            return True  # a number replaced by another
+    return False
 
 
 def excerpt(raw_a: str, raw_b: str) -> bool:
@@ -379,7 +447,11 @@ def excerpt(raw_a: str, raw_b: str) -> bool:
     if re.search(r"\.\.\.|…", raw_short) and ops:  # an excerpt with an ellipsis: its words, in order, in the other
         span = ops[-1][2] - ops[0][1]  # the shorter quote's words from the first to the last shared one
         return span >= 0.5 * len(short) and _matched(ops) >= 0.8 * span
-    return _matched(ops) >= 0.6 * len(short) and not _changed_content(short, long, ops)
+    return (
+        _matched(ops) >= 0.6 * len(short)
+        and not _changed_content(short, long, ops)
+        and not _changes_meaning(short, long)
+    )
 
 
 def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
@@ -391,16 +463,20 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     for ref in found:
         if len(words[ref]) >= 4:
             by_value.setdefault(words[ref], []).append(ref)
-    keys = sorted(by_value, key=lambda k: len(" ".join(k)), reverse=True)
+    # the earliest outlet's wording first: the diff reads as how the quote changed
+    keys = sorted(by_value, key=lambda k: (min(r.account for r in by_value[k]), -len(" ".join(k))))
     if len(keys) < 2:
         return []
     distinct = [keys[0]]
+    speaker_of = {k: source_key(story.claim(by_value[k][0]).speaker) for k in keys}
     for key in keys[1:]:
         raw = found[by_value[key][0]]
         if any(excerpt(raw, found[by_value[k][0]]) for k in distinct):
             continue
-        if _matched(_inner_ops(key, keys[0])) >= SAME_QUOTE_SHARE * len(key):
-            distinct.append(key)  # only rewordings of one statement count
+        share = _matched(_inner_ops(key, keys[0])) / len(key)
+        one_speaker = speaker_of[key] is not None and speaker_of[key] == speaker_of[keys[0]]
+        if share >= SAME_QUOTE_SHARE or (one_speaker and share >= SAME_SPEAKER_SHARE):
+            distinct.append(key)  # only rewordings of one statement count (a translation reworded more)
     if len(distinct) < 2 or not story.spread({" ".join(k): by_value[k] for k in distinct}):
         return []
     first, second = by_value[distinct[0]][0], by_value[distinct[1]][0]
@@ -408,8 +484,8 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     if len(speakers) == 2 and not story.aliases.same(*speakers):
         return []  # two people: not one statement (attribution looks at that)
     changed = _changed_content(distinct[1], distinct[0], _inner_ops(distinct[1], distinct[0]))
-    if not changed:
-        return []
+    if not _changes_meaning(distinct[1], distinct[0]):
+        return []  # reworded with the same meaning: judged trivial on real news, not shown
     diff = _word_diff(found[first].translate(_TYPOGRAPHY), found[second].translate(_TYPOGRAPHY))
     weighty = bool(NEGATION_WORDS.search(" ".join(changed)) or any(w[0].isdigit() for w in changed))
     severity = "high" if weighty and len(changed) <= 4 else "medium"

@@ -115,7 +115,9 @@ _INNER_BREAK = re.compile(r"[.!?…][\"”’')\]]*\s")
 _CONTINUATION = re.compile(r"[a-z,;:)\]]|[\"”’']\s*[a-z]")
 _BOILERPLATE = re.compile(
     r"^\(?(?:\(?(?:Additional\s+)?(?:Reporting|Editing|Writing|Compiled|Translated)\s+by|"
-    r"Copyright|All rights reserved|Read more|Click here|Sign up|Subscribe)\b|^\d{1,2}\s+\w+\s+\d{4}$",
+    r"Copyright|All rights reserved|Read more|Click here|Sign up|Subscribe|Follow (?:us|\w+ \w+) on|"
+    r"The following is (?:attributable|a statement)|This (?:story|article) (?:has been|was) (?:updated|corrected)|"
+    r"Related:|Watch:|Listen:|Contact (?:the )?(?:writer|author|reporter))\b|^\d{1,2}\s+\w+\s+\d{4}$",
     re.IGNORECASE,
 )
 
@@ -214,6 +216,11 @@ def _one_named_person(speaker: str) -> bool:
     return bool(words) and words[-1][:1].isupper() and not _PLURAL_START.match(speaker)
 
 
+def claims_said_nothing(claims: list[Claim]) -> bool:
+    """The previous sentence carries no quote (so a new quote is not a continuation of it)."""
+    return not claims or not claims[-1].quotes
+
+
 def _closes_before_opening(sentence: str) -> bool:
     close, opening = sentence.find("”"), sentence.find("“")
     return close >= 0 and (opening < 0 or close < opening)
@@ -239,12 +246,18 @@ def extract_claims(text: str) -> list[Claim]:
     for index, (sentence, start, end) in enumerate(split_sentences(text)):
         quotes = tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
         speaker = find_speaker(sentence)
-        continues = quote_open and _closes_before_opening(sentence)
+        # a quotation running over sentences keeps its speaker: “A,” X said. “B. C.”
+        continues = (quote_open and _closes_before_opening(sentence)) or (
+            since == 0 and sentence.lstrip().startswith("“") and not claims_said_nothing(claims)
+        )
         if (
             speaker is None
             and previous_speaker
-            and since <= 2
-            and (continues or (_PRONOUN_SPEECH.search(sentence) and _one_named_person(previous_speaker)))
+            and (
+                (continues and since <= 2)
+                # "he said" only right after the sentence that named its speaker: unambiguous
+                or (since == 0 and _PRONOUN_SPEECH.search(sentence) and _one_named_person(previous_speaker))
+            )
         ):
             speaker = previous_speaker  # "He said …" after "Ryabkov said …"; a quote's second sentence
         quote_open = _opens_quote(sentence, quote_open)

@@ -42,7 +42,7 @@ from storydiff.compare.checks import (
 )
 from storydiff.compare.claims import Claim
 from storydiff.compare.entities import entity_divergences
-from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, norm, outlet_names
+from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
 from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
 from storydiff.compare.samefact import SAME_FACT, STRONG, same_fact_score
 
@@ -68,8 +68,15 @@ def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
     if na == nb or len(wa ^ wb) > 2 or len(wa & wb) < 6:
         return False
     plain, negated = (tb, ta) if na else (ta, tb)
-    # "That is not the objective, man is the objective." holds "Man is the objective." whole: no flip
-    return norm(plain).rstrip(" .") not in norm(negated)
+    # the negation must deny what the other claim says: "money is not the goal, safety is the goal"
+    # does not negate "safety is the goal" (the negated clause's words are not the other claim's)
+    clause = next(c for c in _CLAUSES.split(negated) if NEGATION_WORDS.search(c) or not _CLAUSES.split(negated))
+    denied = _negation_profile(clause)[1] - _negation_profile(plain)[1]
+    return not (denied - _FLIP_FILLER)
+
+
+_CLAUSES = re.compile(r"[,;:]\s+|\s+(?:but|while|whereas)\s+")
+_FLIP_FILLER = frozenset(["did", "does", "do", "that", "this", "it", "is", "was", "has", "have", "a", "an", "the"])
 
 
 _AUXILIARY = frozenset(
@@ -257,10 +264,15 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
             out.append(Divergence("exclusive", severity, accounts, evidence, summary, index))
         elif len(carried) >= 2 and len(carried) * 2 > len(all_voices):
             opposing = set().union(*(disputed.get(m, set()) for m in group.members))
+            first_told = min(
+                (story.accounts[a].published for a in group.accounts if story.accounts[a].published), default=None
+            )
             for voice in all_voices:
+                published = story.accounts[voice].published
                 if (
                     voice in carried
                     or voice in opposing
+                    or (published and first_told and published < first_told)  # written before the fact was out
                     or _covered_elsewhere(story, group, columns.get(voice, []), position)
                 ):
                     continue
@@ -308,7 +320,10 @@ def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: 
         out += [f for f in framed if f.fingerprint not in {d.fingerprint for d in out}]
     out += contradictions + _coverage(story, titles, disputed)
     order = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
-    out.sort(key=lambda d: (-SEVERITY_RANK[d.severity], order.index(d.type), d.accounts))
+    # within a severity and type, the more salient first: told earlier in the articles
+    out.sort(
+        key=lambda d: (-SEVERITY_RANK[d.severity], order.index(d.type), min(e.claim for e in d.evidence), d.accounts)
+    )
     return out
 
 

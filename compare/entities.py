@@ -118,8 +118,8 @@ def _other_given(a: str, b: str) -> bool:
 
 def _is_person(surname: str, texts: list[str]) -> bool:
     """Somewhere in the story the surname stands after a personal title ("Ms. Sánchez", "Rep. Sanchez")."""
-    pattern = re.compile(_PERSON_MARK + r"(?:[A-Z]\w*\.?\s+){0,2}" + r"(\w+)")
-    return any(fold(m.group(1)) == surname for text in texts for m in pattern.finditer(text))
+    pattern = re.compile(_PERSON_MARK + r"((?:[A-Z][\w’'-]*\.?\s+){0,2}[A-Z][\w’'-]+)")
+    return any(fold(m.group(1).split()[-1]) == surname for text in texts for m in pattern.finditer(text))
 
 
 def entity_divergences(story: StoryView) -> list[Divergence]:

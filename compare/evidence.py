@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from storydiff.compare.align import Alignment, ClaimRef
@@ -25,6 +26,7 @@ class Account:
     outlet: str
     claims: tuple[Claim, ...]
     copy_of: int | None = None  # index of the account whose text this one reproduces
+    published: datetime | None = None  # when the account's article was published
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def build_report(
     for article in sorted(articles, key=lambda a: (a.published or datetime.min, str(a.id))):
         by_outlet.setdefault(article.outlet, []).append(article)
     chosen = [items[-1] for items in by_outlet.values()]  # each outlet's newest article is its account
-    accounts = [Account(a.outlet, _claims_of(a)) for a in chosen]
+    accounts = [Account(a.outlet, _claims_of(a), published=a.published) for a in chosen]
     alignment = align_claims([a.claims for a in accounts])
     accounts = _mark_copies(accounts, chosen, alignment)
     divergences = find_divergences(accounts, alignment, [a.title for a in chosen])

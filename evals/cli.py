@@ -109,7 +109,8 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 
 
 @eval_group.command("divergences")
-@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["basil", "allsides"]), default="basil", show_default=True)
 @click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
 @click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -119,6 +120,7 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 @click.option("--min-recall", type=float, default=None, help="Floor for recall on the hand-listed divergences.")
 def eval_divergences(
     path: Path | None,
+    fmt: str,
     split: str,
     dump: Path | None,
     as_json: bool,
@@ -129,12 +131,20 @@ def eval_divergences(
 ) -> None:
     """Precision per type on the judged divergences of real BASIL events, recall on the hand-listed
     ones, unjudged items and divergences per story (evals/judged/ holds the judgments)."""
-    from storydiff.evals.divergences import JUDGMENTS, RECALL, evaluate, load_basil, read_jsonl, report_items
+    from storydiff.evals.divergences import (
+        JUDGMENTS,
+        RECALL,
+        evaluate,
+        load_allsides,
+        load_basil,
+        read_jsonl,
+        report_items,
+    )
 
-    root = path or settings.shared_data_dir() / "basil-dev"
-    if not root.is_dir():
-        raise click.ClickException(f"BASIL not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
-    events = load_basil(root)
+    root = path or settings.shared_data_dir() / ("basil-dev" if fmt == "basil" else "allsides-roundups")
+    if not root.exists():
+        raise click.ClickException(f"{fmt} data not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
+    events = load_basil(root) if fmt == "basil" else load_allsides(root)
     if dump:
         with dump.open("w", encoding="utf-8") as out:
             for event in events:
@@ -146,8 +156,9 @@ def eval_divergences(
     if min_precision is not None:
         low = {t: p for t, p in result["precision"].items() if t in TYPED and p is not None and p < min_precision}
         failures += [f"{t} precision {p} < floor {min_precision}" for t, p in low.items()]
-    if min_high_precision is not None and (result["high_precision"] or 0) < min_high_precision:
-        failures.append(f"high precision {result['high_precision']} < floor {min_high_precision}")
+    high = result["high_precision"]  # None: no judged high item reported, nothing false shown high
+    if min_high_precision is not None and high is not None and high < min_high_precision:
+        failures.append(f"high precision {high} < floor {min_high_precision}")
     if max_unjudged is not None and result["unjudged_share"] > max_unjudged:
         failures.append(f"unjudged typed share {result['unjudged_share']} > ceiling {max_unjudged}: judge them")
     if min_recall is not None and (result["recall"] or 0) < min_recall:

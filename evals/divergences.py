@@ -8,12 +8,16 @@ key: true / trivial / false, the correct type, a note, who judged) and the hand-
 for recall in ``evals/judged/recall.jsonl`` (sentences by article id, paragraph and sentence
 number). Neither file holds article text.
 
-Split: an event is held out for the developers' own checking when the first hex digit of its
-triplet id is 0–3 (about a quarter); rules are tuned on the rest. The judged set covers both.
+A second development set, AllSides roundups (``../shared/data/allsides-roundups``: real events told
+by left, center and right outlets, leads only), is read by ``load_allsides``.
+
+Split: an event is held out for the developers' own checking when the first hex digit of the
+SHA-1 of its id is 0–3 (about a quarter); rules are tuned on the rest. The judged set covers both.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import statistics
@@ -46,7 +50,8 @@ class Event:
 
 
 def is_held_out(event_id: str) -> bool:
-    return event_id[0] in "0123"
+    """About a quarter of the events, by a hash of their id, kept for checking, not tuning."""
+    return hashlib.sha1(event_id.encode()).hexdigest()[0] in "0123"
 
 
 def load_basil(root: Path) -> list[Event]:
@@ -80,10 +85,55 @@ def load_basil(root: Path) -> list[Event]:
     return events
 
 
+def _body(raw: object) -> str:
+    """AllSides' crawled body: plain text, a list of paragraphs, or a Python-list-like string of them."""
+    if isinstance(raw, list):
+        return "\n\n".join(str(p).strip() for p in raw if str(p).strip())
+    text = str(raw).strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parts = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+        return "\n\n".join(str(p).strip() for p in parts if str(p).strip())
+    return text
+
+
+def load_allsides(path: Path) -> list[Event]:
+    """AllSides roundups: each event's left / center / right articles (leads only). Sentences are
+    referred to as paragraph 0 and their number in storydiff's own split of the lead."""
+    from storydiff.compare.claims import split_sentences
+
+    file = path / "roundups-dev.jsonl" if path.is_dir() else path
+    events = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        published = datetime.fromisoformat(record["date"]).astimezone(UTC)
+        articles, sentences = [], {}
+        for side, news in sorted((record.get("news") or {}).items()):
+            text = _body(news.get("newBody") or "")
+            if not text:
+                continue
+            article_id = f"allsides-{record['id']}-{side}"
+            sentences[article_id] = [(0, n, a, b) for n, (_, a, b) in enumerate(split_sentences(text))]
+            title = news.get("newsTitle") or record["issue"]
+            articles.append(StoryArticle(article_id, news["newsSource"], title, text, published, news.get("newsLink")))
+        if len({a.outlet for a in articles}) >= 2:
+            events.append(Event(f"allsides-{record['id']}", tuple(articles), sentences))
+    return events
+
+
 def item_key(event_id: str, divergence: dict[str, Any]) -> str:
     """Stable across runs and code changes that report the same thing: type + each side's article
-    and normalised value (not the position of the divergence or of the outlet in the report)."""
-    sides = sorted(f"{c['article_id']}:{norm(c['value'])}" for c in divergence["claims"])
+    and normalised value (not the position of the divergence or of the outlet in the report); an
+    omission's or exclusive's value is only "carried", so its sentences identify it."""
+    coverage = divergence["type"] in ("omission", "exclusive")
+    sides = sorted(
+        f"{c['article_id']}:{norm(c['value'])}" + (f":{norm(c['text'])}" if coverage else "")
+        for c in divergence["claims"]
+    )
     return hashlib.sha1("|".join([event_id, divergence["type"], *sides]).encode()).hexdigest()[:16]
 
 

@@ -72,9 +72,39 @@ def stance_of(headline: str, evidence: Claim, cues: tuple[float, float], t_hedge
     hedge_rate, refute_rate = cues
     if _HEDGED.search(headline) or hedge_rate >= t_hedge:
         return "discuss"
-    if refute_rate >= t_refute or opposed(event_stance(headline), event_stance(evidence.text)):
+    # the claim that tells the headline's fact refutes it, the body refutes often, or the event flips
+    if (
+        refutes(headline, evidence)
+        or refute_rate >= t_refute
+        or opposed(event_stance(headline), event_stance(evidence.text))
+    ):
         return "disagree"
     return "agree"
+
+
+def refutes(headline: str, evidence: Claim) -> bool:
+    """The body's best-aligned claim denies or debunks the headline's fact itself: a refutation
+    word in that claim (not only somewhere in the body) and no refutation in the headline."""
+    return bool(_REFUTE.search(evidence.text)) and not _REFUTE.search(headline)
+
+
+def fnc_score(gold: list[str], predicted: list[str]) -> tuple[float, float]:
+    """The official FNC-1 score and its maximum: 0.25 for the related/unrelated call, 0.75 more for the
+    right stance of a related pair."""
+    score = 0.0
+    for g, p in zip(gold, predicted, strict=True):
+        if (g == "unrelated") == (p == "unrelated"):
+            score += 0.25
+            if g != "unrelated" and g == p:
+                score += 0.75
+    best = sum(0.25 if g == "unrelated" else 1.0 for g in gold)
+    return score, best
+
+
+def _class_f1(gold: list[str], pred: list[str], label: str) -> float:
+    tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+    precision, recall = tp / max(1, pred.count(label)), tp / max(1, gold.count(label))
+    return round(2 * precision * recall / (precision + recall), 4) if tp else 0.0
 
 
 def _macro_f1(gold: list[str], pred: list[str]) -> float:
@@ -155,7 +185,13 @@ def evaluate(path: Path, sample: int | None = None, signal: str = "story") -> di
     related_gold = [g != "unrelated" for g in gold]
     related_pred = [p != "unrelated" for p in predicted]
     confusion = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != "unrelated" and p != "unrelated")
+    score, best = fnc_score(gold, predicted)
+    per_class = {s: _class_f1(gold, predicted, s) for s in (*STANCES, "unrelated")}
     return {
+        "fnc_score": round(score, 2),
+        "fnc_score_max": best,
+        "fnc_score_relative": round(score / best, 4) if best else 0.0,
+        "f1_per_class": per_class,
         "pairs": len(pairs),
         "related_signal": signal,
         "thresholds": thresholds,

@@ -75,7 +75,8 @@ def test_demo_quote_worded_differently_with_word_diff(demo_report):
     for claim in quote["claims"]:  # the marks are the differing words, inside the claim
         marked = [claim["text"][a - claim["span"][0] : b - claim["span"][0]] for a, b in claim["marks"]]
         assert any(word in " ".join(marked) for word in ("prepared", "ready"))
-        assert "not at any" not in " ".join(marked)
+        assert "we are" not in " ".join(marked)  # only the differing words are marked
+    assert any("not" in a.split() + b.split() for op, a, b in quote["diff"] if op != "equal")  # the meaning turns
 
 
 def test_demo_attribution_white_house_official_vs_peskov(demo_report):

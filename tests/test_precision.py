@@ -1,0 +1,222 @@
+"""Precision rules of the divergence checks, one case per class of false report seen on real news
+(issue 10). Every text here is invented; each case states the same fact (or not) in two outlets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storydiff.compare.checks import excerpt, quote_words
+from storydiff.compare.claims import extract_claims
+from storydiff.compare.report import StoryArticle, build_report
+from storydiff.compare.samefact import SAME_FACT, same_fact_score
+from storydiff.compare.sources import Aliases, source_key
+
+DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+FILLER_A = (
+    "The council met in the old town hall on Monday. Residents crowded the gallery to follow the debate. "
+    "The session ran late into the evening."
+)
+FILLER_B = (
+    "Councillors gathered at the town hall on Monday evening. The public gallery was full for the debate. "
+    "The meeting ended close to midnight."
+)
+FILLER_C = "The harbour town council debated the budget on Monday. The vote is due next week. Local shops stayed open."
+
+
+def report(*texts: str, outlets: tuple[str, ...] = ("Alpha Post", "Beta Daily", "Gamma News"), days=()) -> dict:
+    articles = [
+        StoryArticle(i, outlet, f"{outlet} on the council", text, DAY + timedelta(days=days[i] if days else 0))
+        for i, (outlet, text) in enumerate(zip(outlets, texts, strict=False))
+    ]
+    return build_report(articles)
+
+
+def of_type(rep: dict, kind: str) -> list[dict]:
+    return [d for d in rep["divergences"] if d["type"] == kind]
+
+
+# ---- the same-fact decision ------------------------------------------------------------------
+def test_it_scores_the_same_fact_above_and_different_facts_below_the_threshold():
+    same = same_fact_score(
+        "The mayor signed the harbour budget on Monday.", "On Monday the mayor signed the budget for the harbour.", {}
+    )
+    other = same_fact_score("The mayor signed the harbour budget on Monday.", "Fishermen protested outside.", {})
+    assert same >= SAME_FACT > other
+
+
+# ---- numbers ---------------------------------------------------------------------------------
+def test_it_reports_a_year_that_differs_for_the_same_fact():
+    rep = report(
+        f"Mayor Lena Ortiz has led the council since 2009. {FILLER_A}",
+        f"Mayor Lena Ortiz has led the council since 2011. {FILLER_B}",
+    )
+    [numeric] = of_type(rep, "numeric")
+    assert {c["value"] for c in numeric["claims"]} == {"2009", "2011"}
+
+
+def test_it_does_not_pair_different_quantities_that_share_a_unit():
+    rep = report(
+        f"The company paid $40 million in taxes last year, the filing shows. {FILLER_A}",
+        f"The company reported $130 million in income last year, the filing shows. {FILLER_B}",
+    )
+    assert of_type(rep, "numeric") == []
+
+
+def test_it_does_not_report_a_value_the_other_article_also_states():
+    rep = report(
+        f"Turnout reached 48 percent in the north. Turnout reached 61 percent in the south. {FILLER_A}",
+        f"Turnout in the south reached 61 percent, officials said. {FILLER_B}",
+    )
+    assert of_type(rep, "numeric") == []
+
+
+def test_it_takes_dates_times_and_ranks_for_no_counts():
+    [claim] = extract_claims("On Sept. 11 at 9:30 p.m. the No. 2 official met 14 delegates.")
+    assert [q.text for q in claim.numbers] == ["14 delegates"]
+
+
+def test_it_reports_a_death_toll_told_in_other_words():
+    rep = report(
+        f"Floods in the valley killed at least 14 people, the fire brigade said. {FILLER_A}",
+        f"At least 22 people have died in the valley floods, the regional office said. {FILLER_B}",
+    )
+    [numeric] = of_type(rep, "numeric")
+    assert numeric["severity"] == "high"
+
+
+# ---- quotes ----------------------------------------------------------------------------------
+def test_it_normalises_typography_and_contractions_before_comparing_quotes():
+    assert quote_words("We don’t back down — ever & always") == quote_words("We don't back down - ever and always")
+    assert quote_words("He’s sure") == quote_words("He's sure")
+
+
+def test_it_takes_an_excerpt_with_an_ellipsis_or_a_window_for_agreement():
+    long = "We will rebuild the harbour wall before winter and we will pay for it ourselves"
+    assert excerpt("We will rebuild the harbour wall … and we will pay for it ourselves", long)
+    assert excerpt("rebuild the harbour wall before winter", long)
+    assert not excerpt("We will never rebuild the harbour wall", long)
+
+
+def test_it_reports_a_reworded_quote_but_not_a_respelled_name():
+    reworded = report(
+        f'Mayor Ortiz said "the budget will protect every school in the district." {FILLER_A}',
+        f'Mayor Ortiz said "the budget may not protect every school in the district." {FILLER_B}',
+    )
+    [quote] = of_type(reworded, "quote")
+    assert any("not" in (a + " " + b).split() for op, a, b in quote["diff"] if op != "equal")
+    synonym = report(
+        f'Mayor Ortiz said "the budget shields every school in the district." {FILLER_A}',
+        f'Mayor Ortiz said "the budget protects every school in the district." {FILLER_B}',
+    )
+    assert of_type(synonym, "quote") == []  # same meaning in other words: not a divergence
+    respelled = report(
+        f'Ortiz said "we met Muammar al-Qaddafi\'s envoy in the capital last spring." {FILLER_A}',
+        f'Ortiz said "we met Moammar Gadhafi\'s envoy in the capital last spring." {FILLER_B}',
+    )
+    assert of_type(respelled, "quote") == []
+
+
+# ---- attribution -----------------------------------------------------------------------------
+def test_it_reports_the_same_quote_credited_to_two_people():
+    rep = report(
+        f'"This budget is a betrayal of the harbour families," Councillor Maya Brandt said. {FILLER_A}',
+        f'"This budget is a betrayal of the harbour families," Councillor Omar Feld said. {FILLER_B}',
+    )
+    [attribution] = of_type(rep, "attribution")
+    assert {c["value"] for c in attribution["claims"]} == {"brandt", "feld"}
+
+
+def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
+    rep = report(
+        f"The mayor's lawyer, Alan Brink, said the contract was signed in March. {FILLER_A}",
+        f"The contract was signed in March, the mayor's lawyer said. {FILLER_B}",
+        f"The contract was signed in March. {FILLER_C}",
+    )
+    assert of_type(rep, "attribution") == []
+    aliases = Aliases(["The mayor's lawyer, Alan Brink, said so."], ["lawyer", "brink"])
+    assert aliases.same("lawyer", "brink")
+
+
+def test_it_rejects_junk_sources():
+    assert source_key("She went") is None and source_key("first") is None
+    assert source_key("Kremlin spokesman Dmitry Peskov") == "peskov"
+    assert source_key("a senior White House official") == "official"
+
+
+def test_it_keeps_the_speaker_of_a_quote_that_runs_over_two_sentences_and_no_plural_pronoun():
+    claims = extract_claims(
+        "“We will not sell the harbour,” Mayor Lena Ortiz said. “It belongs to the town. "
+        "Nobody will take it from us.” Some residents of the old quarter protested. He said it was unfair."
+    )
+    assert [c.speaker for c in claims][:3] == ["Mayor Lena Ortiz", "Mayor Lena Ortiz", "Mayor Lena Ortiz"]
+    assert claims[-1].speaker is None  # "he" is not "some residents"
+
+
+# ---- contradiction ---------------------------------------------------------------------------
+def test_it_does_not_contradict_sentences_that_share_names_but_not_the_fact():
+    rep = report(
+        f"Councillor Brandt backed the mayor's plan for the harbour. {FILLER_A}",
+        f"The council rejected appeals to delay the vote, Brandt said. {FILLER_B}",
+    )
+    assert of_type(rep, "contradiction") == []
+
+
+def test_it_does_not_flip_a_sentence_that_holds_the_other_whole():
+    rep = report(
+        f"Mayor Ortiz said money is not the goal, safety of the harbour is the goal. {FILLER_A}",
+        f"Mayor Ortiz said safety of the harbour is the goal. {FILLER_B}",
+    )
+    assert of_type(rep, "contradiction") == []
+
+
+def test_it_reports_a_denial_against_the_claim_it_denies():
+    rep = report(
+        f"The port authority denied that the ferry crew ignored the storm warning on Friday night. {FILLER_A}",
+        f"The ferry crew ignored the storm warning on Friday night, two passengers told reporters. {FILLER_B}",
+    )
+    [contradiction] = of_type(rep, "contradiction")
+    assert {c["value"] for c in contradiction["claims"]} == {"denied", "stated"}
+
+
+# ---- framing ---------------------------------------------------------------------------------
+def test_it_ignores_loaded_words_inside_quotes_and_hedges_on_both_sides():
+    quoted = report(
+        f'Councillor Brandt called the vote "a farce" after the budget passed by two votes. {FILLER_A}',
+        f"Councillor Brandt criticised the vote after the budget passed by two votes. {FILLER_B}",
+    )
+    assert of_type(quoted, "framing") == []
+    hedged = report(
+        f"Two clerks allegedly leaked the harbour contract to a developer in May. {FILLER_A}",
+        f"Two clerks were accused of leaking the harbour contract to a developer in May. {FILLER_B}",
+    )
+    assert of_type(hedged, "framing") == []
+
+
+# ---- entity ----------------------------------------------------------------------------------
+def test_it_reports_a_different_person_in_the_same_role():
+    rep = report(
+        f"Rep. Dana Ortiz won the vice chair race, defeating Rep. Carl Mendes. {FILLER_A}",
+        f"Rep. Maria Ortiz won the vice chair race after defeating Rep. Carl Mendes by two votes. {FILLER_B}",
+    )
+    [entity] = of_type(rep, "entity")
+    assert {c["value"] for c in entity["claims"]} == {"Dana Ortiz", "Maria Ortiz"}
+
+
+def test_it_reports_no_entity_when_an_article_names_both_people():
+    rep = report(
+        f"Rep. Dana Ortiz won the vice chair race, defeating Rep. Carl Mendes. Her sister Maria Ortiz cheered. {FILLER_A}",
+        f"Rep. Maria Ortiz won the vice chair race after defeating Rep. Carl Mendes by two votes. {FILLER_B}",
+    )
+    assert of_type(rep, "entity") == []
+
+
+# ---- omission --------------------------------------------------------------------------------
+def test_an_article_published_before_the_fact_broke_does_not_omit_it():
+    fact = "The mayor resigned on Tuesday after the audit report was published in full."
+    rep = report(
+        f"{FILLER_C}",
+        f"{fact} {FILLER_A}",
+        f"{fact} {FILLER_B}",
+        days=(0, 1, 1),
+    )
+    assert not [d for d in of_type(rep, "omission") if "resigned" in d["summary"]]
