@@ -221,10 +221,12 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
     """Cluster the articles of a JSONL file (one {"outlet", "title", "text", "published", "url",
     "kind"} per line; "-" reads stdin) into stories and print each story's report. Needs no
     database, network or shared data."""
+    from storydiff.compare import embed
     from storydiff.compare.offline import compare_articles, read_articles
     from storydiff.compare.render import report_markdown
 
-    result = compare_articles(read_articles(file), min_outlets=min_outlets)
+    semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
+    result = compare_articles(read_articles(file), min_outlets=min_outlets, semantic=semantic)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     else:

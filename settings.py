@@ -45,6 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
         "1",
         "1 makes `storydiff serve` add the bundled real feeds when the database has none.",
     ),
+    Setting(
+        "STORYDIFF_SEMANTIC",
+        "off",
+        "Same-fact decisions by sentence embeddings (extra `semantic`): on, off, or auto (on when installed).",
+    ),
     Setting("STORYDIFF_FULLTEXT", "1", "1 fetches the linked page of summary-only items and extracts its text."),
     Setting("STORYDIFF_FULLTEXT_MIN_CHARS", "500", "Feed bodies shorter than this are treated as summary-only."),
     Setting("STORYDIFF_FETCH_WORKERS", "8", "Threads fetching feeds in parallel during one ingest run."),

@@ -100,7 +100,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    from storydiff.compare.checks import framing_terms
+    from storydiff.compare.checks import framing_terms, quote_words
+    from storydiff.compare.samefact import _stems
     from storydiff.compare.diverge import _negation_profile
     from storydiff.compare.report import build_report
 
@@ -108,7 +109,7 @@ def main() -> None:
     build_report(story)  # warm caches (word frequencies, compiled patterns)
     times = []
     for _ in range(args.runs):
-        for cached in (_negation_profile, framing_terms):  # per-text caches start cold each run
+        for cached in (_negation_profile, framing_terms, quote_words, _stems):  # per-text caches start cold
             cached.cache_clear()
         started = time.perf_counter()
         report = build_report(story)

@@ -69,6 +69,10 @@ def _stem(word: str) -> str:
     return word
 
 
+STOP_WORDS = _STOP  # what content_stems drops
+CONTENT_WORD = _WORD  # what content_stems reads as a word
+
+
 def content_stems(text: str) -> list[str]:
     """Lower-cased stems of the content words; numbers and stop words dropped."""
     return [_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOP]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -14,12 +15,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from storydiff.compare.align import ClaimGroup, ClaimRef, _stem, content_stems
+from storydiff.compare.align import CONTENT_WORD, STOP_WORDS, ClaimGroup, ClaimRef, _stem
 from storydiff.compare.claims import Claim
 from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
 from storydiff.compare.quantities import Quantity
-from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans, same_fact_score
+from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
 from storydiff.compare.sources import is_named, source_key
 
 CASUALTY_UNITS = frozenset(
@@ -131,23 +132,33 @@ ROLE_CANON |= {w: "arrest" for w in ["arrest", "arrested", "detain", "detained",
 CASUALTY_ROLES = frozenset(["death", "injury"])
 
 
-def _own_window(claim: Claim, q: Quantity) -> tuple[str, str]:
-    """The words before and after a number that belong to it: up to the neighbouring numbers
-    ("100 people were struck by gunfire resulting in [18 deaths]": "deaths" is not the 100's)."""
-    start, end = q.span[0] - claim.span[0], q.span[1] - claim.span[0]
-    lo = max((o.span[1] - claim.span[0] for o in claim.numbers if o.span[1] - claim.span[0] <= start), default=0)
-    hi = min((o.span[0] - claim.span[0] for o in claim.numbers if o.span[0] - claim.span[0] >= end), default=None)
-    before = _CLAUSE_BREAK.split(claim.text[lo:start])[-1]
-    after = _CLAUSE_BREAK.split(claim.text[end:hi])[0]
-    return before, after
+class _ClaimTokens:
+    """A claim's content stems with their offsets and its clause breaks, computed once (the role
+    words of every number of the claim are read from it)."""
 
+    def __init__(self, claim: Claim) -> None:
+        text = claim.text.lower()
+        self.claim = claim
+        self.words: list[tuple[int, int, str]] = []
+        for m in CONTENT_WORD.finditer(text):
+            word = m.group()
+            if len(word) > 1 and word not in STOP_WORDS:
+                stem = _stem(word)
+                self.words.append((m.start(), m.end(), ROLE_CANON.get(stem, stem)))
+        self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(claim.text)]
 
-def _role(claim: Claim, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
-    """What a number counts, beyond its unit: content stems next to it inside its clause
-    ("$43 million [paid in taxes]" vs "$139 million [in income]"), one form per role word."""
-    before, after = _own_window(claim, q)
-    stems = content_stems(before)[-words:] + content_stems(after)[:words]
-    return frozenset(ROLE_CANON.get(w, w) for w in stems)
+    def role(self, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
+        """What a number counts, beyond its unit: content stems next to it inside its clause and
+        up to the neighbouring numbers ("$43 million [paid in taxes]" vs "$139 million [in income]";
+        "100 people were struck by gunfire resulting in [18 deaths]": "deaths" is the 18's)."""
+        base = self.claim.span[0]
+        start, end = q.span[0] - base, q.span[1] - base
+        spans = [(o.span[0] - base, o.span[1] - base) for o in self.claim.numbers]
+        lo = max([e for s, e in spans if e <= start] + [b for b in self.breaks if b < start], default=0)
+        hi = min([s for s, e in spans if s >= end] + [b for b in self.breaks if b >= end], default=len(self.claim.text))
+        before = [w for a, b, w in self.words if lo <= a and b <= start][-words:]
+        after = [w for a, b, w in self.words if end <= a and b <= hi][:words]
+        return frozenset(before + after)
 
 
 def _ranges_by_unit(story: StoryView) -> dict[int, dict[str, list[tuple[float, float]]]]:
@@ -163,10 +174,6 @@ def _ranges_by_unit(story: StoryView) -> dict[int, dict[str, list[tuple[float, f
     return out
 
 
-def _states(ranges: list[tuple[float, float]], value: tuple[float, float]) -> bool:
-    return any(lo <= value[1] and value[0] <= hi for lo, hi in ranges)
-
-
 _YEAR_SPAN = re.compile(r"\b(?:from|between)\s+((?:19|20)\d\d)\s+(?:to|and|until|through)\s+((?:19|20)\d\d)\b")
 CONTEXT_WORDS = 12  # content words each side of a number: the local fact the same-fact decision compares
 
@@ -176,6 +183,23 @@ def _context(claim: Claim, q: Quantity) -> str:
     start, end = q.span[0] - claim.span[0], q.span[1] - claim.span[0]
     before, after = claim.text[:start].split(), claim.text[end:].split()
     return " ".join(before[-CONTEXT_WORDS:] + after[:CONTEXT_WORDS])
+
+
+def _interval_index(ranges: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """Ranges sorted by their low end, with the running maximum of their high ends."""
+    ordered = sorted(ranges)
+    highest, running = [], float("-inf")
+    for _, high in ordered:
+        running = max(running, high)
+        highest.append(running)
+    return [low for low, _ in ordered], highest
+
+
+def _overlaps(index: tuple[list[float], list[float]], low: float, high: float) -> bool:
+    """Does any indexed range overlap [low, high]? (the ranges starting at or below ``high``)"""
+    lows, highest = index
+    k = bisect_right(lows, high)
+    return k > 0 and highest[k - 1] >= low
 
 
 def numeric_divergences(story: StoryView) -> list[Divergence]:
@@ -192,46 +216,80 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             key = _quantity_key(q)
             if key:
                 by_unit.setdefault(key[0], []).append((ref, q))
-    parent: dict[tuple[ClaimRef, Quantity], tuple[ClaimRef, Quantity]] = {}
+    # every number that may pair gets an integer id (tuples of claims and quantities hash slowly)
+    nodes: list[tuple[ClaimRef, Quantity]] = []
+    parent: list[int] = []
+    strength: list[float] = []  # at a root: the best same-fact score inside its quantity (component)
 
-    def root(node: tuple[ClaimRef, Quantity]) -> tuple[ClaimRef, Quantity]:
-        while parent.setdefault(node, node) != node:
-            node = parent[node]
-        return node
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-    strength: dict[tuple[ClaimRef, Quantity], float] = {}
+    context: dict[int, str] = {}
+
+    def masked_context(i: int) -> str:
+        if i not in context:  # the words around the number, the speaker masked
+            ref, q = nodes[i]
+            claim = story.claim(ref)
+            around = _context(claim, q)
+            context[i] = cut(around, find_spans(around, [claim.speaker]))
+        return context[i]
+
+    linked: set[int] = set()
+    tokens: dict[ClaimRef, _ClaimTokens] = {}
+    roles: dict[int, frozenset[str]] = {}
+
+    def role_of(i: int) -> frozenset[str]:
+        if i not in roles:  # read only for numbers that pass the cheap tests
+            ref, q = nodes[i]
+            if ref not in tokens:
+                tokens[ref] = _ClaimTokens(story.claim(ref))
+            unit = _quantity_key(q)[0]  # type: ignore[index]
+            roles[i] = tokens[ref].role(q) - {unit, _stem(unit)}
+        return roles[i]
+
     for unit, found in by_unit.items():
-        for (a, qa), (b, qb) in combinations(found, 2):
-            va, vb = story.voice[a.account], story.voice[b.account]
-            ra, rb = value_range(qa), value_range(qb)
-            if va == vb or not (ra[1] < rb[0] or rb[1] < ra[0]):
+        if len({story.voice[ref.account] for ref, _ in found}) < 2:
+            continue  # one voice counts this: nothing to compare
+        # per number, once: its voice, its range, the voices that state it too (its role words when needed)
+        bounds = {v: _interval_index(units[unit]) for v, units in stated.items() if unit in units}
+        facts = []
+        for ref, q in found:
+            voice, (low, high) = story.voice[ref.account], value_range(q)
+            elsewhere = {v for v, index in bounds.items() if v != voice and _overlaps(index, low, high)}
+            nodes.append((ref, q))
+            parent.append(len(parent))
+            strength.append(0.0)
+            facts.append((len(nodes) - 1, voice, low, high, elsewhere))
+        casualty_unit = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
+        for (i, va, lo_a, hi_a, stated_a), (j, vb, lo_b, hi_b, stated_b) in combinations(facts, 2):
+            if va == vb or not (hi_a < lo_b or hi_b < lo_a):
                 continue  # one voice, or ranges that can both hold
-            if _states(stated.get(vb, {}).get(unit, []), ra) or _states(stated.get(va, {}).get(unit, []), rb):
+            if vb in stated_a or va in stated_b:
                 continue  # the other article states this value too: two quantities, not a conflict
-            ca, cb = story.claim(a), story.claim(b)
-            role_a, role_b = _role(ca, qa), _role(cb, qb)
-            shared = role_a & role_b - {unit, _stem(unit)}
+            shared = role_of(i) & role_of(j)
             if not shared:
                 continue  # nothing but the unit in common: different quantities ($43m in taxes, $139m income)
-            score = same_fact_score(
-                cut(_context(ca, qa), find_spans(_context(ca, qa), [ca.speaker])),
-                cut(_context(cb, qb), find_spans(_context(cb, qb), [cb.speaker])),
-                story.weights,
-            )
-            if shared & CASUALTY_ROLES and unit in CASUALTY_UNITS | {u.removesuffix("s") for u in CASUALTY_UNITS}:
+            ri, rj = root(i), root(j)
+            if ri == rj and strength[ri] >= STRONG:
+                continue  # already one quantity, and confidently: this pair can change nothing
+            score = story.text_same_fact(masked_context(i), masked_context(j))
+            if shared & CASUALTY_ROLES and casualty_unit:
                 score = max(score, SAME_FACT)  # one event's dead (or injured) counted twice: one quantity
             if score < SAME_FACT:
                 continue
-            parent[root((a, qa))] = root((b, qb))
-            for node in ((a, qa), (b, qb)):
-                strength[node] = max(strength.get(node, 0.0), score)
-    components: dict[tuple[ClaimRef, Quantity], list[tuple[ClaimRef, Quantity]]] = {}
-    for node in parent:
-        components.setdefault(root(node), []).append(node)
+            parent[ri] = rj
+            strength[rj] = max(strength[ri], strength[rj], score)
+            linked.update((i, j))
+    components: dict[int, list[tuple[ClaimRef, Quantity]]] = {}
+    for i in sorted(linked):
+        components.setdefault(root(i), []).append(nodes[i])
     out = []
-    for nodes in components.values():
+    for top, members in components.items():
         chosen: dict[ClaimRef, Quantity] = {}
-        for ref, q in sorted(nodes, key=lambda n: (n[0].as_tuple(), n[1].span)):
+        for ref, q in sorted(members, key=lambda n: (n[0], n[1].span)):
             chosen.setdefault(ref, q)  # one number per claim
         values: dict[tuple[float, float], list[ClaimRef]] = {}
         for ref, q in sorted(chosen.items(), key=lambda kv: value_range(kv[1])):
@@ -243,14 +301,14 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
                 values[(lo, hi)] = [ref]
         if len(values) < 2 or not story.spread(values):
             continue
-        unit = _quantity_key(nodes[0][1])[0]  # type: ignore[index]
+        unit = _quantity_key(members[0][1])[0]  # type: ignore[index]
         vague = any(hi > 1.15 * lo for lo, hi in values)  # "several", "dozens", "days": loosely stated
         low, high = min(v[1] for v in values), max(v[0] for v in values)
         casualties = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
         big = casualties or unit == "year" or high > 1.25 * low
         # high: an important difference told with a confident same-fact decision; a death toll is
         # the most important element there is, so the chosen same-fact level is enough for it
-        confident = max(strength[n] for n in nodes) >= (SAME_FACT if casualties else STRONG)
+        confident = strength[top] >= (SAME_FACT if casualties else STRONG)
         small = unit != "year" and high <= 1.05 * low
         severity = "low" if small else "high" if big and confident and not vague else "medium"
         sides = sorted(values.items(), key=lambda kv: kv[0])
@@ -503,6 +561,28 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     return [Divergence("quote", severity, accounts, tuple(evidence), summary, index, diff)]
 
 
+def _attribution_candidates(
+    story: StoryView, keyed: dict[ClaimRef, str], same_facts: frozenset[frozenset[ClaimRef]]
+) -> list[tuple[ClaimRef, ClaimRef]]:
+    """Pairs of sourced claims worth comparing: aligned ones, ones another check found to tell the
+    same fact, and ones sharing three words in a row of a quote (instead of every pair)."""
+    pairs: set[tuple[ClaimRef, ClaimRef]] = set()
+    for group in story.alignment.groups:  # aligned: one claim group (one claim per outlet)
+        sourced = [m for m in group.members if m in keyed]
+        pairs |= set(combinations(sorted(sourced), 2))
+    pairs |= {tuple(sorted(p)) for p in same_facts if len(p) == 2 and set(p) <= set(keyed)}
+    shingles: dict[tuple[str, ...], list[ClaimRef]] = {}
+    for ref in keyed:
+        for quote in story.claim(ref).quotes:
+            words = quote_words(quote)
+            for k in range(len(words) - 2):
+                shingles.setdefault(words[k : k + 3], []).append(ref)
+    for members in shingles.values():
+        if 1 < len(members) <= 20:
+            pairs |= set(combinations(sorted(set(members)), 2))
+    return sorted(pairs)  # ClaimRef is a tuple: ordered as (account, claim)
+
+
 def attribution_divergences(
     story: StoryView, same_facts: frozenset[frozenset[ClaimRef]] = frozenset()
 ) -> list[Divergence]:
@@ -521,26 +601,28 @@ def attribution_divergences(
         return r
 
     strength: dict[ClaimRef, bool] = {}
-    for a, b in combinations(keyed, 2):
+    folded = {r: fold_accents(story.claim(r).text).lower() for r in keyed}
+    for a, b in _attribution_candidates(story, keyed, same_facts):
         if story.voice[a.account] == story.voice[b.account] or aliases.same(keyed[a], keyed[b]):
             continue
         ca, cb = story.claim(a), story.claim(b)
-        if keyed[b] in fold_accents(ca.text).lower() or keyed[a] in fold_accents(cb.text).lower():
+        if keyed[b] in folded[a] or keyed[a] in folded[b]:
             continue  # both names in one sentence: who said what is told, not contested
         shared_quote = any(
             len(quote_words(x)) >= 5
             and len(quote_words(y)) >= 5
+            and len(set(quote_words(x)) & set(quote_words(y))) >= 3  # cheap first
             and (excerpt(x, y) or fuzz.ratio(" ".join(quote_words(x)), " ".join(quote_words(y))) >= 80)
             for x in ca.quotes
             for y in cb.quotes
         )
         established = frozenset((a, b)) in same_facts  # e.g. the two sides of one numeric divergence
-        if (
-            not established
-            and not (shared_quote and is_named(keyed[a]) and is_named(keyed[b]))
-            and story.same_fact(a, b, [ca.speaker], [cb.speaker]) < STRONG
-        ):
-            continue  # a described source ("an official") needs the very same fact, not only a shared quote
+        if not established and not (shared_quote and is_named(keyed[a]) and is_named(keyed[b])):
+            # a described source ("an official") needs the very same fact, not only a shared quote;
+            # two sentences that did not even align (unmasked) cannot state it strongly alike
+            aligned = story.group_of(a) is not None and story.group_of(a) == story.group_of(b)
+            if not aligned or story.same_fact(a, b, [ca.speaker], [cb.speaker]) < STRONG:
+                continue
         parent[root(a)] = root(b)
         strength[a] = strength[b] = shared_quote
     components: dict[ClaimRef, list[ClaimRef]] = {}

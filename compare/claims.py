@@ -177,8 +177,8 @@ def find_speaker(sentence: str) -> str | None:
     outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)  # a verb inside a quote is not attribution
     for pattern in (_ACCORDING, _VERB_SUBJECT):
         match = pattern.search(outside)
-        if match:
-            return _clean_source(match.group("src"))
+        if match and not (pattern is _VERB_SUBJECT and match.group("verb") in ("told", "tells")):
+            return _clean_source(match.group("src"))  # (", told Reuters": Reuters listened, it did not speak)
     candidates = list(_SUBJECT_VERB.finditer(outside))
     if candidates:
         return _clean_source(candidates[-1].group("src") if len(candidates) > 1 else candidates[0].group("src"))

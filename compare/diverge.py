@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 
-from storydiff.compare.align import Alignment, ClaimGroup, ClaimRef
+from storydiff.compare.align import Alignment, ClaimGroup, ClaimRef, align_claims
 from storydiff.compare.checks import (
     NEGATION_WORDS,
     attribution_divergences,
@@ -44,7 +45,7 @@ from storydiff.compare.claims import Claim
 from storydiff.compare.entities import entity_divergences
 from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
 from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
-from storydiff.compare.samefact import SAME_FACT, STRONG, same_fact_score
+from storydiff.compare.samefact import SAME_FACT, STRONG
 
 __all__ = ["Account", "Divergence", "agreement_matrix", "divergence_score", "find_divergences"]
 MIN_CLAIM_WORDS = 6  # a shorter sentence states too little to be denied
@@ -205,7 +206,7 @@ def _denials(story: StoryView) -> list[Divergence]:
                 continue
             if DENIAL_FRAME.search(claim.text) or len(claim.text.split()) < MIN_CLAIM_WORDS:
                 continue
-            score = same_fact_score(clause, claim.text, story.weights)
+            score = story.text_same_fact(clause, claim.text)
             if score < SAME_FACT:
                 continue
             start = story.claim(ref).span[0]
@@ -291,9 +292,12 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
     return out
 
 
-def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: Sequence[str] = ()) -> list[Divergence]:
-    """Every divergence of the story, most severe first."""
-    story = StoryView(accounts, alignment)
+def find_divergences(
+    accounts: Sequence[Account], alignment: Alignment, titles: Sequence[str] = (), semantic: bool = False
+) -> list[Divergence]:
+    """Every divergence of the story, most severe first (``semantic``: the embedding backend decides
+    what is the same fact; see ``compare.samefact``)."""
+    story = StoryView(accounts, alignment, semantic)
     titles = list(titles) or [""] * len(accounts)
     out: list[Divergence] = []
     contradictions = _contradictions(story) + _denials(story)
@@ -318,12 +322,35 @@ def find_divergences(accounts: Sequence[Account], alignment: Alignment, titles: 
         refs = [ClaimRef(e.account, e.claim) for e in divergence.evidence]
         framed = framing_divergences(story, refs, None, same_fact_known=True)
         out += [f for f in framed if f.fingerprint not in {d.fingerprint for d in out}]
-    out += contradictions + _coverage(story, titles, disputed)
+    out += contradictions + _coverage(story, titles, disputed) + _copy_changes(accounts, semantic)
     order = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
     # within a severity and type, the more salient first: told earlier in the articles
     out.sort(
         key=lambda d: (-SEVERITY_RANK[d.severity], order.index(d.type), min(e.claim for e in d.evidence), d.accounts)
     )
+    return out
+
+
+def _copy_changes(accounts: Sequence[Account], semantic: bool) -> list[Divergence]:
+    """A near-copy (a wire story run by another outlet) is one voice with its original, but when it
+    changes a number, a quote, a name or a status that change is what matters most: each copy is
+    compared with its original alone, for those elements only."""
+    out = []
+    for copy, account in enumerate(accounts):
+        original = account.copy_of
+        if original is None:
+            continue
+        pair = [replace(accounts[original], copy_of=None), replace(account, copy_of=None)]
+        view = StoryView(pair, align_claims([pair[0].claims, pair[1].claims]), semantic)
+        found = numeric_divergences(view) + entity_divergences(view) + _contradictions(view) + _denials(view)
+        for index, group in enumerate(view.alignment.groups):
+            if len(group.accounts) == 2:
+                found += quote_divergences(view, index, group)
+        back = (original, copy)
+        for d in found:
+            evidence = tuple(replace(e, account=back[e.account]) for e in d.evidence)
+            summary = f"{account.outlet} runs {accounts[original].outlet}'s story but changes it — {d.summary}"
+            out.append(replace(d, accounts=tuple(sorted(back)), evidence=evidence, summary=summary, group=None))
     return out
 
 

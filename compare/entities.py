@@ -131,38 +131,42 @@ def entity_divergences(story: StoryView) -> list[Divergence]:
             named[ref] = found
             everyone.setdefault(story.voice[ref.account], set()).update((g, s) for _, _, g, s in found)
     texts = [c.text for c in story.claims.values()]
+    by_surname: dict[str, list[tuple[ClaimRef, tuple[str, str, str, str]]]] = {}
+    for ref, found in named.items():
+        for person in found:
+            by_surname.setdefault(person[3], []).append((ref, person))
     out = []
     seen: set[tuple[str, str]] = set()
-    for a, b in combinations(named, 2):
-        va, vb = story.voice[a.account], story.voice[b.account]
-        if va == vb:
-            continue
-        for written_a, full_a, given_a, surname in named[a]:
-            for written_b, full_b, given_b, surname_b in named[b]:
-                if surname != surname_b or not _other_given(given_a, given_b):
-                    continue
-                if (given_a, surname) in everyone.get(vb, set()) or (given_b, surname) in everyone.get(va, set()):
-                    continue  # an article names both people
-                if not _is_person(surname, texts):
-                    continue  # "Top Democrats" / "Leading Democrats" name no person
-                others_a = {s for *_, s in named[a]} - {surname}
-                others_b = {s for *_, s in named[b]} - {surname}
-                score = story.same_fact(a, b, [written_a], [written_b])
-                if not (others_a & others_b) and score < SAME_FACT:
-                    continue
-                key = tuple(sorted((full_a, full_b)))
-                if key in seen:
-                    continue
-                seen.add(key)  # type: ignore[arg-type]
-                severity = "high" if score >= STRONG else "medium"
-                summary = (
-                    f"Different person named: {full_a} ({outlet_names(story.accounts, [a.account])}) vs "
-                    f"{full_b} ({outlet_names(story.accounts, [b.account])})"
-                )
-                evidence = (
-                    story.evidence(a, full_a, story.mark_in(a, written_a)),
-                    story.evidence(b, full_b, story.mark_in(b, written_b)),
-                )
-                accounts = tuple(sorted({a.account, b.account}))
-                out.append(Divergence("entity", severity, accounts, evidence, summary, story.group_of(a)))
+    for surname, mentions in by_surname.items():
+        givens = {p[2] for _, p in mentions}
+        if len(givens) < 2:
+            continue  # one person (or one form of the name) only
+        for (a, (written_a, full_a, given_a, _)), (b, (written_b, full_b, given_b, _)) in combinations(mentions, 2):
+            va, vb = story.voice[a.account], story.voice[b.account]
+            if va == vb or not _other_given(given_a, given_b):
+                continue
+            if (given_a, surname) in everyone.get(vb, set()) or (given_b, surname) in everyone.get(va, set()):
+                continue  # an article names both people
+            if not _is_person(surname, texts):
+                continue  # "Top Democrats" / "Leading Democrats" name no person
+            others_a = {s for *_, s in named[a]} - {surname}
+            others_b = {s for *_, s in named[b]} - {surname}
+            score = story.same_fact(a, b, [written_a], [written_b])
+            if not (others_a & others_b) and score < SAME_FACT:
+                continue
+            key = tuple(sorted((full_a, full_b)))
+            if key in seen:
+                continue
+            seen.add(key)  # type: ignore[arg-type]
+            severity = "high" if score >= STRONG else "medium"
+            summary = (
+                f"Different person named: {full_a} ({outlet_names(story.accounts, [a.account])}) vs "
+                f"{full_b} ({outlet_names(story.accounts, [b.account])})"
+            )
+            evidence = (
+                story.evidence(a, full_a, story.mark_in(a, written_a)),
+                story.evidence(b, full_b, story.mark_in(b, written_b)),
+            )
+            accounts = tuple(sorted({a.account, b.account}))
+            out.append(Divergence("entity", severity, accounts, evidence, summary, story.group_of(a)))
     return out

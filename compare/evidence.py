@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+import numpy as np
+
 from storydiff.compare.align import Alignment, ClaimRef
 from storydiff.compare.claims import Claim
-from storydiff.compare.samefact import cut, find_spans, same_fact_score, story_weights
+from storydiff.compare.samefact import LexicalScorer, cut, find_spans, semantic_to_scale, story_weights
 from storydiff.compare.sources import Aliases, source_key
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
@@ -88,8 +90,9 @@ def clip(text: str, limit: int = 90) -> str:
 
 
 class StoryView:
-    def __init__(self, accounts: Sequence[Account], alignment: Alignment) -> None:
-        self.accounts, self.alignment = accounts, alignment
+    def __init__(self, accounts: Sequence[Account], alignment: Alignment, semantic: bool = False) -> None:
+        self.accounts, self.alignment, self.semantic = accounts, alignment, semantic
+        self._vectors: dict[str, np.ndarray] = {}
         self.voice = voices(accounts)
         self.claims = {ClaimRef(a, c.index): c for a, acc in enumerate(accounts) for c in acc.claims}
 
@@ -111,6 +114,10 @@ class StoryView:
         return Aliases((c.text for c in self.claims.values()), keys)
 
     @cached_property
+    def lexical(self) -> LexicalScorer:
+        return LexicalScorer(self.weights)
+
+    @cached_property
     def weights(self) -> dict[str, float]:
         """Stem weights over every claim of the story (for the same-fact decision)."""
         return story_weights([c.text for c in self.claims.values()])
@@ -120,7 +127,18 @@ class StoryView:
     ) -> float:
         """Same-fact score of two claims with the compared element (fragments of each text) masked."""
         ta, tb = self.claim(a).text, self.claim(b).text
-        return same_fact_score(cut(ta, find_spans(ta, mask_a)), cut(tb, find_spans(tb, mask_b)), self.weights)
+        return self.text_same_fact(cut(ta, find_spans(ta, mask_a)), cut(tb, find_spans(tb, mask_b)))
+
+    def text_same_fact(self, a: str, b: str) -> float:
+        """Same-fact score of two texts (on the lexical scale, whichever backend decides)."""
+        if self.semantic:
+            from storydiff.compare.embed import embed
+
+            missing = [t for t in (a, b) if t not in self._vectors]
+            if missing:
+                self._vectors.update(zip(missing, embed(missing), strict=True))
+            return semantic_to_scale(float(self._vectors[a] @ self._vectors[b]))
+        return self.lexical.score(a, b)
 
     def evidence(self, ref: ClaimRef, value: str, marks: Sequence[tuple[int, int]] = ()) -> Evidence:
         claim = self.claim(ref)

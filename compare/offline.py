@@ -64,7 +64,7 @@ def read_articles(lines: Iterable[str]) -> list[StoryArticle]:
     return articles
 
 
-def compare_articles(articles: list[StoryArticle], min_outlets: int = 1) -> dict[str, Any]:
+def compare_articles(articles: list[StoryArticle], min_outlets: int = 1, semantic: bool = False) -> dict[str, Any]:
     """Cluster the articles into stories and report each story with at least ``min_outlets`` outlets."""
     dated = [a.published for a in articles if a.published]
     fallback = min(dated) if dated else datetime(1970, 1, 1, tzinfo=UTC)
@@ -81,5 +81,5 @@ def compare_articles(articles: list[StoryArticle], min_outlets: int = 1) -> dict
         if len({a.outlet for a in members}) < min_outlets:
             continue
         title = clusterer.stories[story_id].title() if story_id in clusterer.stories else None
-        reports.append(build_report(members, story_id=number, title=title or None))
+        reports.append(build_report(members, story_id=number, title=title or None, semantic=semantic))
     return {"schema": SCHEMA_VERSION, "stories": reports}

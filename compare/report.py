@@ -40,6 +40,8 @@ from storydiff.compare.claims import Claim, extract_claims
 from storydiff.compare.diverge import Account, Divergence, agreement_matrix, divergence_score, find_divergences
 
 SCHEMA_VERSION = 1
+
+
 COPY_SHARE, COPY_SCORE = 0.8, 0.9
 
 
@@ -133,9 +135,13 @@ def _divergence_json(
 
 
 def build_report(
-    articles: Sequence[StoryArticle], story_id: Hashable | None = None, title: str | None = None
+    articles: Sequence[StoryArticle],
+    story_id: Hashable | None = None,
+    title: str | None = None,
+    semantic: bool = False,
 ) -> dict[str, Any]:
-    """The report of one story from its articles (any order)."""
+    """The report of one story from its articles (any order); ``semantic``: the embedding backend
+    decides what is the same fact (``compare.embed``, optional extra)."""
     by_outlet: dict[str, list[StoryArticle]] = {}
     for article in sorted(articles, key=lambda a: (a.published or datetime.min, str(a.id))):
         by_outlet.setdefault(article.outlet, []).append(article)
@@ -143,7 +149,7 @@ def build_report(
     accounts = [Account(a.outlet, _claims_of(a), published=a.published) for a in chosen]
     alignment = align_claims([a.claims for a in accounts])
     accounts = _mark_copies(accounts, chosen, alignment)
-    divergences = find_divergences(accounts, alignment, [a.title for a in chosen])
+    divergences = find_divergences(accounts, alignment, [a.title for a in chosen], semantic)
     matrix = agreement_matrix(accounts, alignment, divergences)
     claims = {(i, c.index): c for i, acc in enumerate(accounts) for c in acc.claims}
     dated = [a.published for a in articles if a.published]

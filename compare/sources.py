@@ -190,6 +190,7 @@ NOT_SOURCES = frozenset(
     ]
 )
 _WORD = re.compile(r"[\w’'.-]+")
+_POSSESSIVE = re.compile(r"['’]s\b")
 NEAR = 6  # words apart for two source names to be set side by side in one sentence
 
 
@@ -204,6 +205,7 @@ def source_key(speaker: str | None) -> str | None:
     """The identity of a source string, or None when it names nobody (junk or absent)."""
     if not speaker:
         return None
+    speaker = re.split(r"\s+(?:in|at|for|from|with|on|during)\s+", speaker)[0]  # "officials in New York City"
     words = [w for w in _WORD.findall(speaker) if w.strip(".-")]
     if not words or len(words) > 8:
         return None
@@ -229,7 +231,8 @@ class Aliases:
         wanted = set(keys)
         self.parent = {k: k for k in wanted}
         for text in texts:
-            folded = [fold(w) for w in _WORD.findall(text)]
+            plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+            folded = [w.strip(".,;:") for w in _WORD.findall(_POSSESSIVE.sub("", plain))]
             spots = [(i, w) for i, w in enumerate(folded) if w in wanted]
             for (i, a), (j, b) in pairwise(spots):
                 if a != b and j - i <= NEAR and self._apposed(folded[i : j + 1]):

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from storydiff import settings
+from storydiff.compare import embed
 from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
 from storydiff.errors import NotFound
 from storydiff.store.models import Article, Outlet, Report, Story, Version
@@ -57,7 +59,8 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None) 
     story = session.get(Story, story_id)
     if story is None:
         raise NotFound(f"story {story_id} does not exist (it may have been merged into another); list stories first")
-    report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title)
+    semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
+    report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title, semantic=semantic)
     body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
     row = session.get(Report, story_id) or Report(story_id=story_id)
     row.schema = SCHEMA_VERSION

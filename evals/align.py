@@ -134,3 +134,36 @@ def evaluate_alignment(fmt: str, path: Path) -> dict[str, float]:
     accuracy, f1 = _scores(score >= ALIGN_THRESHOLD, labels)
     result.update(accuracy=round(accuracy, 4), f1=round(f1, 4), threshold=ALIGN_THRESHOLD)
     return result
+
+
+STS_SAME_FACT_STRICT = 3.5  # the same-fact decision: "roughly equivalent, only minor details differ"
+
+
+def evaluate_same_fact(path: Path, semantic: bool = False) -> dict[str, float]:
+    """The same-fact decision (compare.samefact) on STS pairs, label gold ≥ 3.5: precision, recall
+    and F0.5 at the shipped thresholds (lexical, or the embedding backend)."""
+    from storydiff.compare.samefact import SAME_FACT, STRONG, same_fact_score, semantic_to_scale
+
+    pairs, gold = load_sts(path)
+    started = time.perf_counter()
+    if semantic:
+        from storydiff.compare.embed import embed
+
+        a, b = embed([x for x, _ in pairs]), embed([y for _, y in pairs])
+        score = np.array([semantic_to_scale(float(c)) for c in (a * b).sum(axis=1)])
+    else:
+        score = np.array(
+            [same_fact_score(x, y, stem_weights([set(content_stems(x)), set(content_stems(y))])) for x, y in pairs]
+        )
+    elapsed = time.perf_counter() - started
+    labels = gold >= STS_SAME_FACT_STRICT
+    result: dict[str, float] = {"pairs": len(pairs), "pairs_per_s": round(len(pairs) / elapsed, 1)}
+    for name, threshold in (("same_fact", SAME_FACT), ("strong", STRONG)):
+        chosen = score >= threshold
+        tp = float((chosen & labels).sum())
+        precision, recall = tp / max(1.0, float(chosen.sum())), tp / max(1.0, float(labels.sum()))
+        f05 = 1.25 * precision * recall / max(1e-9, 0.25 * precision + recall)
+        result.update({f"{name}_precision": round(precision, 4), f"{name}_recall": round(recall, 4)})
+        result[f"{name}_f05"] = round(f05, 4)
+    result["spearman"] = round(float(spearmanr(score, gold)[0]), 4)
+    return result

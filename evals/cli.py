@@ -58,12 +58,13 @@ def eval_cluster_cv(path: Path) -> None:
 @click.option("--cv", type=int, default=None, help="k-fold cross-validation (refits per fold): the gate's figure.")
 @click.option(
     "--decision",
-    type=click.Choice(["paraphrase", "alignment"]),
+    type=click.Choice(["paraphrase", "alignment", "samefact"]),
     default="paraphrase",
     show_default=True,
     help="paraphrase: same claim worded alike (MSRP-fitted model, the gate); alignment: the story aligner's "
     "same-fact score (on STS the label is gold ≥ 2.5).",
 )
+@click.option("--semantic", is_flag=True, help="samefact: the embedding backend (extra `semantic`).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-accuracy", type=float, default=None, help="Exit 1 below this accuracy (eval gate).")
 @click.option("--min-f1", type=float, default=None, help="Exit 1 below this F1 (eval gate).")
@@ -73,17 +74,23 @@ def eval_align(
     path: Path,
     cv: int | None,
     decision: str,
+    semantic: bool,
     as_json: bool,
     min_accuracy: float | None,
     min_f1: float | None,
     min_pearson: float | None,
 ) -> None:
     """The claim pair decision function on paraphrase data: accuracy/F1 or Pearson/Spearman."""
-    from storydiff.evals.align import evaluate, evaluate_alignment
+    from storydiff.evals.align import evaluate, evaluate_alignment, evaluate_same_fact
 
-    if decision == "alignment" and cv:
-        raise click.UsageError("--cv refits the paraphrase model; the alignment score has nothing to refit")
-    result = evaluate_alignment(fmt, path) if decision == "alignment" else evaluate(fmt, path, cv)
+    if decision != "paraphrase" and cv:
+        raise click.UsageError("--cv refits the paraphrase model; the other decisions have nothing to refit")
+    if decision == "samefact" and fmt != "sts":
+        raise click.UsageError("--decision samefact is measured on STS (graded similarity): use --format sts")
+    if decision == "samefact":
+        result = evaluate_same_fact(path, semantic)
+    else:
+        result = evaluate_alignment(fmt, path) if decision == "alignment" else evaluate(fmt, path, cv)
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k:>12}: {v}" for k, v in result.items()))
     enforce_floors(result, {"accuracy": min_accuracy, "f1": min_f1, "pearson": min_pearson})
 
@@ -113,6 +120,7 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 @click.option("--format", "fmt", type=click.Choice(["basil", "allsides"]), default="basil", show_default=True)
 @click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
 @click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")
+@click.option("--semantic", is_flag=True, help="Same-fact decisions by sentence embeddings (extra `semantic`).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-precision", type=float, default=None, help="Floor for the precision of every typed kind.")
 @click.option("--min-high-precision", type=float, default=None, help="Floor for the precision of high items.")
@@ -123,6 +131,7 @@ def eval_divergences(
     fmt: str,
     split: str,
     dump: Path | None,
+    semantic: bool,
     as_json: bool,
     min_precision: float | None,
     min_high_precision: float | None,
@@ -148,9 +157,9 @@ def eval_divergences(
     if dump:
         with dump.open("w", encoding="utf-8") as out:
             for event in events:
-                for item in report_items(event):
+                for item in report_items(event, semantic):
                     out.write(json.dumps(item, ensure_ascii=False) + "\n")
-    result = evaluate(events, read_jsonl(JUDGMENTS), read_jsonl(RECALL), split)
+    result = evaluate(events, read_jsonl(JUDGMENTS), read_jsonl(RECALL), split, semantic)
     click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
     failures = []
     if min_precision is not None:

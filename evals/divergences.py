@@ -143,8 +143,8 @@ def sentence_refs(event: Event, article_id: str, span: tuple[int, int]) -> list[
     return [[p, s] for p, s, a, b in event.sentences[article_id] if a < end and start < b]
 
 
-def report_items(event: Event) -> list[dict[str, Any]]:
-    report = build_report(event.articles, story_id=event.id, title=event.articles[0].title)
+def report_items(event: Event, semantic: bool = False) -> list[dict[str, Any]]:
+    report = build_report(event.articles, story_id=event.id, title=event.articles[0].title, semantic=semantic)
     items = []
     for d in report["divergences"]:
         items.append(
@@ -188,18 +188,21 @@ def matches(item: dict[str, Any], wanted: dict[str, Any]) -> bool:
 
 
 def evaluate(
-    events: list[Event], judgments: list[dict[str, Any]], wanted: list[dict[str, Any]], split: str = "all"
+    events: list[Event],
+    judgments: list[dict[str, Any]],
+    wanted: list[dict[str, Any]],
+    split: str = "all",
+    semantic: bool = False,
 ) -> dict[str, Any]:
     chosen = [e for e in events if split == "all" or (e.held_out == (split == "holdout"))]
-    items = [item for event in chosen for item in report_items(event)]
+    items = [item for event in chosen for item in report_items(event, semantic)]
     verdict = {j["key"]: j for j in judgments}
-    judged_events = {j["event"] for j in judgments}
     per_type: dict[str, Counter] = defaultdict(Counter)
     high: Counter = Counter()
     unjudged_typed = typed_on_judged = 0
     for item in items:
         j = verdict.get(item["key"])
-        if item["type"] in TYPED and item["event"] in judged_events:
+        if item["type"] in TYPED:  # every typed item of every event is judged (the protocol)
             typed_on_judged += 1
             unjudged_typed += j is None
         if j is None:
@@ -227,6 +230,7 @@ def evaluate(
     typed_precisions = {t: precision(per_type[t]) for t in TYPED if t in per_type}
     return {
         "split": split,
+        "same_fact": "semantic" if semantic else "lexical",
         "events": len(chosen),
         "reported": dict(Counter(i["type"] for i in items)),
         "judged": {t: dict(c) for t, c in sorted(per_type.items())},
@@ -234,7 +238,7 @@ def evaluate(
         "min_typed_precision": min((p for p in typed_precisions.values() if p is not None), default=None),
         "high_judged": dict(high),
         "high_precision": precision(high),
-        "typed_on_judged_events": typed_on_judged,
+        "typed_reported": typed_on_judged,
         "unjudged_typed": unjudged_typed,
         "unjudged_share": round(unjudged_typed / typed_on_judged, 3) if typed_on_judged else 0.0,
         "recall": round(len(found) / len(wanted_here), 3) if wanted_here else None,

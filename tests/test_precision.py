@@ -220,3 +220,24 @@ def test_an_article_published_before_the_fact_broke_does_not_omit_it():
         days=(0, 1, 1),
     )
     assert not [d for d in of_type(rep, "omission") if "resigned" in d["summary"]]
+
+
+# ---- near-copies -----------------------------------------------------------------------------
+def test_a_near_copy_that_changes_the_toll_is_compared_with_its_original():
+    wire = (
+        "Floods in the valley killed at least 14 people, the fire brigade said on Monday. "
+        "Rescue teams searched the flooded villages through the night. "
+        "The regional governor ordered the evacuation of 3,000 residents. "
+        "Schools in the valley will stay closed until Friday. "
+        "Forecasters expect more rain on Wednesday."
+    )
+    copy = wire.replace("at least 14 people", "at least 21 people")
+    rep = report(wire, copy, FILLER_C, outlets=("Valley Wire", "Hill Gazette", "Coast Times"))
+    assert {o["name"]: o["copy_of"] for o in rep["outlets"]}["Hill Gazette"] == "Valley Wire"
+    [numeric] = of_type(rep, "numeric")
+    assert "changes it" in numeric["summary"] and {c["value"] for c in numeric["claims"]} == {
+        "14 people",
+        "21 people",
+    }
+    identical = report(wire, wire, FILLER_C, outlets=("Valley Wire", "Hill Gazette", "Coast Times"))
+    assert of_type(identical, "numeric") == []  # a faithful copy never diverges from its original

@@ -73,3 +73,39 @@ def test_svg_escapes_outlet_names():
     for svg in (heatmap(REPORT), timeline(REPORT)):
         assert "<b>" not in svg and "&lt;b&gt;A&lt;/b&gt;" in svg and "B &amp; co" in svg
     assert heatmap(REPORT).count("<rect") == 9 and timeline(REPORT).count("<circle") == 2
+
+
+def test_coverage_follows_the_divergence_list():
+    report = {
+        "outlets": [{"name": n} for n in ("A", "B", "C", "D", "E")],
+        "claim_groups": [
+            {
+                "id": "g1",
+                "claims": [
+                    {"outlet": "A", "index": 0, "text": "the talks were put on hold"},
+                    {"outlet": "B", "index": 0, "text": "the talks were put on hold"},
+                    {"outlet": "C", "index": 2, "text": "nothing was put on hold"},
+                ],
+            }
+        ],
+        "divergences": [
+            {
+                "type": "contradiction",
+                "group": None,
+                "outlets": ["A", "B", "C"],
+                "claims": [
+                    {"outlet": "A", "index": 0, "value": "halted"},
+                    {"outlet": "B", "index": 0, "value": "halted"},
+                    {"outlet": "C", "index": 2, "value": "goes ahead"},
+                ],
+            },
+            {
+                "type": "omission",
+                "group": "g1",
+                "outlets": ["A", "B", "D"],
+                "claims": [{"outlet": "A"}, {"outlet": "B"}],
+            },
+        ],
+    }
+    # C's sentence sits in the group but tells the opposite; D is reported as omitting it; E is not
+    assert coverage(report)[0]["cells"] == ["carried", "carried", "contradicted", "omitted", "absent"]

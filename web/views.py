@@ -88,11 +88,18 @@ def side_by_side(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def coverage(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the coverage matrix: every multi-outlet claim group × outlets, each cell
-    "carried", "contradicted" (the outlet tells the opposite) or "omitted"."""
+    """Rows of the coverage matrix: every multi-outlet claim group × outlets, each cell "carried",
+    "contradicted" (the outlet tells the opposite: in another sentence, or in this very group
+    against the others), "omitted" (reported as an omission in the divergence list) or "absent"
+    (not told here, and not called an omission: e.g. written before the fact, or told in other
+    words). Derived from the divergence list, so the two never disagree."""
     names = [o["name"] for o in report["outlets"]]
     opposing: dict[tuple[str, int], set[str]] = {}
+    omitted: dict[str | None, set[str]] = {}
     for d in report["divergences"]:
+        if d["type"] == "omission":
+            carriers = {c["outlet"] for c in d["claims"]}
+            omitted.setdefault(d.get("group"), set()).update(set(d["outlets"]) - carriers)
         if d["type"] != "contradiction":
             continue
         for claim in d["claims"]:
@@ -104,7 +111,20 @@ def coverage(report: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         carried = {c["outlet"] for c in group["claims"]}
         against = set().union(*(opposing.get((c["outlet"], c["index"]), set()) for c in group["claims"]))
-        cells = ["carried" if n in carried else "contradicted" if n in against else "omitted" for n in names]
+        # an outlet whose own sentence here is opposed by most of the group's other outlets contradicts it
+        dissent = {
+            c["outlet"]
+            for c in group["claims"]
+            if len(opposing.get((c["outlet"], c["index"]), set()) & carried) * 2 > len(carried) - 1
+        }
+        cells = []
+        for n in names:
+            if n in dissent or (n not in carried and n in against):
+                cells.append("contradicted")
+            elif n in carried:
+                cells.append("carried")
+            else:
+                cells.append("omitted" if n in omitted.get(group["id"], set()) else "absent")
         rows.append({"id": group["id"], "text": group["claims"][0]["text"], "cells": cells})
     return rows
 
