@@ -238,6 +238,7 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         return context[i]
 
     linked: set[int] = set()
+    group_of = {m: g for g, group in enumerate(story.alignment.groups) for m in group.members}
     tokens: dict[ClaimRef, _ClaimTokens] = {}
     roles: dict[int, frozenset[str]] = {}
 
@@ -269,6 +270,10 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
                 continue  # one voice, or ranges that can both hold
             if vb in stated_a or va in stated_b:
                 continue  # the other article states this value too: two quantities, not a conflict
+            ref_i, ref_j = nodes[i][0], nodes[j][0]
+            aligned = group_of.get(ref_i, -1) == group_of.get(ref_j, -2)
+            if not (aligned or casualty_unit):
+                continue  # across sentences that did not align, only a casualty count is one quantity
             shared = role_of(i) & role_of(j)
             if not shared:
                 continue  # nothing but the unit in common: different quantities ($43m in taxes, $139m income)

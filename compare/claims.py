@@ -228,13 +228,10 @@ def _closes_before_opening(sentence: str) -> bool:
 
 def _opens_quote(sentence: str, was_open: bool) -> bool:
     """Whether a quotation is still open after this sentence (curly quotes counted)."""
-    state = was_open
-    for ch in sentence:
-        if ch == "“":
-            state = True
-        elif ch == "”":
-            state = False
-    return state
+    opening, closing = sentence.rfind("“"), sentence.rfind("”")
+    if opening < 0 and closing < 0:
+        return was_open
+    return opening > closing
 
 
 def extract_claims(text: str) -> list[Claim]:

@@ -50,10 +50,11 @@ _NUMBER_DIGITS_ONLY = re.compile(_DIGITS + _NUMBER_TAIL, re.IGNORECASE)  # the s
 _HAS_DIGIT = re.compile(r"\d")
 _BARE_DURATION = re.compile(r"\b(hours|days|weeks|months|years)\s+(?:away|later|from now|ago|off)\b", re.IGNORECASE)
 _ADJECTIVE_ENDINGS = ("ian", "ese", "ish", "ern", "al")
-_BOUND_BEFORE = (
-    ("min", re.compile(r"\b(?:more than|over|at least|upwards of|in excess of|no fewer than|no less than)\s+$", re.I)),
-    ("max", re.compile(r"\b(?:nearly|almost|fewer than|less than|under|up to|at most|no more than)\s+$", re.I)),
-    ("about", re.compile(r"\b(?:about|around|roughly|approximately|some|an estimated|estimated|close to)\s+$", re.I)),
+_BOUND_BEFORE = re.compile(
+    r"\b(?:(?P<min>more than|over|at least|upwards of|in excess of|no fewer than|no less than)"
+    r"|(?P<max>nearly|almost|fewer than|less than|under|up to|at most|no more than)"
+    r"|(?P<about>about|around|roughly|approximately|some|an estimated|estimated|close to))\s+$",
+    re.IGNORECASE,
 )
 _CLOCK = re.compile(r":\d\d|\s*[ap]\.m\.", re.I)
 # a number right after a month ("Sept. 11", "October 21") is a date, after "No." a rank: not quantities
@@ -163,7 +164,8 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
         if raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2100 and not unit:
             unit = "year"
         before = sentence[max(0, match.start() - 24) : match.start()]
-        bound = next((name for name, pattern in _BOUND_BEFORE if pattern.search(before)), None)
+        found = _BOUND_BEFORE.search(before)
+        bound = found.lastgroup if found else None
         out.append(Quantity(value, sentence[match.start() : end], unit, (offset + match.start(), offset + end), bound))
     for match in _BARE_DURATION.finditer(sentence):  # "days away": an unstated number, counted as 2
         if not any(q.span[0] <= offset + match.start() < q.span[1] for q in out):

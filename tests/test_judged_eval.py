@@ -1,0 +1,90 @@
+"""The divergence evaluation on real events and its judged files (evals/judged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from storydiff.evals.divergences import (
+    JUDGMENTS,
+    RECALL,
+    TYPED,
+    evaluate,
+    item_key,
+    load_allsides,
+    load_basil,
+    read_jsonl,
+    report_items,
+)
+
+VERDICTS = {"true", "trivial", "false"}
+TYPES = {*TYPED, "omission", "exclusive"}
+
+
+def test_the_judged_files_are_well_formed_and_hold_no_article_text():
+    judgments = read_jsonl(JUDGMENTS)
+    assert len({j["key"] for j in judgments}) == len(judgments) > 50
+    for j in judgments:
+        assert j["judgment"] in VERDICTS and j["type"] in TYPES and j["judge"] and len(j["note"]) < 400
+        assert set(j) == {"key", "event", "type", "judgment", "correct_type", "note", "judge"}
+    wanted = read_jsonl(RECALL)
+    assert len(wanted) >= 100 and len({w["event"] for w in wanted}) >= 10
+    for w in wanted:
+        assert set(w["types"]) <= TYPES and w["sentences"] and len(w["note"]) < 400
+
+
+def test_item_keys_do_not_depend_on_positions():
+    a = {
+        "type": "numeric",
+        "claims": [{"article_id": "x", "value": "18 civilians"}, {"article_id": "y", "value": "21"}],
+    }
+    b = {
+        "type": "numeric",
+        "claims": [{"article_id": "y", "value": "21"}, {"article_id": "x", "value": "18  Civilians"}],
+    }
+    assert item_key("e", a) == item_key("e", b) != item_key("f", a)
+    exclusive = {"type": "exclusive", "claims": [{"article_id": "x", "value": "carried", "text": "One fact."}]}
+    other = {"type": "exclusive", "claims": [{"article_id": "x", "value": "carried", "text": "Another fact."}]}
+    assert item_key("e", exclusive) != item_key("e", other)
+
+
+@pytest.mark.slow
+def test_the_recall_list_points_at_real_sentences(shared_data):
+    events = {e.id: e for e in load_basil(shared_data / "basil-dev")}
+    for w in read_jsonl(RECALL):
+        event = events[w["event"]]
+        for ref in w["sentences"]:
+            assert (ref["p"], ref["s"]) in {(p, s) for p, s, _, _ in event.sentences[ref["article"]]}
+
+
+@pytest.mark.slow
+def test_it_scores_judged_items_and_counts_the_unjudged(shared_data):
+    events = load_basil(shared_data / "basil-dev")
+    judgments = read_jsonl(JUDGMENTS)
+    result = evaluate(events, judgments, read_jsonl(RECALL))
+    assert result["events"] == 60 and result["recall_listed"] == 104
+    assert 0 < result["recall"] <= 1 and result["unjudged_typed"] <= result["typed_reported"]
+    typed = [i for e in events for i in report_items(e) if i["type"] in TYPED]
+    # the same run with the typed judgments taken away: every typed item is unjudged
+    stripped = evaluate(events, [j for j in judgments if j["type"] not in TYPED], [])
+    assert stripped["unjudged_typed"] == len(typed) and stripped["recall"] is None
+
+
+@pytest.mark.slow
+def test_the_gate_fails_below_its_floor(shared_data):
+    command = [sys.executable, "-m", "storydiff.cli", "eval", "divergences", str(shared_data / "basil-dev"), "--json"]
+    passed = subprocess.run([*command, "--min-recall", "0.2"], capture_output=True, text=True, timeout=300)
+    assert passed.returncode == 0, passed.stderr
+    assert json.loads(passed.stdout)["recall"] >= 0.2
+    failed = subprocess.run([*command, "--min-recall", "0.99"], capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1 and "recall" in failed.stderr
+
+
+@pytest.mark.slow
+def test_allsides_events_load_with_their_outlets(shared_data):
+    events = load_allsides(shared_data / "allsides-roundups")
+    assert len(events) > 200
+    assert all(len({a.outlet for a in e.articles}) >= 2 for e in events)
