@@ -101,9 +101,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     from storydiff.compare.checks import framing_terms, quote_words
-    from storydiff.compare.samefact import _stems
     from storydiff.compare.diverge import _negation_profile
     from storydiff.compare.report import build_report
+    from storydiff.compare.samefact import _stems
 
     story = build_story()
     build_report(story)  # warm caches (word frequencies, compiled patterns)

@@ -24,7 +24,7 @@ def test_the_setting_is_on_off_or_auto():
 
 def test_it_embeds_when_installed_and_says_how_to_install_when_not():
     if not embed.available():
-        with pytest.raises(embed.EmbeddingUnavailable, match="storydiff\\[semantic\\]|missing"):
+        with pytest.raises(embed.EmbeddingUnavailable, match=r"storydiff\[semantic\]|missing"):
             embed.enabled("on")
         return
     vectors = embed.embed(
