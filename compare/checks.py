@@ -8,7 +8,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import combinations
 from typing import Any
@@ -265,15 +265,22 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             strength.append(0.0)
             facts.append((len(nodes) - 1, voice, low, high, elsewhere))
         casualty_unit = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
-        for (i, va, lo_a, hi_a, stated_a), (j, vb, lo_b, hi_b, stated_b) in combinations(facts, 2):
+        Fact = tuple[int, int, float, float, set[int]]
+        candidates: Iterable[tuple[Fact, Fact]]
+        if casualty_unit:  # a casualty count is one quantity across the whole story
+            candidates = combinations(facts, 2)
+        else:  # other quantities: only inside one claim group (sentences that aligned)
+            by_group: dict[int, list[Fact]] = {}
+            for fact in facts:
+                group = group_of.get(nodes[fact[0]][0])
+                if group is not None:
+                    by_group.setdefault(group, []).append(fact)
+            candidates = (pair for members in by_group.values() for pair in combinations(members, 2))
+        for (i, va, lo_a, hi_a, stated_a), (j, vb, lo_b, hi_b, stated_b) in candidates:
             if va == vb or not (hi_a < lo_b or hi_b < lo_a):
                 continue  # one voice, or ranges that can both hold
             if vb in stated_a or va in stated_b:
                 continue  # the other article states this value too: two quantities, not a conflict
-            ref_i, ref_j = nodes[i][0], nodes[j][0]
-            aligned = group_of.get(ref_i, -1) == group_of.get(ref_j, -2)
-            if not (aligned or casualty_unit):
-                continue  # across sentences that did not align, only a casualty count is one quantity
             shared = role_of(i) & role_of(j)
             if not shared:
                 continue  # nothing but the unit in common: different quantities ($43m in taxes, $139m income)
