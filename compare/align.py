@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import NamedTuple
 
@@ -69,10 +69,6 @@ def _stem(word: str) -> str:
     return word
 
 
-STOP_WORDS = _STOP  # what content_stems drops
-CONTENT_WORD = _WORD  # what content_stems reads as a word
-
-
 def content_stems(text: str) -> list[str]:
     """Lower-cased stems of the content words; numbers and stop words dropped."""
     return [_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOP]
@@ -98,13 +94,15 @@ def alignment_scores(texts: Sequence[str]) -> np.ndarray:
     return _score_and_containment(texts)[0]
 
 
-def _score_and_containment(texts: Sequence[str], owners: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _score_and_containment(
+    texts: Sequence[str], owners: Sequence[int] | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Scores and containment; with ``owners`` (the account of each text) the rapidfuzz ratio is
     only computed between different accounts — the only pairs alignment ever compares."""
     stems = [set(content_stems(t)) for t in texts]
     n = len(texts)
     if n == 0:
-        return np.zeros((0, 0)), np.zeros((0, 0))
+        return np.zeros((0, 0)), np.zeros((0, 0)), {}
     weights = stem_weights(stems)
     vocab = {w: i for i, w in enumerate(weights)}
     weight = np.fromiter(weights.values(), dtype=float, count=len(weights))
@@ -118,7 +116,7 @@ def _score_and_containment(texts: Sequence[str], owners: Sequence[int] | None = 
     sorted_stems = [" ".join(sorted(s)) for s in stems]
     ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1) / 100.0
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
-    return np.clip(OVERLAP_WEIGHT * dice + (1 - OVERLAP_WEIGHT) * ratio, 0.0, 1.0), contained
+    return np.clip(OVERLAP_WEIGHT * dice + (1 - OVERLAP_WEIGHT) * ratio, 0.0, 1.0), contained, weights
 
 
 def is_aligned(a: str, b: str, threshold: float = ALIGN_THRESHOLD) -> bool:
@@ -150,6 +148,7 @@ class Alignment:
     scores: np.ndarray  # alignment_scores over refs
     contained: np.ndarray  # [i, j]: weighted share of claim i's content words that claim j also has
     groups: tuple[ClaimGroup, ...]  # multi-outlet groups first (largest, most cohesive), then singletons
+    weights: dict[str, float] = field(default_factory=dict)  # the story's stem weights (rarity × IDF)
 
     @cached_property
     def position(self) -> dict[ClaimRef, int]:
@@ -165,7 +164,7 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
     """Group the claims of several outlets' accounts of one story into aligned claim groups."""
     refs = [ClaimRef(a, c.index) for a, claims in enumerate(accounts) for c in claims if is_substantive(c)]
     by_ref = {(a, c.index): c for a, claims in enumerate(accounts) for c in claims}
-    scores, contained = _score_and_containment([by_ref[r.as_tuple()].text for r in refs])
+    scores, contained, weights = _score_and_containment([by_ref[r.as_tuple()].text for r in refs])
     positions: dict[int, list[int]] = {}
     for i, ref in enumerate(refs):
         positions.setdefault(ref.account, []).append(i)
@@ -205,4 +204,4 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
             cohesion = float((block.sum() - np.trace(block)) / (size * (size - 1)))
         groups.append(ClaimGroup(tuple(refs[k] for k in indices), round(cohesion, 4)))
     groups.sort(key=lambda g: (-len(g.members), -g.cohesion, g.members[0].as_tuple()))
-    return Alignment(tuple(refs), scores, contained, tuple(groups))
+    return Alignment(tuple(refs), scores, contained, tuple(groups), weights)

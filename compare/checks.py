@@ -15,7 +15,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from storydiff.compare.align import CONTENT_WORD, STOP_WORDS, ClaimGroup, ClaimRef, _stem
+from storydiff.compare.align import ClaimGroup, ClaimRef, _stem, content_stems
 from storydiff.compare.claims import Claim
 from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
@@ -133,32 +133,25 @@ CASUALTY_ROLES = frozenset(["death", "injury"])
 
 
 class _ClaimTokens:
-    """A claim's content stems with their offsets and its clause breaks, computed once (the role
-    words of every number of the claim are read from it)."""
+    """A claim's clause breaks and number spans, read once: the role words of each of its numbers
+    are the content stems of the window that belongs to it."""
 
     def __init__(self, claim: Claim) -> None:
-        text = claim.text.lower()
+        base = claim.span[0]
         self.claim = claim
-        self.words: list[tuple[int, int, str]] = []
-        for m in CONTENT_WORD.finditer(text):
-            word = m.group()
-            if len(word) > 1 and word not in STOP_WORDS:
-                stem = _stem(word)
-                self.words.append((m.start(), m.end(), ROLE_CANON.get(stem, stem)))
+        self.spans = [(o.span[0] - base, o.span[1] - base) for o in claim.numbers]
         self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(claim.text)]
 
     def role(self, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
         """What a number counts, beyond its unit: content stems next to it inside its clause and
         up to the neighbouring numbers ("$43 million [paid in taxes]" vs "$139 million [in income]";
         "100 people were struck by gunfire resulting in [18 deaths]": "deaths" is the 18's)."""
-        base = self.claim.span[0]
-        start, end = q.span[0] - base, q.span[1] - base
-        spans = [(o.span[0] - base, o.span[1] - base) for o in self.claim.numbers]
-        lo = max([e for s, e in spans if e <= start] + [b for b in self.breaks if b < start], default=0)
-        hi = min([s for s, e in spans if s >= end] + [b for b in self.breaks if b >= end], default=len(self.claim.text))
-        before = [w for a, b, w in self.words if lo <= a and b <= start][-words:]
-        after = [w for a, b, w in self.words if end <= a and b <= hi][:words]
-        return frozenset(before + after)
+        text = self.claim.text
+        start, end = q.span[0] - self.claim.span[0], q.span[1] - self.claim.span[0]
+        lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
+        hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(text))
+        stems = content_stems(text[lo:start])[-words:] + content_stems(text[end:hi])[:words]
+        return frozenset(ROLE_CANON.get(w, w) for w in stems)
 
 
 def _ranges_by_unit(story: StoryView) -> dict[int, dict[str, list[tuple[float, float]]]]:

@@ -119,8 +119,9 @@ class StoryView:
 
     @cached_property
     def weights(self) -> dict[str, float]:
-        """Stem weights over every claim of the story (for the same-fact decision)."""
-        return story_weights([c.text for c in self.claims.values()])
+        """Stem weights of the story (for the same-fact decision): the alignment's, over the
+        substantive claims."""
+        return self.alignment.weights or story_weights([c.text for c in self.claims.values()])
 
     def same_fact(
         self, a: ClaimRef, b: ClaimRef, mask_a: Sequence[str | None] = (), mask_b: Sequence[str | None] = ()
