@@ -506,6 +506,8 @@ def excerpt(raw_a: str, raw_b: str) -> bool:
     if not a or not b:
         return False
     (raw_short, short), (_, long) = sorted(((raw_a, a), (raw_b, b)), key=lambda x: len(x[1]))
+    if sum((Counter(short) & Counter(long)).values()) < 0.4 * len(short):
+        return False  # too few words in common for any of the cases below (cheap, before difflib)
     ops = _inner_ops(short, long)
     if re.search(r"\.\.\.|…", raw_short) and ops:  # an excerpt with an ellipsis: its words, in order, in the other
         span = ops[-1][2] - ops[0][1]  # the shorter quote's words from the first to the last shared one
@@ -617,7 +619,7 @@ def attribution_divergences(
             len(quote_words(x)) >= 5
             and len(quote_words(y)) >= 5
             and len(set(quote_words(x)) & set(quote_words(y))) >= 3  # cheap first
-            and (excerpt(x, y) or fuzz.ratio(" ".join(quote_words(x)), " ".join(quote_words(y))) >= 80)
+            and (fuzz.ratio(" ".join(quote_words(x)), " ".join(quote_words(y))) >= 80 or excerpt(x, y))
             for x in ca.quotes
             for y in cb.quotes
         )
