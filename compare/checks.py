@@ -83,8 +83,9 @@ def _quantity_key(q: Quantity) -> tuple[str, float] | None:
     return unit, q.value
 
 
-def value_range(q: Quantity) -> tuple[float, float]:
-    """What a quantity allows: a point for "18", a range for "several", "dozens", "days away"."""
+def value_range(q: Quantity, key: tuple[str, float] | None = None) -> tuple[float, float]:
+    """What a quantity allows: a point for "18", a range for "several", "dozens", "days away"
+    (``key``: its ``_quantity_key``, when the caller has it)."""
     first = q.text.split()[0].lower() if q.text else ""
     if q.text.lower().startswith("a few"):
         first = "a few"
@@ -92,7 +93,7 @@ def value_range(q: Quantity) -> tuple[float, float]:
         return VAGUE_RANGES[first]
     if first in BARE_DURATION_DAYS:  # "days away": some days
         return BARE_DURATION_DAYS[first]
-    key = _quantity_key(q)
+    key = key or _quantity_key(q)
     value = key[1] if key else q.value
     # a bound word says "a little more / less than": "at least 12 dead" is a toll of 12 known so
     # far (and disagrees with "at least 19"), "more than 5,000 troops" agrees with "5,200 troops"
@@ -154,19 +155,6 @@ class _ClaimTokens:
         return frozenset(ROLE_CANON.get(w, w) for w in stems)
 
 
-def _ranges_by_unit(story: StoryView) -> dict[int, dict[str, list[tuple[float, float]]]]:
-    """Per voice, every value it states anywhere, by unit (a value the other side states too is no conflict)."""
-    out: dict[int, dict[str, list[tuple[float, float]]]] = {}
-    for ref, claim in story.claims.items():
-        for first, last in _YEAR_SPAN.findall(claim.text):  # "from 1996 to 2007": every year between
-            out.setdefault(story.voice[ref.account], {}).setdefault("year", []).append((float(first), float(last)))
-        for q in claim.numbers:
-            key = _quantity_key(q)
-            if key:
-                out.setdefault(story.voice[ref.account], {}).setdefault(key[0], []).append(value_range(q))
-    return out
-
-
 _YEAR_SPAN = re.compile(r"\b(?:from|between)\s+((?:19|20)\d\d)\s+(?:to|and|until|through)\s+((?:19|20)\d\d)\b")
 CONTEXT_WORDS = 12  # content words each side of a number: the local fact the same-fact decision compares
 
@@ -200,15 +188,21 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
     the same counted thing (role words shared next to both numbers), the words around both numbers
     telling the same fact (same-fact decision on the local context, numbers masked), and neither
     value stated anywhere in the other voice's article."""
-    stated = _ranges_by_unit(story)
-    by_unit: dict[str, list[tuple[ClaimRef, Quantity]]] = {}
+    # one pass over the numbers: what each voice states (by unit), and the numbers that may pair
+    stated: dict[int, dict[str, list[tuple[float, float]]]] = {}
+    by_unit: dict[str, list[tuple[ClaimRef, Quantity, tuple[float, float]]]] = {}
     for ref, claim in story.claims.items():
-        if claim.boilerplate:
-            continue
+        voice = stated.setdefault(story.voice[ref.account], {})
+        if "from " in claim.text or "between " in claim.text:  # "from 1996 to 2007": every year between
+            for first, last in _YEAR_SPAN.findall(claim.text):
+                voice.setdefault("year", []).append((float(first), float(last)))
         for q in claim.numbers:
             key = _quantity_key(q)
             if key:
-                by_unit.setdefault(key[0], []).append((ref, q))
+                value = value_range(q, key)
+                voice.setdefault(key[0], []).append(value)
+                if not claim.boilerplate:
+                    by_unit.setdefault(key[0], []).append((ref, q, value))
     # every number that may pair gets an integer id (tuples of claims and quantities hash slowly)
     nodes: list[tuple[ClaimRef, Quantity]] = []
     parent: list[int] = []
@@ -245,20 +239,19 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         return roles[i]
 
     for unit, found in by_unit.items():
-        if len({story.voice[ref.account] for ref, _ in found}) < 2:
+        if len({story.voice[ref.account] for ref, _, _ in found}) < 2:
             continue  # one voice counts this: nothing to compare
-        # per number, once: its voice, its range, the voices that state it too (its role words when needed)
+        # per number, once: its voice and its range (what the other voices state, and its role words, when needed)
         bounds = {v: _interval_index(units[unit]) for v, units in stated.items() if unit in units}
         facts = []
-        for ref, q in found:
-            voice, (low, high) = story.voice[ref.account], value_range(q)
-            elsewhere = {v for v, index in bounds.items() if v != voice and _overlaps(index, low, high)}
+        for ref, q, (low, high) in found:
+            voice = story.voice[ref.account]
             nodes.append((ref, q))
             parent.append(len(parent))
             strength.append(0.0)
-            facts.append((len(nodes) - 1, voice, low, high, elsewhere))
+            facts.append((len(nodes) - 1, voice, low, high))
         casualty_unit = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
-        Fact = tuple[int, int, float, float, set[int]]
+        Fact = tuple[int, int, float, float]
         candidates: Iterable[tuple[Fact, Fact]]
         if casualty_unit:  # a casualty count is one quantity across the whole story
             candidates = combinations(facts, 2)
@@ -269,10 +262,12 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
                 if group is not None:
                     by_group.setdefault(group, []).append(fact)
             candidates = (pair for members in by_group.values() for pair in combinations(members, 2))
-        for (i, va, lo_a, hi_a, stated_a), (j, vb, lo_b, hi_b, stated_b) in candidates:
+        for (i, va, lo_a, hi_a), (j, vb, lo_b, hi_b) in candidates:
             if va == vb or not (hi_a < lo_b or hi_b < lo_a):
                 continue  # one voice, or ranges that can both hold
-            if vb in stated_a or va in stated_b:
+            if (vb in bounds and _overlaps(bounds[vb], lo_a, hi_a)) or (
+                va in bounds and _overlaps(bounds[va], lo_b, hi_b)
+            ):
                 continue  # the other article states this value too: two quantities, not a conflict
             shared = role_of(i) & role_of(j)
             if not shared:
@@ -406,6 +401,8 @@ def quote_words(quote: str) -> tuple[str, ...]:
 
 
 def fold_accents(text: str) -> str:
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
@@ -577,7 +574,7 @@ def _attribution_candidates(
     for group in story.alignment.groups:  # aligned: one claim group (one claim per outlet)
         sourced = [m for m in group.members if m in keyed]
         pairs |= set(combinations(sorted(sourced), 2))
-    pairs |= {tuple(sorted(p)) for p in same_facts if len(p) == 2 and set(p) <= set(keyed)}
+    pairs |= {tuple(sorted(p)) for p in same_facts if len(p) == 2 and all(r in keyed for r in p)}
     shingles: dict[tuple[str, ...], list[ClaimRef]] = {}
     for ref in keyed:
         for quote in story.claim(ref).quotes:

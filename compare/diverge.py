@@ -194,10 +194,17 @@ _DENIES = re.compile(
 )
 
 
+_DENY_STEMS = ("enie", "enied", "eny", "ispute", "efute", "eject")  # in "denied", "Disputes", "rejected", …
+
+
 def _denials(story: StoryView) -> list[Divergence]:
     """ "X denied that P" in one voice against a claim that states P in another: the same fact (the
     denied clause against the claim, same-fact decision) told as true by one and denied by the other."""
-    denied = {r: m for r, c in story.claims.items() if (m := _DENIES.search(c.text))}
+    denied = {
+        r: m
+        for r, c in story.claims.items()
+        if any(stem in c.text for stem in _DENY_STEMS) and (m := _DENIES.search(c.text))  # cheap test first
+    }
     out = []
     for ref, match in denied.items():
         clause = match.group("p")

@@ -126,6 +126,8 @@ def entity_divergences(story: StoryView) -> list[Divergence]:
     named: dict[ClaimRef, list[tuple[str, str, str, str]]] = {}
     everyone: dict[int, set[tuple[str, str]]] = {}
     for ref, claim in story.claims.items():
+        if not any(" " in e for e in claim.entities):
+            continue  # no name of two words or more: no person to read
         found = people(claim.text)
         if found:
             named[ref] = found

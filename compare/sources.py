@@ -155,7 +155,7 @@ NEAR = 6  # words apart for two source names to be set side by side in one sente
 
 def fold(text: str) -> str:
     """Lower-case without accents or possessives: "Sánchez’s" → "sanchez"."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = text if text.isascii() else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"['’]s$", "", plain.lower()).strip(".,;:")
 
 
@@ -190,6 +190,11 @@ class Aliases:
         wanted = set(keys)
         self.parent = {k: k for k in wanted}
         for text in texts:
+            lowered = text.lower()
+            if not lowered.isascii():
+                lowered = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode()
+            if sum(k in lowered for k in wanted) < 2:
+                continue  # fewer than two names: nothing to join (cheap, before tokenising)
             plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
             folded = [w.strip(".,;:") for w in _WORD.findall(_POSSESSIVE.sub("", plain))]
             spots = [(i, w) for i, w in enumerate(folded) if w in wanted]
