@@ -105,6 +105,15 @@ class EventStance:
     negated: bool  # the predicate was flipped by a negation or denial frame
 
 
+# one pattern for the cheap exit: a trigger phrase anywhere, or a word starting with a trigger prefix
+_TRIGGER = re.compile(
+    "|".join(re.escape(p) for p in _TRIGGER_PHRASES)
+    + r"|(?:^|(?<=\s))(?:"
+    + "|".join(re.escape(p) for p in _TRIGGER_PREFIXES)
+    + ")"
+)
+
+
 def _participants(text: str, start: int, end: int) -> frozenset[str]:
     names = set()
     for match in _NAME.finditer(text):
@@ -120,9 +129,7 @@ def _participants(text: str, start: int, end: int) -> frozenset[str]:
 def event_stance(text: str) -> EventStance | None:
     """The claim's first event-status predicate with its polarity, or None when it has none."""
     lowered = text.lower()
-    if not any(p in lowered for p in _TRIGGER_PHRASES) and not any(
-        w.startswith(_TRIGGER_PREFIXES) for w in lowered.split()
-    ):
+    if not _TRIGGER.search(lowered):
         return None  # cheap exit: nothing here can start a status predicate
     for match in _PREDICATE.finditer(text):
         if match.group("proceed") and _ATTRIBUTIVE.search(text[: match.start()]):
