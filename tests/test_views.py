@@ -3,7 +3,7 @@
 import pytest
 
 from storydiff.web.svg import heatmap, timeline
-from storydiff.web.views import coverage, highlight, side_by_side, word_diff
+from storydiff.web.views import _fold, coverage, highlight, side_by_side, word_diff
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,9 @@ def test_coverage_follows_the_divergence_list():
     }
     # C's sentence sits in the group but tells the opposite; D is reported as omitting it; E is not
     assert coverage(report)[0]["cells"] == ["carried", "carried", "contradicted", "omitted", "absent"]
+
+
+def test_low_omissions_and_exclusives_fold_per_outlet():
+    exclusive = {"type": "exclusive", "outlets": ["A"], "claims": [{"outlet": "A"}]}
+    omission = {"type": "omission", "outlets": ["A", "B", "C"], "claims": [{"outlet": "A"}, {"outlet": "B"}]}
+    assert _fold(exclusive) == "Only A reports" and _fold(omission) == "C omits"

@@ -164,5 +164,6 @@ def test_low_severity_omissions_and_exclusives_are_folded_away(demo_site):
     assert len(folded) == 2 and "low-severity omissions and exclusives" in folded[1]
     assert 'data-type="numeric"' in folded[0] and 'data-type="contradiction"' in folded[0]
     assert all(f'data-type="{t}"' not in folded[1] for t in ("numeric", "quote", "contradiction"))
+    assert '<details class="outlet"><summary>Only ' in folded[1]  # folded again per outlet
     unfolded = client.get(f"/stories/{story_id}?type=exclusive").text
     assert '<details class="minor">' not in unfolded and 'data-type="exclusive"' in unfolded

@@ -129,6 +129,17 @@ def coverage(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _fold(d: dict[str, Any]) -> str:
+    """Where a low omission or exclusive is folded on the page: per outlet ("Only X reports",
+    "Y omits"); the carriers come first in an omission's outlets, the omitting outlet last."""
+    carriers = {c["outlet"] for c in d["claims"]}
+    if d["type"] == "exclusive":
+        return "Only " + ", ".join(d["outlets"]) + " reports"
+    if d["type"] == "omission":
+        return ", ".join(o for o in d["outlets"] if o not in carriers) + " omits"
+    return d["type"]
+
+
 def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[str, Any]]:
     """Divergences ranked by severity (as stored), optionally one type, with render-ready evidence."""
     out = []
@@ -136,5 +147,5 @@ def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[st
         if kind and d["type"] != kind:
             continue
         evidence = [dict(c, pieces=highlight(c)) for c in d["claims"]]
-        out.append(dict(d, evidence=evidence, diff_pieces=quote_diff(d["diff"]) if d["diff"] else []))
+        out.append(dict(d, evidence=evidence, diff_pieces=quote_diff(d["diff"]) if d["diff"] else [], fold=_fold(d)))
     return out
