@@ -60,7 +60,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("STORYDIFF_SCHEDULER_TICK", "60", "Seconds between two runs of the in-process scheduler."),
     Setting("STORYDIFF_NEARDUP_THRESHOLD", "0.8", "Estimated Jaccard similarity above which an item is a wire copy."),
-    Setting("STORYDIFF_STORY_QUIET_HOURS", "72", "A story closes after this many hours without a new article."),
+    Setting(
+        "STORYDIFF_STORY_QUIET_HOURS",
+        "72",
+        "A story closes after this many hours without a new article (event time: published times, not the wall clock).",
+    ),
     Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),
     Setting("STORYDIFF_PORT", "8000", "Port of the web server."),
     Setting(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storydiff import settings
@@ -130,10 +130,16 @@ def cluster_new_articles(
             for a in assignments
         )
         run.story_ids = sorted(db_id[sid] for sid in changed)
-    limit = now - timedelta(hours=config.quiet_hours)
-    closing = session.execute(
-        update(Story).where(Story.status == "open", Story.last_seen < limit).values(status="closed")
-    )
-    run.closed = int(getattr(closing, "rowcount", 0))
+    # event time, never the wall clock: a story closes when the stream of *published* times has moved
+    # past its quiet period (so a backlog, or feeds in any order, give the same stories); the
+    # newest published time is capped at now (a future date says nothing about the stream)
+    latest = session.scalar(select(func.max(Story.last_seen)))
+    if latest is not None:
+        latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+        limit = min(now, latest) - timedelta(hours=config.quiet_hours)
+        closing = session.execute(
+            update(Story).where(Story.status == "open", Story.last_seen < limit).values(status="closed")
+        )
+        run.closed = int(getattr(closing, "rowcount", 0))
     session.commit()
     return run

@@ -3,15 +3,15 @@ merges of persisted stories, closing, and the demo story across outlets."""
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from storydiff.compare.cluster import ClusterConfig
 from storydiff.compare.run import cluster_new_articles
-from storydiff.demo.run import load_demo
+from storydiff.demo.run import add_demo_feeds, load_demo
 from storydiff.demo.server import DemoFeedServer
 from storydiff.ingest.feeds import FeedSpec, add_feed
 from storydiff.ingest.refresh import refresh_due_feeds
-from storydiff.store.models import Article, Outlet, Story, StoryArticle, Version
+from storydiff.store.models import Article, ArticleFeed, Feed, Outlet, Story, StoryArticle, Version
 from storydiff.store.queries import stats
 from tests.feedserver import rss
 
@@ -142,9 +142,25 @@ def test_persisted_stories_that_converge_are_merged_and_quiet_ones_close(db, fee
         assert run.merged == 1
         assert s.scalar(select(func.count()).select_from(Story)) == 1
         assert s.scalar(select(func.count(func.distinct(StoryArticle.story_id)))) == 1
-    with db() as s:
+    with db() as s:  # days of wall clock close nothing: time is the stream of published times
+        assert cluster_new_articles(s, now=NOW + timedelta(days=5)).closed == 0
+    later = [
+        {
+            "title": "Harbour strike ends after pay deal",
+            "link": "http://z.example/1",
+            "guid": "z1",
+            "date": "Sun, 26 Oct 2025 09:00:00 +0000",
+            "description": "",
+        }
+    ]
+    with db.begin() as s:
+        add_feed(s, FeedSpec(feed_server.add("/z", rss(later)), "Z", "newspaper"))
+    refresh_due_feeds(db)
+    with db() as s:  # an article published five days on moves the stream past the story's quiet period
         closed = cluster_new_articles(s, now=NOW + timedelta(days=5))
-        assert closed.closed == 1 and s.scalar(select(Story.status)) == "closed"
+        assert closed.closed == 1
+        statuses = dict(s.execute(select(Story.title, Story.status)).all())
+        assert sorted(statuses.values()) == ["closed", "open"]
 
 
 def test_quiet_period_is_a_setting(db, feed_server, monkeypatch):
@@ -159,9 +175,59 @@ def test_quiet_period_is_a_setting(db, feed_server, monkeypatch):
             "description": "Lava.",
         }
     ]
+    item.append(
+        {
+            "title": "Parliament passes the harbour budget",
+            "link": "http://v.example/2",
+            "guid": "v2",
+            "date": "Tue, 21 Oct 2025 10:00:00 +0000",
+            "description": "Budget.",
+        }
+    )
     with db.begin() as s:
         add_feed(s, FeedSpec(feed_server.add("/v", rss(item)), "V", "wire"))
     refresh_due_feeds(db)
-    with db() as s:
-        run = cluster_new_articles(s, now=datetime(2025, 10, 21, 10, 0, tzinfo=UTC))
-        assert run.new_stories == 1 and run.closed == 1
+    with db() as s:  # two hours of published time pass a one-hour quiet period: the volcano story closes
+        run = cluster_new_articles(s, now=datetime(2026, 1, 1, tzinfo=UTC))
+        assert run.new_stories == 2 and run.closed == 1
+
+
+def test_a_backlog_months_old_clusters_as_it_did_when_fresh(db, feed_server, monkeypatch):
+    """Event time: the demo's articles clustered months after they were published, feed by feed
+    (one clustering run per feed, the others held back as articles still waiting, as a worker
+    sees them), give the partition they give when clustered on the day — no story is closed by
+    the wall clock between two feeds."""
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")
+    server = DemoFeedServer().start()
+    try:
+        with db.begin() as s:
+            add_demo_feeds(s, server.base_url)
+        with db() as s:
+            feed_ids = list(s.scalars(select(Feed.id).order_by(Feed.id)))
+        refresh_due_feeds(db, feed_ids)
+    finally:
+        server.stop()
+
+    def partition_after(now: datetime) -> set[frozenset[str]]:
+        with db.begin() as s:
+            s.execute(delete(StoryArticle))
+            s.execute(delete(Story))
+        for feed_id in feed_ids:
+            with db.begin() as s:
+                ids = s.scalars(select(ArticleFeed.article_id).where(ArticleFeed.feed_id == feed_id)).all()
+                s.execute(update(Article).where(Article.id.not_in(ids)).values(needs_fulltext=True))
+            with db() as s:
+                cluster_new_articles(s, now=now)
+            with db.begin() as s:
+                s.execute(update(Article).values(needs_fulltext=False))
+        with db() as s:
+            cluster_new_articles(s, now=now)
+            rows = s.execute(select(StoryArticle.story_id, Article.url).join(Article)).all()
+        stories: dict[int, set[str]] = {}
+        for story_id, url in rows:
+            stories.setdefault(story_id, set()).add(url)
+        return {frozenset(urls) for urls in stories.values()}
+
+    fresh = partition_after(NOW)
+    assert partition_after(datetime(2026, 6, 1, tzinfo=UTC)) == fresh
+    assert max(len(urls) for urls in fresh) >= 5  # the multi-outlet demo story held together
