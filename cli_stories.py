@@ -94,7 +94,11 @@ def report_text(report: dict[str, Any], console: Console) -> None:
 @click.option("--sort", type=click.Choice(["score", "updated", "outlets"]), default="updated", show_default=True)
 @click.option("--min-outlets", type=int, default=1, show_default=True)
 @click.option("--type", "kind", default=None, help="Only stories with a divergence of this type.")
-@click.option("--search", default=None, help="Words that must appear in the title.")
+@click.option(
+    "--search",
+    default=None,
+    help="Words that must each appear in the story's title, a member's title or lead, or an outlet.",
+)
 @click.option("--limit", type=int, default=25, show_default=True)
 def stories_command(
     as_json: bool, sort: str, min_outlets: int, kind: str | None, search: str | None, limit: int

@@ -1,6 +1,6 @@
 """Story listing and story details for the web UI, the API and the CLI (read-only queries).
 
-``list_stories`` filters by outlet, outlet kind, time range, divergence type and title words,
+``list_stories`` filters by outlet, outlet kind, time range, divergence type and words (of the title, the members' titles and leads, the outlets),
 sorts by divergence score, last update or number of outlets, and pages with an opaque cursor
 (keyset pagination: stable under inserts, no OFFSET scans)."""
 
@@ -131,9 +131,17 @@ def list_stories(
         stmt = stmt.where(Story.first_seen <= flt.until)
     if flt.type:
         stmt = stmt.where(Report.types.like(f"%,{flt.type},%"))
-    for word in (flt.q or "").split()[:8]:
+    for word in (flt.q or "").split()[:8]:  # every word: in the title, a member's title or lead, or an outlet
         escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(func.lower(Story.title).like(f"%{escaped}%", escape="\\"))
+        pattern = f"%{escaped}%"
+        told = member.join(Version, Version.article_id == Article.id).where(
+            or_(
+                func.lower(Version.title).like(pattern, escape="\\"),
+                func.lower(Version.summary).like(pattern, escape="\\"),
+                func.lower(Outlet.name).like(pattern, escape="\\"),
+            )
+        )
+        stmt = stmt.where(or_(func.lower(Story.title).like(pattern, escape="\\"), exists(told)))
     if cursor:
         _, value, last_id = unpack_cursor(
             cursor, _equal_to(flt.sort), datetime.fromisoformat if flt.sort == "updated" else _number, integer

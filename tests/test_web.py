@@ -34,6 +34,9 @@ def test_stories_page_filters_sort_search(demo_site):
         ("?type=quote&kind=state_media", True),
         ("?outlet=Danube+Daily", True),
         ("?q=ministers+hold", True),
+        ("?q=lavrov+budapest", True),  # words of the members' titles and leads, not only the story title
+        ("?q=northwind", True),  # an outlet's name
+        ("?q=lavrov+penguins", False),  # every word must be found
         ("?q=penguins", False),
         ("?since=2030-01-01", False),
         ("?sort=score&min_outlets=2", True),

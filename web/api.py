@@ -34,7 +34,11 @@ def story_filter(
     since: datetime | None = Query(None, description="Stories updated at or after this time (ISO 8601)."),
     until: datetime | None = Query(None, description="Stories that started at or before this time (ISO 8601)."),
     type: str | None = Query(None, description="Only stories with a divergence of this type (numeric, quote, …)."),
-    q: str | None = Query(None, max_length=200, description="Words that must all appear in the story title."),
+    q: str | None = Query(
+        None,
+        max_length=200,
+        description="Words that must each appear in the story title, a member article's title or lead, or an outlet name.",
+    ),
     min_outlets: int = Query(1, ge=1, le=1000, description="Only stories covered by at least this many outlets."),
 ) -> StoryFilter:
     return StoryFilter(outlet, kind, since, until, type, q, min_outlets, sort).check()
