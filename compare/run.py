@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storydiff import settings
 from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
-from storydiff.store.models import Article, JobLock, Story, StoryArticle, Version
+from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, Version
 from storydiff.store.queries import newest_versions
 
 TEMP_IDS = 1 << 40  # clusterer ids of stories not yet in the database
@@ -124,6 +124,9 @@ def cluster_new_articles(
             keep = db_id[clusterer.final_id(gone)]
             session.execute(update(StoryArticle).where(StoryArticle.story_id == gone).values(story_id=keep))
             session.execute(delete(Story).where(Story.id == gone))
+            # the absorbed id keeps working: it (and every id that pointed at it) now points at the survivor
+            session.execute(update(StoryRedirect).where(StoryRedirect.to_id == gone).values(to_id=keep))
+            session.merge(StoryRedirect(from_id=gone, to_id=keep))  # (SQLite may have reused a freed id)
             run.merged += 1
         session.add_all(
             StoryArticle(story_id=db_id[clusterer.story_of[a.doc_id]], article_id=a.doc_id, score=a.score)

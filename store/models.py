@@ -148,6 +148,16 @@ class Story(Base):
     divergence_score: Mapped[float | None] = mapped_column(Float, index=True)
 
 
+class StoryRedirect(Base):
+    """A story merged into another: its id keeps working, pointing at the survivor (links and alert
+    references never break). Chains are kept flat: a survivor merged later re-points its redirects."""
+
+    __tablename__ = "story_redirects"
+
+    from_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    to_id: Mapped[int] = mapped_column(Integer, index=True)
+
+
 class StoryArticle(Base):
     """An article's membership of its story (one story per article), with the join score."""
 

@@ -11,7 +11,7 @@ from storydiff.demo.run import add_demo_feeds, load_demo
 from storydiff.demo.server import DemoFeedServer
 from storydiff.ingest.feeds import FeedSpec, add_feed
 from storydiff.ingest.refresh import refresh_due_feeds
-from storydiff.store.models import Article, ArticleFeed, Feed, Outlet, Story, StoryArticle, Version
+from storydiff.store.models import Article, ArticleFeed, Feed, Outlet, Story, StoryArticle, StoryRedirect, Version
 from storydiff.store.queries import stats
 from tests.feedserver import rss
 
@@ -142,6 +142,10 @@ def test_persisted_stories_that_converge_are_merged_and_quiet_ones_close(db, fee
         assert run.merged == 1
         assert s.scalar(select(func.count()).select_from(Story)) == 1
         assert s.scalar(select(func.count(func.distinct(StoryArticle.story_id)))) == 1
+        survivor = s.scalar(select(Story.id))
+        # the absorbed story's id keeps pointing at the survivor
+        [(gone, to)] = s.execute(select(StoryRedirect.from_id, StoryRedirect.to_id)).all()
+        assert to == survivor and gone != survivor
     with db() as s:  # days of wall clock close nothing: time is the stream of published times
         assert cluster_new_articles(s, now=NOW + timedelta(days=5)).closed == 0
     later = [

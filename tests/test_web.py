@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storydiff.cli import main
 from storydiff.compare.store_reports import compare_story
-from storydiff.store.models import Article, Version
+from storydiff.store.models import Article, StoryRedirect, Version
 from tests.demo_story import ingest_demo
 from tests.webserver import serve_app
 
@@ -170,3 +170,18 @@ def test_low_severity_omissions_and_exclusives_are_folded_away(demo_site):
     assert '<details class="outlet"><summary>Only ' in folded[1]  # folded again per outlet
     unfolded = client.get(f"/stories/{story_id}?type=exclusive").text
     assert '<details class="minor">' not in unfolded and 'data-type="exclusive"' in unfolded
+
+
+def test_a_merged_story_id_redirects_to_the_survivor(demo_site):
+    client, story_id, db = demo_site
+    with db.begin() as s:
+        s.add(StoryRedirect(from_id=story_id + 1000, to_id=story_id))
+    gone = story_id + 1000
+    page = client.get(f"/stories/{gone}?type=numeric")
+    assert page.status_code == 301 and page.headers["location"] == f"/stories/{story_id}?type=numeric"
+    api = client.get(f"/api/stories/{gone}/report")
+    assert api.status_code == 301 and api.headers["location"] == f"/api/stories/{story_id}/report"
+    followed = client.get(f"/api/stories/{gone}", follow_redirects=True)
+    assert followed.status_code == 200 and followed.json()["id"] == story_id
+    missing = client.get(f"/api/stories/{story_id + 2000}")
+    assert missing.status_code == 404 and "does not exist" in missing.json()["error"]

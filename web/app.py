@@ -7,16 +7,18 @@ parameters are a 4xx with a JSON (API) or HTML (page) message, never a 500."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
 from storydiff.errors import InvalidInput, NotFound
+from storydiff.store.models import StoryRedirect
 from storydiff.web.api import register_api
 from storydiff.web.pages import register_pages
 from storydiff.web.templating import TEMPLATES
@@ -53,6 +55,22 @@ def _error(request: Request, status: int, message: str, detail: Any = None) -> A
     return TEMPLATES.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
+_STORY_PATH = re.compile(r"^(/(?:api/)?stories/)(\d+)(/.*)?$")
+
+
+def _merged_story_url(factory: sessionmaker[Session], request: Request) -> str | None:
+    """The same URL with a merged story's id replaced by its survivor's, or None."""
+    match = _STORY_PATH.match(request.url.path)
+    if not match or len(match.group(2)) > 18:
+        return None
+    with factory() as session:
+        survivor = session.scalar(select(StoryRedirect.to_id).where(StoryRedirect.from_id == int(match.group(2))))
+    if survivor is None:
+        return None
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{match.group(1)}{survivor}{match.group(3) or ''}{query}"
+
+
 def create_app(factory: sessionmaker[Session]) -> FastAPI:
     app = FastAPI(
         title="storydiff",
@@ -76,6 +94,9 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Any:
+        moved = _merged_story_url(factory, request)
+        if moved:  # a story merged into another: its links keep working (permanent redirect)
+            return RedirectResponse(moved, status_code=301)
         return _error(request, 404, str(exc))
 
     @app.exception_handler(RequestValidationError)
