@@ -25,6 +25,18 @@ from itertools import pairwise
 
 from storydiff.compare.features import DocFrequencies, NameStats, tokens
 
+DAY = 86400.0
+
+
+def _dated_gap(later: float, earlier: float) -> float:
+    """Seconds between two published times, where a time of exactly midnight UTC is taken for what
+    it almost always is — a date without a time of day — and so may lie anywhere in that day:
+    the gap shrinks by up to a day (never below zero)."""
+    gap = later - earlier
+    if later % DAY == 0 or earlier % DAY == 0:
+        return math.copysign(max(0.0, abs(gap) - DAY), gap)
+    return gap
+
 
 @dataclass(frozen=True)
 class ClusterConfig:
@@ -182,7 +194,7 @@ class OnlineClusterer:
                 if story.norm2 <= 0:
                     continue
                 sim = sum(x * story.centroid.get(f, 0.0) for f, x in vec.items()) / math.sqrt(story.norm2)
-                sim *= self._decay(t - story.last_seen, story)
+                sim *= self._decay(_dated_gap(t, story.last_seen), story)
                 if sim > score:
                     best, score = story, sim
         created = best is None or (original is None and score < self.config.join_threshold)
@@ -243,7 +255,7 @@ class OnlineClusterer:
         norms = math.sqrt(max(a.norm2, 0.0)) * math.sqrt(max(b.norm2, 0.0))
         if norms <= 0.0:
             return 0.0
-        return dot / norms * self._decay(abs(a.last_seen - b.last_seen), a, b)
+        return dot / norms * self._decay(abs(_dated_gap(a.last_seen, b.last_seen)), a, b)
 
     def consolidate(self) -> list[tuple[int, int]]:
         """Merge touched stories with converged open ones; returns (absorbed id, kept id) pairs."""

@@ -29,7 +29,7 @@ def eval_group() -> None:
 
 
 @eval_group.command("cluster")
-@click.option("--format", "fmt", type=click.Choice(["uci", "wikiref", "jsonl"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["uci", "wikiref", "jsonl", "basil", "allsides"]), required=True)
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-f1", type=float, default=None, help="Exit 1 when B³-F1 is below this floor (eval gate).")

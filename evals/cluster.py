@@ -63,7 +63,27 @@ def load_jsonl(path: Path) -> list[Labelled]:
     return out
 
 
-LOADERS = {"uci": load_uci, "wikiref": load_wikiref, "jsonl": load_jsonl}
+def load_basil(path: Path) -> list[Labelled]:
+    """BASIL: each event told by three outlets in full text, day-only dates (midnight UTC)."""
+    from storydiff.evals.divergences import load_basil as events
+
+    return [Labelled(Doc(a.id, a.title, a.text, a.published), e.id) for e in events(path) for a in e.articles]  # type: ignore[arg-type]
+
+
+def load_allsides(path: Path) -> list[Labelled]:
+    """AllSides roundups: left/center/right leads of one event, dated by the roundup."""
+    from storydiff.evals.divergences import load_allsides as events
+
+    return [Labelled(Doc(a.id, a.title, a.text, a.published), e.id) for e in events(path) for a in e.articles]  # type: ignore[arg-type]
+
+
+LOADERS = {
+    "uci": load_uci,
+    "wikiref": load_wikiref,
+    "jsonl": load_jsonl,
+    "basil": load_basil,
+    "allsides": load_allsides,
+}
 
 
 def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> tuple[float, float, float]:

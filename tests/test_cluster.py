@@ -149,3 +149,14 @@ def test_bcubed(pred, gold, p, r):
 )
 def test_adjusted_rand(pred, gold, ari):
     assert adjusted_rand(pred, gold) == pytest.approx(ari)
+
+
+def test_a_date_without_time_of_day_may_lie_anywhere_in_that_day():
+    from storydiff.compare.cluster import DAY, _dated_gap
+
+    midnight = datetime(2025, 10, 21, tzinfo=UTC).timestamp()
+    assert _dated_gap(midnight + 2 * DAY, midnight) == DAY  # two dates two days apart: at least a day
+    assert _dated_gap(midnight + DAY, midnight) == 0.0
+    assert _dated_gap(midnight + 5 * 3600, midnight) == 0.0  # 05:00 on a day that was given as a date
+    exact = midnight + 8 * 3600
+    assert _dated_gap(exact + 3 * 3600, exact) == 3 * 3600  # two times of day: the gap as it is
