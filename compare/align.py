@@ -94,11 +94,10 @@ def alignment_scores(texts: Sequence[str]) -> np.ndarray:
     return _score_and_containment(texts)[0]
 
 
-def _score_and_containment(
-    texts: Sequence[str], owners: Sequence[int] | None = None
-) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """Scores and containment; with ``owners`` (the account of each text) the rapidfuzz ratio is
-    only computed between different accounts — the only pairs alignment ever compares."""
+def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Alignment scores, containment ([i, j]: weighted share of text i's stems that text j also has)
+    and the stem weights, for every pair of texts (rapidfuzz's cdist computes the symmetric ratio
+    once per unordered pair when queries and choices are one list)."""
     stems = [set(content_stems(t)) for t in texts]
     n = len(texts)
     if n == 0:
@@ -170,13 +169,17 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
         positions.setdefault(ref.account, []).append(i)
     edges: list[tuple[float, int, int]] = []
     owners = sorted(positions)
+    indices = {owner: np.array(positions[owner]) for owner in owners}
     for x, first in enumerate(owners):
+        rows = indices[first]
+        across = scores[rows]  # this account's rows, sliced once for all the accounts after it
         for second in owners[x + 1 :]:
-            rows, cols = np.array(positions[first]), np.array(positions[second])
-            block = scores[np.ix_(rows, cols)]
-            for r, c in zip(*linear_sum_assignment(block, maximize=True), strict=True):
-                if block[r, c] >= threshold:
-                    edges.append((float(block[r, c]), int(rows[r]), int(cols[c])))
+            cols = indices[second]
+            block = across[:, cols]
+            r, c = linear_sum_assignment(block, maximize=True)
+            best = block[r, c]
+            kept = best >= threshold
+            edges += zip(best[kept].tolist(), rows[r[kept]].tolist(), cols[c[kept]].tolist(), strict=True)
     edges.sort(reverse=True)
     group_of = list(range(len(refs)))
     members: dict[int, list[int]] = {i: [i] for i in range(len(refs))}
@@ -185,9 +188,7 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
         gi, gj = group_of[i], group_of[j]
         if gi == gj or outlets[gi] & outlets[gj]:
             continue  # already together, or one claim per outlet per group
-        if (len(members[gi]) > 1 or len(members[gj]) > 1) and scores[
-            np.ix_(members[gi], members[gj])
-        ].mean() < threshold:
+        if (len(members[gi]) > 1 or len(members[gj]) > 1) and scores[members[gi]][:, members[gj]].mean() < threshold:
             continue  # average linkage: no chaining through one shared neighbour
         keep, gone = (gi, gj) if len(members[gi]) >= len(members[gj]) else (gj, gi)
         for k in members[gone]:

@@ -56,6 +56,25 @@ _BOUND_BEFORE = re.compile(
     r"|(?P<about>about|around|roughly|approximately|some|an estimated|estimated|close to))\s+$",
     re.IGNORECASE,
 )
+_BOUND_LAST_WORDS = frozenset(  # the last word of every phrase _BOUND_BEFORE knows
+    [
+        "than",
+        "over",
+        "least",
+        "of",
+        "under",
+        "to",
+        "most",
+        "nearly",
+        "almost",
+        "about",
+        "around",
+        "roughly",
+        "approximately",
+        "some",
+        "estimated",
+    ]
+)
 _CLOCK = re.compile(r":\d\d|\s*[ap]\.m\.", re.I)
 # a number right after a month ("Sept. 11", "October 21") is a date, after "No." a rank: not quantities
 _NOT_A_COUNT_BEFORE = re.compile(
@@ -123,6 +142,15 @@ class Quantity:
     bound: str | None = None  # "min" (more than, at least), "max" (nearly, fewer than), "about", or exact
 
 
+def _last_word(text: str) -> str:
+    """The letters ending ``text`` (trailing spaces ignored), lower-cased: "(about " → "about"."""
+    text = text.rstrip()
+    start = len(text)
+    while start and text[start - 1].isalpha():
+        start -= 1
+    return text[start:].lower()
+
+
 def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
     out: list[Quantity] = []
     lowered = sentence.lower()
@@ -132,8 +160,9 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
         return ()  # cheap exit: no digit, number word or duration
     for match in (_NUMBER if spelled else _NUMBER_DIGITS_ONLY).finditer(sentence):
         raw = match.group("num").lower()
+        window = sentence[max(0, match.start() - 12) : match.start()]
         if raw[0].isdigit() and (
-            _NOT_A_COUNT_BEFORE.search(sentence[max(0, match.start() - 12) : match.start()])
+            ((window.lower() != window or "#" in window) and _NOT_A_COUNT_BEFORE.search(window))
             or _CLOCK.match(sentence, match.end("num"))
             or sentence[max(0, match.start() - 1) : match.start()] == ":"
         ):
@@ -164,10 +193,14 @@ def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
         if raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2100 and not unit:
             unit = "year"
         before = sentence[max(0, match.start() - 24) : match.start()]
-        found = _BOUND_BEFORE.search(before)
+        found = None
+        if before[-1:].isspace() and _last_word(before) in _BOUND_LAST_WORDS:
+            found = _BOUND_BEFORE.search(before)  # only when the word before could end a bound phrase
         bound = found.lastgroup if found else None
         out.append(Quantity(value, sentence[match.start() : end], unit, (offset + match.start(), offset + end), bound))
-    for match in _BARE_DURATION.finditer(sentence):  # "days away": an unstated number, counted as 2
+    for match in (
+        _BARE_DURATION.finditer(sentence) if words & _DURATION_WORDS else ()
+    ):  # "days away": an unstated number, counted as 2
         if not any(q.span[0] <= offset + match.start() < q.span[1] for q in out):
             span = (offset + match.start(), offset + match.end())
             out.append(Quantity(2.0, match.group(), match.group(1).lower(), span))
