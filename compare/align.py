@@ -169,12 +169,12 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
         positions.setdefault(ref.account, []).append(i)
     edges: list[tuple[float, int, int]] = []
     owners = sorted(positions)
-    indices = {owner: np.array(positions[owner]) for owner in owners}
+    account_rows = {owner: np.array(positions[owner]) for owner in owners}
     for x, first in enumerate(owners):
-        rows = indices[first]
+        rows = account_rows[first]
         across = scores[rows]  # this account's rows, sliced once for all the accounts after it
         for second in owners[x + 1 :]:
-            cols = indices[second]
+            cols = account_rows[second]
             block = across[:, cols]
             r, c = linear_sum_assignment(block, maximize=True)
             best = block[r, c]

@@ -1,14 +1,15 @@
 """The clustering pipeline (I/O edge): articles in the database → stories in the database.
 
 ``cluster_new_articles(session)`` is what the Celery task ``storydiff.cluster_articles``, the
-in-process scheduler and ``storydiff ingest --once`` call. It restores the open stories into the
-pure ``OnlineClusterer``, assigns every article that has no story yet (and is not waiting for its
-full text), writes new stories, memberships, merges and closings in one transaction under a job
-lock, and is idempotent: run twice, the second run changes nothing."""
+in-process scheduler and ``storydiff ingest --once`` call. It takes every article that has no story
+yet (and is not waiting for its full text), clusters it afresh with every story it could join —
+in published-time order, so arrival order does not matter — maps the clusters onto the stored
+story ids, and writes new stories, moves, merges (with redirects) and closings in one transaction
+under a job lock. Idempotent: run twice, the second run changes nothing."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,6 @@ from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
 from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, Version
 from storydiff.store.queries import newest_versions
 
-TEMP_IDS = 1 << 40  # clusterer ids of stories not yet in the database
 BATCH = 5000
 
 
@@ -54,27 +54,64 @@ def _docs(session: Session, articles: Sequence[Article]) -> dict[int, Doc]:
     return out
 
 
-def _restore(session: Session, clusterer: OnlineClusterer) -> None:
-    members = session.execute(
-        select(StoryArticle.story_id, StoryArticle.score, Article)
+def _window(session: Session, pending: Sequence[Article], quiet_hours: float) -> tuple[list[Article], dict[int, int]]:
+    """The articles to cluster together with the pending ones: every member of every story (open or
+    closed) whose last article falls within the quiet period before the earliest pending article —
+    every story a pending article could join — and where each of them is now."""
+    earliest = min(a.published for a in pending)
+    start = earliest - timedelta(hours=quiet_hours)
+    rows = session.execute(
+        select(StoryArticle.story_id, Article)
         .join(Article, Article.id == StoryArticle.article_id)
         .join(Story, Story.id == StoryArticle.story_id)
-        .where(Story.status == "open")
-        .order_by(Article.published, Article.id)
+        .where(Story.last_seen >= start)
     ).all()
-    docs = _docs(session, [a for _, _, a in members])
-    by_story: dict[int, list[tuple[Doc, float]]] = defaultdict(list)
-    for story_id, score, article in members:
-        if article.id in docs:
-            by_story[story_id].append((docs[article.id], score))
-    for story_id, items in sorted(by_story.items()):
-        clusterer.restore(story_id, items)
+    return [a for _, a in rows], {a.id: story_id for story_id, a in rows}
+
+
+def _map_ids(clusters: dict[int, list[int]], stored: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Give each new cluster the stored story id it overlaps most (largest overlap first, then the
+    lowest id, then the lowest cluster: deterministic), so story ids stay stable for readers.
+    Returns cluster → stored id, and absorbed stored id → the cluster now holding most of it."""
+    overlap: Counter[tuple[int, int]] = Counter()
+    for cluster, members in clusters.items():
+        for article_id in members:
+            if article_id in stored:
+                overlap[(stored[article_id], cluster)] += 1
+    kept: dict[int, int] = {}
+    taken: set[int] = set()
+    for (story_id, cluster), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+        if cluster not in kept and story_id not in taken:
+            kept[cluster] = story_id
+            taken.add(story_id)
+    absorbed: dict[int, int] = {}
+    for (story_id, cluster), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+        if story_id not in taken and story_id not in absorbed:
+            absorbed[story_id] = cluster
+    return kept, absorbed
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _closing_limit(session: Session, now: datetime, config: ClusterConfig, newest: float) -> datetime:
+    """Stories whose last article is older than this are closed: the quiet period before the newest
+    published time seen (stored or in this run), capped at now — a future date says nothing."""
+    latest = session.scalar(select(func.max(Story.last_seen)))
+    stream = max(newest, _utc(latest).timestamp() if latest is not None else newest)
+    return min(now, datetime.fromtimestamp(stream, UTC)) - timedelta(hours=config.quiet_hours)
 
 
 def cluster_new_articles(
     session: Session, config: ClusterConfig | None = None, now: datetime | None = None
 ) -> ClusterRun:
-    """Assign unclustered articles to stories; commits. Safe to run concurrently and repeatedly."""
+    """Assign unclustered articles to stories; commits. Safe to run concurrently and repeatedly.
+
+    The pending articles are clustered afresh together with every story they could join (the
+    window), in published-time order: the stories that come out depend on which articles there
+    are, not on the order they arrived in (by feed, late, a backlog). Stored ids are kept where a
+    new cluster overlaps a stored story; a story absorbed by another redirects to it."""
     now = now or datetime.now(UTC)
     config = config or ClusterConfig(quiet_hours=settings.get_float("STORYDIFF_STORY_QUIET_HOURS"))
     run = ClusterRun()
@@ -86,63 +123,74 @@ def cluster_new_articles(
         .order_by(Article.published, Article.id)
         .limit(BATCH)
     ).all()
-    clusterer = OnlineClusterer(config)
     if pending:
-        _restore(session, clusterer)
-        persisted = set(clusterer.stories)
-        clusterer.next_id = TEMP_IDS
-        docs = _docs(session, pending)
-        assignments = clusterer.add_all(docs[a.id] for a in pending if a.id in docs)
-        run.articles = len(assignments)
-        gone_ids = sorted(persisted - set(clusterer.stories))  # persisted stories merged away
-        changed = {clusterer.story_of[a.doc_id] for a in assignments} | {clusterer.final_id(g) for g in gone_ids}
-        db_id: dict[int, int] = {sid: sid for sid in persisted if sid in clusterer.stories}
-        for sid in sorted(changed):
-            story = clusterer.stories[sid]
-            if sid in persisted:
-                session.execute(
-                    update(Story)
-                    .where(Story.id == sid)
-                    .values(
-                        title=story.title(),
-                        first_seen=datetime.fromtimestamp(story.first_seen, UTC),
-                        last_seen=datetime.fromtimestamp(story.last_seen, UTC),
-                    )
-                )
+        window, stored = _window(session, pending, config.quiet_hours)
+        ordered = sorted([*window, *pending], key=lambda a: (_utc(a.published), a.id))
+        docs = _docs(session, ordered)
+        clusterer = OnlineClusterer(config)
+        assignments = clusterer.add_all(docs[a.id] for a in ordered if a.id in docs)
+        score = {a.doc_id: a.score for a in assignments}
+        clusters: dict[int, list[int]] = defaultdict(list)
+        for a in assignments:
+            clusters[clusterer.final_id(clusterer.story_of[a.doc_id])].append(a.doc_id)
+        kept, absorbed = _map_ids(clusters, stored)
+        limit = _closing_limit(session, now, config, max(clusterer.stories[c].last_seen for c in clusters))
+        rows = session.execute(select(Story.id, Story.status).where(Story.id.in_(kept.values())))
+        status = {story_id: state for story_id, state in rows}
+        db_id: dict[int, int] = {}
+        for cluster in sorted(clusters):
+            story = clusterer.stories[cluster]
+            values = {
+                "title": story.title(),
+                "first_seen": datetime.fromtimestamp(story.first_seen, UTC),
+                "last_seen": datetime.fromtimestamp(story.last_seen, UTC),
+            }
+            values["status"] = "closed" if values["last_seen"] < limit else "open"
+            run.closed += values["status"] == "closed" and status.get(kept.get(cluster, -1)) != "closed"
+            if cluster in kept:
+                db_id[cluster] = kept[cluster]
+                session.execute(update(Story).where(Story.id == kept[cluster]).values(**values))
             else:
-                row = Story(
-                    title=story.title(),
-                    status="open",
-                    first_seen=datetime.fromtimestamp(story.first_seen, UTC),
-                    last_seen=datetime.fromtimestamp(story.last_seen, UTC),
-                )
+                row = Story(**values)
                 session.add(row)
                 session.flush()
-                db_id[sid] = row.id
+                db_id[cluster] = row.id
                 run.new_stories += 1
-        for gone in gone_ids:
-            keep = db_id[clusterer.final_id(gone)]
-            session.execute(update(StoryArticle).where(StoryArticle.story_id == gone).values(story_id=keep))
+        changed: set[int] = set()
+        for cluster, members in clusters.items():
+            target = db_id[cluster]
+            moved = [m for m in members if m in stored and stored[m] != target]
+            fresh = [m for m in members if m not in stored]
+            if moved or fresh or cluster not in kept:
+                changed.add(target)
+            for article_id in moved:
+                changed.add(stored[article_id])
+                session.execute(
+                    update(StoryArticle)
+                    .where(StoryArticle.article_id == article_id)
+                    .values(story_id=target, score=score[article_id])
+                )
+            session.add_all(StoryArticle(story_id=target, article_id=m, score=score[m]) for m in fresh)
+        session.flush()
+        for gone, cluster in sorted(absorbed.items()):
+            keep = db_id[cluster]
             session.execute(delete(Story).where(Story.id == gone))
             # the absorbed id keeps working: it (and every id that pointed at it) now points at the survivor
             session.execute(update(StoryRedirect).where(StoryRedirect.to_id == gone).values(to_id=keep))
             session.merge(StoryRedirect(from_id=gone, to_id=keep))  # (SQLite may have reused a freed id)
+            changed.discard(gone)
             run.merged += 1
-        session.add_all(
-            StoryArticle(story_id=db_id[clusterer.story_of[a.doc_id]], article_id=a.doc_id, score=a.score)
-            for a in assignments
-        )
-        run.story_ids = sorted(db_id[sid] for sid in changed)
+        run.articles = len(pending)
+        run.story_ids = sorted(changed)
     # event time, never the wall clock: a story closes when the stream of *published* times has moved
     # past its quiet period (so a backlog, or feeds in any order, give the same stories); the
     # newest published time is capped at now (a future date says nothing about the stream)
     latest = session.scalar(select(func.max(Story.last_seen)))
     if latest is not None:
-        latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-        limit = min(now, latest) - timedelta(hours=config.quiet_hours)
+        limit = _closing_limit(session, now, config, _utc(latest).timestamp())
         closing = session.execute(
             update(Story).where(Story.status == "open", Story.last_seen < limit).values(status="closed")
         )
-        run.closed = int(getattr(closing, "rowcount", 0))
+        run.closed += int(getattr(closing, "rowcount", 0))
     session.commit()
     return run
