@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from storydiff import settings
+from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subscriptions, tokens
 from storydiff.cli_stories import command_factory, report_command, stories_command
 from storydiff.errors import StorydiffError
 from storydiff.evals.cli import eval_group  # the eval commands live beside the evaluations
@@ -234,6 +235,11 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
 
 
 main.add_command(eval_group)
+main.add_command(tokens)
+main.add_command(subscribe)
+main.add_command(subscriptions)
+main.add_command(alerts)
+register_feed_commands(feeds)
 main.add_command(stories_command)
 main.add_command(report_command)
 

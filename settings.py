@@ -65,6 +65,29 @@ SETTINGS: tuple[Setting, ...] = (
         "72",
         "A story closes after this many hours without a new article (event time: published times, not the wall clock).",
     ),
+    Setting(
+        "STORYDIFF_BASE_URL",
+        "http://127.0.0.1:8000",
+        "Public address of the web UI, used for the report links in alerts and the Atom feeds.",
+    ),
+    Setting(
+        "STORYDIFF_READ_TOKEN_REQUIRED", "0", "1 makes the read API require a bearer token too (writes always do)."
+    ),
+    Setting(
+        "STORYDIFF_ALERTS_PER_HOUR",
+        "20",
+        "Immediate alerts per subscription per hour; the rest go into the next digest.",
+    ),
+    Setting("STORYDIFF_ALERT_MAX_ATTEMPTS", "8", "Delivery attempts of one alert before it is marked failed."),
+    Setting("STORYDIFF_ALERT_BACKOFF", "30", "First retry delay of a failed delivery, seconds; doubles each attempt."),
+    Setting(
+        "STORYDIFF_ALERT_MAX_BACKOFF",
+        "3600",
+        "Cap of the delivery retry delay (and of an honoured Retry-After), seconds.",
+    ),
+    Setting(
+        "STORYDIFF_ALERT_LEASE", "120", "Seconds a worker holds a delivery it is sending; then another may retry it."
+    ),
     Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),
     Setting("STORYDIFF_PORT", "8000", "Port of the web server."),
     Setting(

@@ -1,6 +1,6 @@
 """Celery app: broker REDIS_URL, beat every minute, thin idempotent tasks carrying ids.
 
-    celery -A storydiff.worker worker -Q fetch,extract,compare,celery --concurrency 2
+    celery -A storydiff.worker worker -Q fetch,extract,compare,alerts,celery --concurrency 2
     celery -A storydiff.worker beat
 
 Each task calls one pipeline function (the same ones the CLI and the in-process scheduler
@@ -18,6 +18,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
+from storydiff.alerts.deliver import deliver_due, plan
+from storydiff.alerts.match import match_story
 from storydiff.compare.run import cluster_new_articles
 from storydiff.compare.store_reports import compare_story, stale_story_ids
 from storydiff.errors import NotFound
@@ -40,10 +42,13 @@ app.conf.update(
         "storydiff.cluster_articles": {"queue": "compare"},
         "storydiff.compare_story": {"queue": "compare"},
         "storydiff.schedule_stale_reports": {"queue": "compare"},
+        "storydiff.match_alerts": {"queue": "alerts"},
+        "storydiff.deliver_alerts": {"queue": "alerts"},
     },
     beat_schedule={
         "schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0},
         "schedule-stale-reports": {"task": "storydiff.schedule_stale_reports", "schedule": 60.0},
+        "deliver-alerts": {"task": "storydiff.deliver_alerts", "schedule": 15.0},  # retries and digests
     },
 )
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
@@ -103,7 +108,28 @@ def compare_story_task(story_id: int) -> dict[str, Any]:
             report = compare_story(session, story_id)
         except NotFound:
             return {"story_id": story_id, "skipped": "story no longer exists"}
+    match_alerts_task.delay(story_id)
     return {"story_id": story_id, "divergences": len(report["divergences"])}
+
+
+@app.task(name="storydiff.match_alerts", **RETRY)
+def match_alerts_task(story_id: int) -> dict[str, Any]:
+    """Alerts for one story's stored report (idempotent: a unique key per alert), then delivery."""
+    with _factory()() as session:
+        created = match_story(session, story_id)
+        planned = plan(session)
+    if planned:
+        deliver_alerts_task.delay()
+    return {"story_id": story_id, "alerts": len(created), "deliveries": planned}
+
+
+@app.task(name="storydiff.deliver_alerts", **RETRY)
+def deliver_alerts_task() -> dict[str, int]:
+    """Beat entry and after matching: digests due, then every due delivery (retries included)."""
+    with _factory()() as session:
+        plan(session)
+        outcomes = deliver_due(session)
+    return {"delivered": sum(o.status == "delivered" for o in outcomes), "attempts": len(outcomes)}
 
 
 @app.task(name="storydiff.schedule_stale_reports")

@@ -112,3 +112,81 @@ def export_opml(session: Session) -> str:
         )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def find_feed(session: Session, id_or_url: str | int) -> Feed:
+    """A feed by its id or its URL; NotFound says how to list them."""
+    from storydiff.errors import NotFound
+
+    key = str(id_or_url).strip()
+    feed = session.get(Feed, int(key)) if key.isdigit() else session.scalar(select(Feed).where(Feed.url == key))
+    if feed is None:
+        raise NotFound(f"no feed {key!r}; `storydiff feeds list` shows ids and URLs")
+    return feed
+
+
+def update_feed(session: Session, id_or_url: str | int, changes: dict[str, object]) -> Feed:
+    """Change a feed's outlet (name, kind, country) or pause it; unknown fields are refused."""
+    from storydiff.errors import InvalidInput
+
+    feed = find_feed(session, id_or_url)
+    unknown = set(changes) - {"outlet", "kind", "country", "paused"}
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}; a feed has outlet, kind, country, paused")
+    if "paused" in changes:
+        if not isinstance(changes["paused"], bool):
+            raise InvalidInput("paused is true or false")
+        feed.paused = changes["paused"]
+    if {"outlet", "kind", "country"} & set(changes):
+        current = feed.outlet
+        spec = _check(
+            FeedSpec(
+                feed.url,
+                str(changes.get("outlet", current.name)),
+                str(changes.get("kind", current.kind)),
+                changes.get("country", current.country),  # type: ignore[arg-type]
+            )
+        )
+        if spec.outlet != current.name:
+            feed.outlet_id = get_or_create_outlet(session, spec.outlet, spec.kind, spec.country).id
+            session.flush()
+            session.refresh(feed)
+        feed.outlet.kind, feed.outlet.country = spec.kind, spec.country
+    session.flush()
+    return feed
+
+
+def remove_feed(session: Session, id_or_url: str | int) -> Feed:
+    """Stop following a feed. Its articles stay (they belong to the outlet and to their stories)."""
+    feed = find_feed(session, id_or_url)
+    session.delete(feed)
+    session.flush()
+    return feed
+
+
+@dataclass
+class ImportReport:
+    added: list[str]
+    known: list[str]
+    invalid: list[tuple[str, str]]  # (the outline's URL or title, why)
+
+
+def import_opml_lenient(session: Session, data: bytes) -> ImportReport:
+    """Import every valid outline of an OPML document and report the invalid ones, instead of
+    refusing the whole file for one bad line (what Miniflux and other readers do)."""
+    result = listparser.parse(data)
+    if result.bozo and not result.feeds:
+        raise ConfigError(f"not an OPML document listparser can read: {result.bozo_exception}")
+    report = ImportReport([], [], [])
+    for entry in result.feeds:
+        tags = {t.split(":", 1)[0]: t.split(":", 1)[1] for t in entry.tags if ":" in t}
+        spec = FeedSpec(
+            entry.url or "", entry.title or entry.url or "", tags.get("kind", "newspaper"), tags.get("country")
+        )
+        try:
+            feed, created = add_feed(session, spec)
+        except ConfigError as exc:
+            report.invalid.append((entry.url or entry.title or "(empty outline)", str(exc)))
+            continue
+        (report.added if created else report.known).append(feed.url)
+    return report

@@ -161,7 +161,9 @@ def due_feed_ids(session: Session, now: datetime | None = None, lease: bool = Fa
     """Feeds whose next check has come; with lease=True they are pushed back by LEASE so a
     second scheduler tick does not hand them out again while a worker is busy with them."""
     now = now or datetime.now(UTC)
-    feeds = session.scalars(select(Feed).where(Feed.next_check_at <= now).order_by(Feed.next_check_at)).all()
+    feeds = session.scalars(
+        select(Feed).where(Feed.next_check_at <= now, Feed.paused.is_(False)).order_by(Feed.next_check_at)
+    ).all()
     if lease:
         for feed in feeds:
             feed.next_check_at = now + LEASE

@@ -74,6 +74,7 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     min_interval_s: Mapped[int | None] = mapped_column(Integer)  # from <ttl> / Cache-Control
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # not fetched while paused
     outlet: Mapped[Outlet] = relationship(back_populates="feeds")
 
 
@@ -192,3 +193,98 @@ class JobLock(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for the write API; only its SHA-256 is stored (the token is shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Subscription(Base):
+    """Who wants which divergences, through which channel, how often (alerts/ package).
+
+    Filters: ``words`` (every word in the story), ``outlets``/``kinds``/``types`` (comma lists, empty =
+    any), ``min_severity``, ``min_score``; omissions and exclusives only when ``types`` names them.
+    ``channel`` is webhook, apprise or atom (the private feed only); ``mode`` immediate or digest."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    words: Mapped[str] = mapped_column(String(500), default="")
+    outlets: Mapped[str] = mapped_column(Text, default="")
+    kinds: Mapped[str] = mapped_column(String(200), default="")
+    types: Mapped[str] = mapped_column(String(200), default="")
+    min_severity: Mapped[str] = mapped_column(String(10), default="medium")
+    min_score: Mapped[float | None] = mapped_column(Float)
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(Text, default="")  # webhook URL or Apprise URL (secret: never shown whole)
+    mode: Mapped[str] = mapped_column(String(10), default="immediate")
+    digest_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    secret: Mapped[str] = mapped_column(String(100))  # webhook signing key (whsec_…)
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True)  # the private Atom feed's URL part
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """One divergence of one story matched by one subscription, in one state. The unique key makes
+    a re-run, a retry, two workers or a restarted scheduler unable to create a second alert."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("subscription_id", "story_id", "key", "state", name="uq_alerts_state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    story_id: Mapped[int] = mapped_column(Integer, index=True)  # may later redirect (merged stories)
+    key: Mapped[str] = mapped_column(String(40))  # which divergence (type, outlets, what it is about)
+    state: Mapped[str] = mapped_column(String(40))  # its values and severity
+    kind: Mapped[str] = mapped_column(String(10))  # new, escalated, updated
+    type: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    summary: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # JSON: story, divergence with evidence, report URL
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"), index=True)
+
+
+class Delivery(Base):
+    """One message to a channel (an immediate alert, or a digest of several), delivered at least
+    once: ``uid`` is the stable webhook-id every retry reuses; ``lease_until`` guards a claim."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(40), unique=True)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryAttempt(Base):
+    """Every attempt to deliver: when, the HTTP status if any, the error if any."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)

@@ -87,3 +87,14 @@ def recent_articles(
         }
         for a, outlet, title in session.execute(stmt)
     ]
+
+
+def insert_new(session: Session, model: Any, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): the new row's id, or None when a
+    unique constraint says the row is already there (written by this or a concurrent run)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return session.execute(statement).scalar()

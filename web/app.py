@@ -17,9 +17,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
-from storydiff.errors import InvalidInput, NotFound
+from storydiff.errors import ConfigError, NotFound
 from storydiff.store.models import StoryRedirect
 from storydiff.web.api import register_api
+from storydiff.web.api_write import register_write_api
 from storydiff.web.pages import register_pages
 from storydiff.web.templating import TEMPLATES
 
@@ -88,8 +89,8 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    @app.exception_handler(InvalidInput)
-    async def invalid_input(request: Request, exc: InvalidInput) -> Any:
+    @app.exception_handler(ConfigError)  # InvalidInput too: a bad parameter or body field
+    async def invalid_input(request: Request, exc: ConfigError) -> Any:
         return _error(request, 400, str(exc))
 
     @app.exception_handler(NotFound)
@@ -120,5 +121,6 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         return JSONResponse({"database": database, "broker": broker}, status_code=200 if healthy else 503)
 
     register_api(app, factory)
+    register_write_api(app, factory)
     register_pages(app, factory)
     return app

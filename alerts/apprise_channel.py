@@ -1,0 +1,52 @@
+"""Apprise channel: any Apprise URL (mailto://, slack://, matrix://, tgram://, discord://, ntfy://,
+json://…). The message is shaped to the service's limits (its title and body lengths): a title, a
+short body and the report link. A network target's host goes through the same address guard as
+feed fetching before Apprise connects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storydiff.alerts.channel import DeliveryError, Message
+from storydiff.errors import BlockedURL, FetchError
+from storydiff.ingest.fetch import check_url_allowed
+
+
+def plugin(url: str) -> Any:
+    """The Apprise plugin for a URL; DeliveryError (permanent) when Apprise does not know it."""
+    import apprise
+
+    found = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if not found:
+        raise DeliveryError(
+            "not an Apprise URL Apprise can use (see https://github.com/caronc/apprise/wiki)", permanent=True
+        )
+    return found
+
+
+def shape(message: Message, title_max: int, body_max: int) -> tuple[str, str]:
+    """Title and body within the service's limits; the link always survives."""
+    title = message.title if len(message.title) <= title_max else message.title[: max(0, title_max - 1)] + "…"
+    tail = f"\n\n{message.link}"
+    room = max(0, body_max - len(tail))
+    body = message.body if len(message.body) <= room else message.body[: max(0, room - 1)] + "…"
+    return title, body + tail
+
+
+def send(message: Message, url: str) -> None:
+    import apprise
+
+    target = plugin(url)
+    host = getattr(target, "host", None)
+    if host:
+        try:
+            check_url_allowed(f"http://{host}/")
+        except FetchError as exc:
+            raise DeliveryError(str(exc), permanent=isinstance(exc, BlockedURL)) from exc
+    title_max = getattr(target, "title_maxlen", 250) or 250
+    body_max = getattr(target, "body_maxlen", 32768) or 32768
+    title, body = shape(message, title_max, min(body_max, 4000))
+    notifier = apprise.Apprise()
+    notifier.add(target)
+    if not notifier.notify(title=title, body=body):
+        raise DeliveryError(f"Apprise could not deliver to {target.service_name or 'the service'} (see the log)")

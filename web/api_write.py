@@ -1,0 +1,263 @@
+"""The authenticated part of the API: feeds (add, update, remove, OPML import) and subscriptions
+(CRUD, test, their alerts and delivery attempts), plus each subscription's private Atom feed.
+
+Every write needs ``Authorization: Bearer <token>`` (``storydiff tokens create NAME``): 401 without
+a valid token, 403 for a revoked one; reads stay open unless STORYDIFF_READ_TOKEN_REQUIRED=1."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storydiff import settings
+from storydiff.errors import NotFound, StorydiffError
+from storydiff.store.models import Alert, Subscription
+from storydiff.store.tokens import check_token
+
+Severity = Literal["low", "medium", "high"]
+
+
+class AuthError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def bearer(factory: sessionmaker[Session], header: str | None) -> None:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError(401, "this needs an API token: Authorization: Bearer <token> (storydiff tokens create NAME)")
+    with factory() as session:
+        verdict = check_token(session, token.strip())
+    if verdict == "unknown":
+        raise AuthError(401, "unknown API token; create one with `storydiff tokens create NAME`")
+    if verdict == "revoked":
+        raise AuthError(403, "this API token was revoked")
+
+
+class FeedIn(BaseModel):
+    url: str = Field(max_length=2000, description="The feed's address (RSS, Atom or JSON Feed).")
+    outlet: str = Field(max_length=200, description="The outlet publishing it, e.g. Reuters.")
+    kind: str = Field("newspaper", description="wire, broadcaster, newspaper, state_media, government, aggregator")
+    country: str | None = Field(None, max_length=2, description="Two-letter country code.")
+
+
+class FeedChange(BaseModel):
+    outlet: str | None = Field(None, max_length=200)
+    kind: str | None = None
+    country: str | None = Field(None, max_length=2)
+    paused: bool | None = None
+
+
+class SubscriptionIn(BaseModel):
+    name: str = Field(max_length=200)
+    channel: Literal["webhook", "apprise", "atom"] = "atom"
+    target: str = Field("", max_length=2000, description="Webhook URL or Apprise URL; empty for atom.")
+    words: str = Field("", max_length=500, description="Words or names that must all appear in the story.")
+    outlets: list[str] = Field(default_factory=list, description="Only divergences involving one of these outlets.")
+    kinds: list[str] = Field(default_factory=list, description="Only divergences involving these outlet kinds.")
+    types: list[str] = Field(
+        default_factory=list, description="Divergence types; empty = all but omission and exclusive."
+    )
+    min_severity: Severity = "medium"
+    min_score: float | None = Field(None, ge=0, le=1, description="Minimum story divergence score.")
+    mode: Literal["immediate", "digest"] = "immediate"
+    digest_minutes: int = Field(60, ge=5, le=10080)
+    muted: bool = False
+
+
+class SubscriptionChange(BaseModel):
+    name: str | None = Field(None, max_length=200)
+    channel: Literal["webhook", "apprise", "atom"] | None = None
+    target: str | None = Field(None, max_length=2000)
+    words: str | None = Field(None, max_length=500)
+    outlets: list[str] | None = None
+    kinds: list[str] | None = None
+    types: list[str] | None = None
+    min_severity: Severity | None = None
+    min_score: float | None = Field(None, ge=0, le=1)
+    mode: Literal["immediate", "digest"] | None = None
+    digest_minutes: int | None = Field(None, ge=5, le=10080)
+    muted: bool | None = None
+
+
+def _joined(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: ",".join(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
+def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
+    from storydiff.alerts import subscriptions as subs
+    from storydiff.ingest import feeds as feed_store
+
+    def writer(authorization: str | None = Header(None, description="Bearer <API token>")) -> None:
+        bearer(factory, authorization)
+
+    base = settings.get("STORYDIFF_BASE_URL").rstrip("/")
+
+    @app.exception_handler(AuthError)
+    async def auth_error(request: Request, exc: AuthError) -> Any:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.middleware("http")
+    async def read_token(request: Request, call_next: Any) -> Any:
+        if settings.get_bool("STORYDIFF_READ_TOKEN_REQUIRED") and request.url.path.startswith("/api/"):
+            try:
+                bearer(factory, request.headers.get("authorization"))
+            except AuthError as exc:
+                from fastapi.responses import JSONResponse
+
+                return JSONResponse({"error": str(exc)}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    def feed_json(feed: Any) -> dict[str, Any]:
+        return {
+            "id": feed.id,
+            "url": feed.url,
+            "outlet": feed.outlet.name,
+            "kind": feed.outlet.kind,
+            "country": feed.outlet.country,
+            "paused": feed.paused,
+        }
+
+    @app.post(
+        "/api/feeds", tags=["feeds"], summary="Add a feed (token)", status_code=201, dependencies=[Depends(writer)]
+    )
+    def api_add_feed(body: FeedIn, response: Response) -> dict[str, Any]:
+        with factory.begin() as session:
+            feed, created = feed_store.add_feed(
+                session, feed_store.FeedSpec(body.url, body.outlet, body.kind, body.country)
+            )
+            if not created:
+                response.status_code = 200
+            return feed_json(feed) | {"created": created}
+
+    @app.patch("/api/feeds/{feed_id}", tags=["feeds"], summary="Change a feed (token)", dependencies=[Depends(writer)])
+    def api_update_feed(feed_id: int, body: FeedChange) -> dict[str, Any]:
+        with factory.begin() as session:
+            return feed_json(feed_store.update_feed(session, feed_id, body.model_dump(exclude_unset=True)))
+
+    @app.delete(
+        "/api/feeds/{feed_id}",
+        tags=["feeds"],
+        summary="Remove a feed (token)",
+        status_code=204,
+        dependencies=[Depends(writer)],
+    )
+    def api_remove_feed(feed_id: int) -> Response:
+        with factory.begin() as session:
+            feed_store.remove_feed(session, feed_id)
+        return Response(status_code=204)
+
+    @app.post(
+        "/api/feeds/opml",
+        tags=["feeds"],
+        summary="Import an OPML file (token): every valid outline is added, the invalid ones are listed",
+        dependencies=[Depends(writer)],
+    )
+    async def api_import_opml(request: Request) -> dict[str, Any]:
+        data = await request.body()
+        if len(data) > 5_000_000:
+            raise HTTPException(413, "OPML over 5 MB")
+        with factory.begin() as session:
+            report = feed_store.import_opml_lenient(session, data)
+        return {
+            "added": report.added,
+            "known": report.known,
+            "invalid": [{"outline": o, "error": e} for o, e in report.invalid],
+        }
+
+    @app.get("/api/subscriptions", tags=["alerts"], summary="Subscriptions (token)", dependencies=[Depends(writer)])
+    def api_subscriptions() -> list[dict[str, Any]]:
+        with factory() as session:
+            rows = session.scalars(select(Subscription).order_by(Subscription.id)).all()
+            return [subs.as_dict(session, s, base) for s in rows]
+
+    @app.post(
+        "/api/subscriptions",
+        tags=["alerts"],
+        summary="Subscribe (token); the answer holds the webhook signing secret and the private Atom feed URL",
+        status_code=201,
+        dependencies=[Depends(writer)],
+    )
+    def api_subscribe(body: SubscriptionIn) -> dict[str, Any]:
+        with factory() as session:
+            sub = subs.create(session, subs.SubscriptionSpec(**_joined(body.model_dump())))
+            return subs.as_dict(session, sub, base, secret=True)
+
+    @app.get(
+        "/api/subscriptions/{sub_id}",
+        tags=["alerts"],
+        summary="One subscription (token)",
+        dependencies=[Depends(writer)],
+    )
+    def api_subscription(sub_id: int) -> dict[str, Any]:
+        with factory() as session:
+            return subs.as_dict(session, subs.get(session, sub_id), base, secret=True)
+
+    @app.patch(
+        "/api/subscriptions/{sub_id}",
+        tags=["alerts"],
+        summary="Change a subscription (token)",
+        dependencies=[Depends(writer)],
+    )
+    def api_change_subscription(sub_id: int, body: SubscriptionChange) -> dict[str, Any]:
+        with factory() as session:
+            sub = subs.update(session, sub_id, _joined(body.model_dump(exclude_unset=True)))
+            return subs.as_dict(session, sub, base)
+
+    @app.delete(
+        "/api/subscriptions/{sub_id}",
+        tags=["alerts"],
+        summary="Remove a subscription (token)",
+        status_code=204,
+        dependencies=[Depends(writer)],
+    )
+    def api_unsubscribe(sub_id: int) -> Response:
+        with factory() as session:
+            subs.remove(session, sub_id)
+        return Response(status_code=204)
+
+    @app.get(
+        "/api/subscriptions/{sub_id}/alerts",
+        tags=["alerts"],
+        summary="A subscription's alerts with every delivery attempt (token)",
+        dependencies=[Depends(writer)],
+    )
+    def api_alerts(sub_id: int) -> list[dict[str, Any]]:
+        with factory() as session:
+            return subs.alerts_of(session, sub_id)
+
+    @app.post(
+        "/api/subscriptions/{sub_id}/test",
+        tags=["alerts"],
+        summary="Send a sample alert through the channel now (token)",
+        dependencies=[Depends(writer)],
+    )
+    def api_test(sub_id: int) -> dict[str, Any]:
+        from storydiff.alerts.sample import send_test
+
+        with factory() as session:
+            return send_test(subs.get(session, sub_id))
+
+    @app.get("/alerts/{token}.atom", tags=["alerts"], summary="A subscription's private Atom feed of alerts")
+    def atom_feed(token: str) -> Response:
+        from storydiff.alerts.atom import render
+
+        with factory() as session:
+            sub = session.scalar(select(Subscription).where(Subscription.feed_token == token))
+            if sub is None or len(token) < 16:
+                raise NotFound("no such alert feed; the subscription's feed_url has the right address")
+            alerts = session.scalars(
+                select(Alert).where(Alert.subscription_id == sub.id).order_by(Alert.created_at.desc()).limit(100)
+            ).all()
+            body = render(sub, alerts, base)
+        return Response(body, media_type="application/atom+xml", headers={"Cache-Control": "private, no-cache"})
+
+
+__all__ = ["AuthError", "StorydiffError", "register_write_api"]
