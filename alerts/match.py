@@ -1,9 +1,9 @@
 """Subscriptions matched against a story's stored report: every divergence a subscription wants
 becomes an alert, once per state.
 
-A divergence's *key* says which divergence it is across re-runs (type, the outlets on its sides,
-and what it is about — for a number, the counted thing with the digits removed, so 19 → 27 dead is
-the same divergence); its *state* is its values and severity. (subscription, story, key, state) is
+A divergence's *key* says which divergence it is across re-runs (its type and what it is about —
+for a number, the counted thing with the digits removed, so 19 → 27 dead is the same divergence);
+its *state* is its distinct values and its severity (an outlet joining a side changes neither). (subscription, story, key, state) is
 unique in the database: re-running, retrying, two workers or a restarted scheduler cannot alert
 twice. A key seen before alerts again only when its values change (an ``updated`` alert naming the
 previous values) or its severity rises above every severity alerted so far (``escalated``)."""
@@ -40,14 +40,17 @@ def split_list(value: str) -> list[str]:
 
 
 def divergence_key(divergence: dict[str, Any]) -> str:
-    outlets = sorted({c["outlet"] for c in divergence["claims"]} | set(divergence.get("outlets", ())))
+    """Which divergence this is across re-runs: its type and what it is about (for a number, the
+    counted thing without the digits). Outlets joining a side do not make it another divergence;
+    for an omission or an exclusive, who carries it and the claim itself are what it is."""
     if divergence["type"] == "numeric":
         about = sorted({" ".join(_LETTERS.findall(c["value"].lower())) for c in divergence["claims"]})
     else:
         about = sorted({" ".join(_words(c["value"])) for c in divergence["claims"]})
-    if divergence["type"] in OPT_IN_TYPES:  # what is carried or left out is the claim itself
+    if divergence["type"] in OPT_IN_TYPES:
+        about += sorted({c["outlet"] for c in divergence["claims"]} | set(divergence.get("outlets", ())))
         about += sorted(" ".join(_words(c["text"])[:16]) for c in divergence["claims"])
-    raw = json.dumps([divergence["type"], outlets, about])
+    raw = json.dumps([divergence["type"], about])
     return hashlib.sha1(raw.encode()).hexdigest()[:24]
 
 
@@ -55,8 +58,13 @@ def values_of(divergence: dict[str, Any]) -> dict[str, str]:
     return {c["outlet"]: c["value"] for c in divergence["claims"]}
 
 
+def _value_set(values: dict[str, str]) -> list[str]:
+    return sorted({" ".join(_words(v)) for v in values.values()})
+
+
 def divergence_state(divergence: dict[str, Any]) -> str:
-    raw = json.dumps([sorted(values_of(divergence).items()), divergence["severity"]])
+    """Its values (the distinct ones: another outlet on a side changes nothing) and severity."""
+    raw = json.dumps([_value_set(values_of(divergence)), divergence["severity"]])
     return hashlib.sha1(raw.encode()).hexdigest()[:24]
 
 
@@ -175,7 +183,7 @@ def match_story(session: Session, story_id: int, subscriptions: Iterable[Subscri
             if before:
                 last = json.loads(before[-1][2])["data"]["divergence"]
                 last_values = {c["outlet"]: c["value"] for c in last["claims"]}
-                if last_values == values_of(divergence):
+                if _value_set(last_values) == _value_set(values_of(divergence)):
                     if SEVERITIES.index(divergence["severity"]) <= max(SEVERITIES.index(s) for _, s, _ in before):
                         continue  # the same values, not more severe than already alerted
                     kind = "escalated"
