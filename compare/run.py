@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from storydiff import settings
 from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
-from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, Version
+from storydiff.compare.search_index import index_stories
+from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, StoryTerm, Version
 from storydiff.store.queries import newest_versions
 
 TEMP_IDS = 1 << 40  # clusterer ids of stories not yet in the database
@@ -123,6 +124,7 @@ def cluster_new_articles(
         for gone in gone_ids:
             keep = db_id[clusterer.final_id(gone)]
             session.execute(update(StoryArticle).where(StoryArticle.story_id == gone).values(story_id=keep))
+            session.execute(delete(StoryTerm).where(StoryTerm.story_id == gone))  # the survivor is reindexed below
             session.execute(delete(Story).where(Story.id == gone))
             # the absorbed id keeps working: it (and every id that pointed at it) now points at the survivor
             session.execute(update(StoryRedirect).where(StoryRedirect.to_id == gone).values(to_id=keep))
@@ -133,6 +135,7 @@ def cluster_new_articles(
             for a in assignments
         )
         run.story_ids = sorted(db_id[sid] for sid in changed)
+        index_stories(session, run.story_ids)  # new, grown and surviving stories are found by their new words
     # event time, never the wall clock: a story closes when the stream of *published* times has moved
     # past its quiet period (so a backlog, or feeds in any order, give the same stories); the
     # newest published time is capped at now (a future date says nothing about the stream)
