@@ -57,7 +57,7 @@ def index_stories(session: Session, story_ids: Sequence[int]) -> int:
             for term, weight in sorted(story_terms(title, members.get(story_id, [])).items())
         ]
         if rows:
-            session.execute(insert(StoryTerm), rows)
+            session.execute(insert(StoryTerm.__table__), rows)  # Core executemany: no ORM bookkeeping
         written += len(rows)
     return written
 

@@ -23,10 +23,11 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Subquery, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, Subquery, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
@@ -173,22 +174,26 @@ _LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d
 
 def fold(word: str) -> str:
     """Lowercase, accents removed (NFKD without combining marks; ø, æ, ł … by hand), apostrophes dropped."""
+    if word.isascii():
+        return word.lower().replace("'", "")
     decomposed = unicodedata.normalize("NFKD", word.casefold().translate(_LETTERS))
     return "".join(c for c in decomposed if not unicodedata.combining(c) and c not in "'’")
 
 
-def _bare(word: str) -> str:
-    return fold(word[:-2] if word.endswith(("'s", "’s", "'S", "’S")) else word)[:MAX_TERM]
+@lru_cache(maxsize=1 << 16)
+def _forms(word: str) -> tuple[str, str]:
+    """(term, bare) of a word as written: bare is folded with the possessive cut, term also unpluralised."""
+    bare = fold(word[:-2] if word.endswith(("'s", "’s", "'S", "’S")) else word)[:MAX_TERM]
+    if len(bare) > 4 and bare.endswith("ies") and bare[-4] not in "aeiou":
+        return bare[:-3] + "y", bare
+    if len(bare) > 3 and bare.endswith("s") and not bare.endswith(("ss", "us", "is")):
+        return bare[:-1], bare
+    return bare, bare
 
 
 def normalise(word: str) -> str:
     """The term of one word: folded, possessive and plural stripped ("Lavrov's" → lavrov)."""
-    term = _bare(word)
-    if len(term) > 4 and term.endswith("ies") and term[-4] not in "aeiou":
-        return term[:-3] + "y"
-    if len(term) > 3 and term.endswith("s") and not term.endswith(("ss", "us", "is")):
-        return term[:-1]
-    return term
+    return _forms(word)[0]
 
 
 @dataclass(frozen=True)
@@ -214,11 +219,11 @@ def tokenize(text: str) -> list[Token]:
         initial = last_end == 0 or bool(_SENTENCE_END.search(between))
         last_end = match.end()
         raw = match.group()
-        term = normalise(raw)
-        if term in STOP_WORDS or fold(raw) in STOP_WORDS:
+        term, bare = _forms(raw)
+        if term in STOP_WORDS or bare in STOP_WORDS:
             out.append(Token("", "", raw[0].isupper(), initial, segment))
         elif len(term) > 1 or term.isdigit():
-            out.append(Token(term, _bare(raw), raw[0].isupper(), initial, segment))
+            out.append(Token(term, bare, raw[0].isupper(), initial, segment))
     return out
 
 
@@ -365,13 +370,6 @@ def _next_string(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _word_match(word: str, prefix: str | None) -> ColumnElement[bool]:
-    if prefix is None:
-        return StoryTerm.term == word
-    # binary collation on both databases: the range is exactly the terms starting with the prefix
-    return or_(StoryTerm.term == word, and_(StoryTerm.term >= prefix, StoryTerm.term < _next_string(prefix)))
-
-
 def _count(session: Session, stmt: Select[Any]) -> int:
     return int(session.scalar(stmt) or 0)
 
@@ -381,38 +379,43 @@ def matches(session: Session, query: Query) -> Subquery:
 
     A word's score is idf × weight. The last word, when it matches nothing as typed, matches by
     prefix ("lavr" → lavrov) at half weight, with the idf of everything the prefix matched. A phrase
-    of two adjacent query words that is indexed adds its own idf × weight. The factors are inlined
-    integers: both databases compute the same exact score."""
-    stories = _count(session, select(func.count()).select_from(Story))
+    of two adjacent query words that is indexed adds its own idf × weight. The number of stories in
+    idf is the highest story id (one index lookup; merged-away ids make it a slight overestimate).
+    All integers: both databases compute the same exact score."""
+    stories = _count(session, select(func.max(Story.id)))
+    wanted = [*query.words, *query.phrases]
+    df: dict[str, int] = {
+        term: int(n)
+        for term, n in session.execute(
+            select(StoryTerm.term, func.count()).where(StoryTerm.term.in_(wanted)).group_by(StoryTerm.term)
+        )
+    }
     parts: list[tuple[Subquery, int]] = []
     for n, word in enumerate(query.words):
-        df = _count(session, select(func.count()).where(StoryTerm.term == word))
+        found = df.get(word, 0)
         rows = select(StoryTerm.story_id, StoryTerm.weight.label("weight")).where(StoryTerm.term == word)
-        if df == 0 and query.prefix and query.prefix[0] == word:
-            match = _word_match(word, query.prefix[1])
-            df = _count(session, select(func.count(func.distinct(StoryTerm.story_id))).where(match))
+        if found == 0 and query.prefix and query.prefix[0] == word:
+            start, end = query.prefix[1], _next_string(query.prefix[1])
+            # binary collation on both databases: the range is exactly the terms starting with the prefix
+            match = and_(StoryTerm.term >= start, StoryTerm.term < end)
+            found = _count(session, select(func.count(func.distinct(StoryTerm.story_id))).where(match))
             rows = select(StoryTerm.story_id, func.max(StoryTerm.weight // 2).label("weight")).where(match)
             rows = rows.group_by(StoryTerm.story_id)
-        parts.append((rows.subquery(f"w{n}"), idf(stories, df)))
+        parts.append((rows.subquery(f"w{n}"), idf(stories, found)))
     optional: list[tuple[Subquery, int]] = []
     for n, phrase in enumerate(query.phrases):
-        df = _count(session, select(func.count()).where(StoryTerm.term == phrase))
-        if df:
+        if df.get(phrase):
             rows = select(StoryTerm.story_id, StoryTerm.weight.label("weight")).where(StoryTerm.term == phrase)
-            optional.append((rows.subquery(f"p{n}"), idf(stories, df)))
+            optional.append((rows.subquery(f"p{n}"), idf(stories, df[phrase])))
     first = parts[0][0]
-    score: ColumnElement[int] = first.c.weight * _integer(parts[0][1])
-    for sub, factor in parts[1:]:
-        score = score + sub.c.weight * _integer(factor)
-    for sub, factor in optional:
-        score = score + func.coalesce(sub.c.weight * _integer(factor), 0)
+    score: ColumnElement[int] = first.c.weight * bindparam("idf_w0", parts[0][1], Integer)
+    for n, (sub, factor) in enumerate(parts[1:], start=1):
+        score = score + sub.c.weight * bindparam(f"idf_w{n}", factor, Integer)
+    for n, (sub, factor) in enumerate(optional):
+        score = score + func.coalesce(sub.c.weight * bindparam(f"idf_p{n}", factor, Integer), 0)
     stmt = select(first.c.story_id.label("story_id"), score.label("score")).select_from(first)
     for sub, _ in parts[1:]:
         stmt = stmt.join(sub, sub.c.story_id == first.c.story_id)
     for sub, _ in optional:
         stmt = stmt.outerjoin(sub, sub.c.story_id == first.c.story_id)
     return stmt.subquery("hits")
-
-
-def _integer(value: int) -> ColumnElement[int]:
-    return literal_column(str(int(value)), Integer)
