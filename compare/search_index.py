@@ -46,10 +46,11 @@ def index_stories(session: Session, story_ids: Sequence[int]) -> int:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         session.flush()
+        # the stories' rows locked first (PostgreSQL; SQLite writes one at a time anyway): a report and a
+        # clustering run indexing the same story one after the other never insert the same rows twice
+        locked = select(Story.id, Story.title).where(Story.id.in_(chunk)).order_by(Story.id).with_for_update()
+        titles = {sid: title for sid, title in session.execute(locked)}
         session.execute(delete(StoryTerm).where(StoryTerm.story_id.in_(chunk)))
-        titles = {
-            sid: title for sid, title in session.execute(select(Story.id, Story.title).where(Story.id.in_(chunk)))
-        }
         members = story_members(session, chunk)
         rows = [
             {"story_id": story_id, "term": term, "weight": weight}

@@ -2,6 +2,7 @@
 index kept current by the clusterer (new members, merges), by report recomputation (edited
 articles), rebuilt by reindex and backfilled by migration 0005, and ranked pages."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -239,5 +240,35 @@ def test_reindex_rebuilds_and_migration_0005_backfills_the_same_index(db):
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+    with db() as s:
+        assert _index(s) == built
+
+
+def test_two_transactions_indexing_one_story_take_turns(db):
+    """A report and a clustering run may index the same story at once: the second waits for the first
+    (the story's row is locked) instead of inserting the same rows twice."""
+    story_id = ingest_demo(db, compare=False)
+    with db() as s:
+        built = _index(s)
+    first = db()
+    index_stories(first, [story_id])  # holds the story's row until it commits
+    outcome: list[object] = []
+
+    def second() -> None:
+        with db() as s:
+            try:
+                outcome.append(index_stories(s, [story_id]))
+                s.commit()
+            except Exception as exc:  # reported below
+                outcome.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(1.0)
+    assert thread.is_alive() and outcome == []  # waiting for the first writer
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], int), outcome
     with db() as s:
         assert _index(s) == built
