@@ -177,6 +177,16 @@ def stats(as_json: bool) -> None:
 
 
 @main.command()
+def reindex() -> None:
+    """Rebuild the stories' search index (it is kept current on its own; this is for repairs)."""
+    from storydiff.compare.search_index import reindex as rebuild
+
+    with command_factory()() as session:
+        stories, rows = rebuild(session)
+    Console().print(f"search index rebuilt: {stories} stories, {rows} terms")
+
+
+@main.command()
 @click.option("--host", default=None, help="Bind address (default $STORYDIFF_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default $STORYDIFF_PORT).")
 def serve(host: str | None, port: int | None) -> None:

@@ -91,17 +91,23 @@ def report_text(report: dict[str, Any], console: Console) -> None:
 
 @click.command("stories")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--sort", type=click.Choice(["score", "updated", "outlets"]), default="updated", show_default=True)
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "score", "updated", "outlets"]),
+    default=None,
+    help="Order (descending). Default: relevance with --search, else updated.",
+)
 @click.option("--min-outlets", type=int, default=1, show_default=True)
 @click.option("--type", "kind", default=None, help="Only stories with a divergence of this type.")
 @click.option(
     "--search",
     default=None,
-    help="Words that must each appear in the story's title, a member's title or lead, or an outlet.",
+    help="Search: every word in the story's title, a member's title or lead, a name they mention or an outlet "
+    "(case, accents, plurals ignored; the last word may be unfinished). Ranked best match first.",
 )
 @click.option("--limit", type=int, default=25, show_default=True)
 def stories_command(
-    as_json: bool, sort: str, min_outlets: int, kind: str | None, search: str | None, limit: int
+    as_json: bool, sort: str | None, min_outlets: int, kind: str | None, search: str | None, limit: int
 ) -> None:
     """Stories with their outlets, divergence score and divergence types."""
     from storydiff.store.stories import StoryFilter, list_stories

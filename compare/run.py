@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from storydiff import settings
 from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
-from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, Version
+from storydiff.compare.search_index import index_stories
+from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, StoryTerm, Version
 from storydiff.store.queries import newest_versions
 
 BATCH = 5000
@@ -174,6 +175,7 @@ def cluster_new_articles(
         session.flush()
         for gone, cluster in sorted(absorbed.items()):
             keep = db_id[cluster]
+            session.execute(delete(StoryTerm).where(StoryTerm.story_id == gone))  # the survivor is reindexed below
             session.execute(delete(Story).where(Story.id == gone))
             # the absorbed id keeps working: it (and every id that pointed at it) now points at the survivor
             session.execute(update(StoryRedirect).where(StoryRedirect.to_id == gone).values(to_id=keep))
@@ -182,6 +184,7 @@ def cluster_new_articles(
             run.merged += 1
         run.articles = len(pending)
         run.story_ids = sorted(changed)
+        index_stories(session, run.story_ids)  # new, grown and surviving stories are found by their new words
     # event time, never the wall clock: a story closes when the stream of *published* times has moved
     # past its quiet period (so a backlog, or feeds in any order, give the same stories); the
     # newest published time is capped at now (a future date says nothing about the stream)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from storydiff import settings
 from storydiff.compare import embed
 from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
+from storydiff.compare.search_index import index_stories
 from storydiff.errors import NotFound
 from storydiff.store.models import Article, Outlet, Report, Story, Version
 from storydiff.store.models import StoryArticle as Membership
@@ -72,6 +73,7 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None) 
     row.body = body
     session.add(row)
     story.divergence_score = report["divergence_score"]
+    index_stories(session, [story_id])  # a member's edited title or lead is searchable with the report
     session.commit()
     return report
 

@@ -170,6 +170,22 @@ class StoryArticle(Base):
     score: Mapped[float] = mapped_column(Float)
 
 
+class StoryTerm(Base):
+    """The search index: one row per (term, story) with the term's integer weight in the story
+    (store/search.py says how terms and weights are made). Derived data: compare/search_index.py
+    rewrites a story's rows whenever the story changes, ``storydiff reindex`` rebuilds them all.
+    Binary collation on PostgreSQL as on SQLite, so a prefix is one range of the primary key."""
+
+    __tablename__ = "story_terms"
+    __table_args__ = (Index("ix_story_terms_story_id", "story_id"), {"sqlite_with_rowid": False})
+
+    term: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    weight: Mapped[int] = mapped_column(Integer)
+
+
 class Report(Base):
     """A story's computed report (compare/report.py schema), stored so pages never recompute it.
     ``types`` is ",numeric,quote," for filtering; ``etag`` a hash of ``body``."""

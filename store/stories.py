@@ -1,15 +1,17 @@
 """Story listing and story details for the web UI, the API and the CLI (read-only queries).
 
-``list_stories`` filters by outlet, outlet kind, time range, divergence type and words (of the title, the members' titles and leads, the outlets),
-sorts by divergence score, last update or number of outlets, and pages with an opaque cursor
-(keyset pagination: stable under inserts, no OFFSET scans)."""
+``list_stories`` filters by outlet, outlet kind, time range, divergence type and a search (``q``:
+every word in the story's search index — its title, the members' titles, leads and names, the
+outlets; see ``store/search.py``), sorts by relevance (the default with a search), divergence score,
+last update or number of outlets, and pages with an opaque cursor (keyset pagination: stable under
+inserts, no OFFSET scans)."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +21,9 @@ from sqlalchemy.orm import Session
 from storydiff.errors import InvalidInput
 from storydiff.store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
 from storydiff.store.queries import iso
+from storydiff.store.search import matches, parse_query
 
-SORTS = ("score", "updated", "outlets")
+SORTS = ("relevance", "score", "updated", "outlets")
 DIVERGENCE_TYPES = ("numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive")
 
 
@@ -33,11 +36,21 @@ class StoryFilter:
     type: str | None = None
     q: str | None = None
     min_outlets: int = 1
-    sort: str = "updated"
+    sort: str | None = None  # None: relevance with a search, else updated
 
     def check(self) -> StoryFilter:
+        """The filter with its sort resolved; InvalidInput (a message saying what to change) if invalid."""
+        searching = bool(self.q and self.q.strip())
+        if self.sort is None:
+            return replace(self, sort="relevance" if searching else "updated").check()
         if self.sort not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)}, not {self.sort!r}")
+        if self.sort == "relevance" and not searching:
+            raise InvalidInput(
+                "sort=relevance ranks the results of a search: give q, or sort by score, updated or outlets"
+            )
+        if searching:
+            parse_query(self.q or "")  # only stop words, punctuation or too many words: say so
         if self.kind is not None and self.kind not in OUTLET_KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(OUTLET_KINDS)}, not {self.kind!r}")
         if self.type is not None and self.type not in DIVERGENCE_TYPES:
@@ -49,7 +62,7 @@ class StoryFilter:
         return self
 
 
-def _sort_column(sort: str) -> Any:
+def _sort_column(sort: str | None) -> Any:
     return {
         "score": func.coalesce(Story.divergence_score, -1.0),
         "updated": Story.last_seen,
@@ -111,12 +124,21 @@ def story_summary(story: Story) -> dict[str, Any]:
 def list_stories(
     session: Session, flt: StoryFilter, limit: int = 25, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of stories (newest/most divergent first) and the cursor of the next page."""
-    flt.check()
-    column = _sort_column(flt.sort)
+    """One page of stories (best match / newest / most divergent first) and the cursor of the next page."""
+    flt = flt.check()
+    query = parse_query(flt.q) if flt.q and flt.q.strip() else None
+    hits = matches(session, query) if query else None
+    if flt.sort == "relevance" and hits is not None:
+        column: Any = hits.c.score
+        cursor_sort = f"relevance {query.key if query else ''}"  # a cursor of another search is refused
+    else:
+        column = _sort_column(flt.sort)
+        cursor_sort = str(flt.sort)
     stmt = select(Story, Report.outlets, Report.divergences, Report.types, column.label("sort_value")).outerjoin(
         Report, Report.story_id == Story.id
     )
+    if hits is not None:
+        stmt = stmt.join(hits, hits.c.story_id == Story.id)  # every word of the search
     if flt.min_outlets > 1:
         stmt = stmt.where(Report.outlets >= flt.min_outlets)
     member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
@@ -131,21 +153,9 @@ def list_stories(
         stmt = stmt.where(Story.first_seen <= flt.until)
     if flt.type:
         stmt = stmt.where(Report.types.like(f"%,{flt.type},%"))
-    for word in (flt.q or "").split()[:8]:  # every word: in the title, a member's title or lead, or an outlet
-        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        told = member.join(Version, Version.article_id == Article.id).where(
-            or_(
-                func.lower(Version.title).like(pattern, escape="\\"),
-                func.lower(Version.summary).like(pattern, escape="\\"),
-                func.lower(Outlet.name).like(pattern, escape="\\"),
-            )
-        )
-        stmt = stmt.where(or_(func.lower(Story.title).like(pattern, escape="\\"), exists(told)))
     if cursor:
-        _, value, last_id = unpack_cursor(
-            cursor, _equal_to(flt.sort), datetime.fromisoformat if flt.sort == "updated" else _number, integer
-        )
+        convert = {"updated": datetime.fromisoformat, "relevance": integer}.get(str(flt.sort), _number)
+        _, value, last_id = unpack_cursor(cursor, _equal_to(cursor_sort), convert, integer)
         stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
     rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
     page = [
@@ -155,12 +165,13 @@ def list_stories(
             "divergences": divergences or 0,
             "types": [t for t in (types or "").split(",") if t],
         }
-        for story, outlets, divergences, types, _ in rows[:limit]
+        | ({"relevance": int(sort_value)} if flt.sort == "relevance" else {})
+        for story, outlets, divergences, types, sort_value in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = pack_cursor(flt.sort, last.sort_value, last[0].id)
+        next_cursor = pack_cursor(cursor_sort, last.sort_value, last[0].id)
     return page, next_cursor
 
 

@@ -87,7 +87,9 @@ def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, 
 
             assert wait_for(delivered, 30, processes)
             with db() as s:  # compare the story again, through the workers: nothing new to send
-                story_id = s.scalar(select(Report.story_id).where(Report.divergences > 0).order_by(Report.outlets.desc()))
+                story_id = s.scalar(
+                    select(Report.story_id).where(Report.divergences > 0).order_by(Report.outlets.desc())
+                )
             from storydiff.worker import app
 
             app.conf.broker_url = REDIS_URL

@@ -172,6 +172,41 @@ def test_low_severity_omissions_and_exclusives_are_folded_away(demo_site):
     assert '<details class="minor">' not in unfolded and 'data-type="exclusive"' in unfolded
 
 
+def test_ranked_search_in_the_api_the_page_and_the_cli(demo_site):
+    client, story_id, _ = demo_site
+    body = client.get("/api/stories", params={"q": "Lavrov’s Budapest"}).json()
+    assert body["sort"] == "relevance" and body["stories"][0]["id"] == story_id
+    assert body["stories"][0]["relevance"] > 0
+    assert client.get("/api/stories", params={"q": "lavrov", "sort": "score"}).json()["sort"] == "score"
+    seen, cursor = [], None
+    while True:  # relevance pages: every story that names the outlet, once
+        params = {"q": "northwind", "limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/stories", params=params).json()
+        seen += [(s["relevance"], s["id"]) for s in page["stories"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert seen == sorted(set(seen), reverse=True) and len(seen) >= 3 and seen[0][1] == story_id
+    for url, message in (
+        ("/api/stories?q=the+of", "only common words"),
+        ("/api/stories?q=%21%3F", "no words to search for"),
+        ("/api/stories?sort=relevance", "sort=relevance ranks the results of a search"),
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 400 and message in answer.json()["error"], url
+    html = client.get("/", params={"q": "rubio"}).text
+    assert f'href="/stories/{story_id}"' in html and '<option value="" selected>best match' in html
+    assert client.get("/", params={"q": "the"}).status_code == 400
+    assert client.get("/", params={"sort": "relevance"}).status_code == 200  # the search box was cleared
+    runner = CliRunner()
+    listed = runner.invoke(main, ["stories", "--search", "sergei lavrov", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output)[0]["id"] == story_id
+    refused = runner.invoke(main, ["stories", "--search", "the"])
+    assert refused.exit_code == 2 and "only common words" in refused.output
+    rebuilt = runner.invoke(main, ["reindex"])
+    assert rebuilt.exit_code == 0 and "search index rebuilt: 24 stories" in rebuilt.output
+
+
 def test_a_merged_story_id_redirects_to_the_survivor(demo_site):
     client, story_id, db = demo_site
     with db.begin() as s:

@@ -24,11 +24,14 @@ from storydiff.store.stories import (
     unpack_cursor,
 )
 
-SORT_HELP = "score (divergence score), updated (last article) or outlets (number of outlets); always descending"
+SORT_HELP = (
+    "relevance (best match first; only with q, and its default), score (divergence score), updated (last article, "
+    "the default without q) or outlets (number of outlets); always descending"
+)
 
 
 def story_filter(
-    sort: str = Query("updated", description=SORT_HELP),
+    sort: str | None = Query(None, description=SORT_HELP),
     outlet: str | None = Query(None, max_length=200, description="Only stories this outlet covers (exact name)."),
     kind: str | None = Query(None, description="Only stories an outlet of this kind covers (wire, state_media, …)."),
     since: datetime | None = Query(None, description="Stories updated at or after this time (ISO 8601)."),
@@ -37,7 +40,11 @@ def story_filter(
     q: str | None = Query(
         None,
         max_length=200,
-        description="Words that must each appear in the story title, a member article's title or lead, or an outlet name.",
+        description=(
+            "Search: every word must be in the story's title, a member article's title or lead, a name they "
+            "mention or an outlet's name (case, accents, plurals and possessives ignored; the last word may be "
+            "the start of one). Ranked by relevance unless sort says otherwise; each story then has a relevance score."
+        ),
     ),
     min_outlets: int = Query(1, ge=1, le=1000, description="Only stories covered by at least this many outlets."),
 ) -> StoryFilter:

@@ -50,6 +50,9 @@ def page_filter(request: Request) -> StoryFilter:
     raw_min = _optional(request, "min_outlets") or "2"
     if not raw_min.isdigit():
         raise InvalidInput(f"min_outlets must be a whole number, not {raw_min!r}")
+    sort = _optional(request, "sort")
+    if sort == "relevance" and not _optional(request, "q"):
+        sort = None  # the form kept "relevance" from the last search and the search box was cleared
     return StoryFilter(
         outlet=_optional(request, "outlet"),
         kind=_optional(request, "kind"),
@@ -58,7 +61,7 @@ def page_filter(request: Request) -> StoryFilter:
         type=_optional(request, "type"),
         q=_optional(request, "q"),
         min_outlets=int(raw_min),
-        sort=_optional(request, "sort") or "updated",
+        sort=sort,
     ).check()
 
 
@@ -110,6 +113,7 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
         context |= {
             "filter": flt,
+            "sort_param": _optional(request, "sort") or "",
             "sorts": SORTS,
             "kinds": OUTLET_KINDS,
             "types": DIVERGENCE_TYPES,

@@ -1,7 +1,7 @@
 """Alerts and the write API: feeds can be paused; API tokens, subscriptions, alerts, deliveries and their attempts.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-25
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
