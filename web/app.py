@@ -21,6 +21,7 @@ from storydiff.errors import ConfigError, NotFound
 from storydiff.store.models import StoryRedirect
 from storydiff.web.api import register_api
 from storydiff.web.api_write import register_write_api
+from storydiff.web.manage import register_manage
 from storydiff.web.pages import register_pages
 from storydiff.web.templating import TEMPLATES
 
@@ -122,5 +123,6 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
 
     register_api(app, factory)
     register_write_api(app, factory)
+    register_manage(app, factory)
     register_pages(app, factory)
     return app
