@@ -14,6 +14,7 @@ from storydiff.errors import NotFound
 from storydiff.store.models import Story
 from storydiff.store.queries import feed_health, recent_articles, stats
 from storydiff.store.stories import (
+    DEFAULT_MIN_OUTLETS,
     SORTS,
     StoryFilter,
     integer,
@@ -39,7 +40,12 @@ def story_filter(
         max_length=200,
         description="Words that must each appear in the story title, a member article's title or lead, or an outlet name.",
     ),
-    min_outlets: int = Query(1, ge=1, le=1000, description="Only stories covered by at least this many outlets."),
+    min_outlets: int = Query(
+        DEFAULT_MIN_OUTLETS,
+        ge=1,
+        le=1000,
+        description="Only stories told by at least this many outlets (1: also single-outlet stories).",
+    ),
 ) -> StoryFilter:
     return StoryFilter(outlet, kind, since, until, type, q, min_outlets, sort).check()
 
@@ -53,7 +59,13 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
     ) -> dict[str, Any]:
         with factory() as session:
             page, next_cursor = list_stories(session, flt, limit, cursor)
-        return {"stories": page, "next_cursor": next_cursor, "sort": flt.sort, "sorts": list(SORTS)}
+        return {
+            "stories": page,
+            "next_cursor": next_cursor,
+            "sort": flt.sort,
+            "sorts": list(SORTS),
+            "min_outlets": flt.min_outlets,
+        }
 
     @app.get("/api/stories/{story_id}", tags=["stories"], summary="One story's summary")
     def api_story(story_id: int) -> dict[str, Any]:

@@ -20,7 +20,16 @@ from storydiff.compare.store_reports import load_report, report_etag
 from storydiff.errors import InvalidInput
 from storydiff.store.models import OUTLET_KINDS
 from storydiff.store.queries import feed_health, recent_articles, stats
-from storydiff.store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlet_names
+from storydiff.store.stories import (
+    DEFAULT_MIN_OUTLETS,
+    DIVERGENCE_TYPES,
+    SORTS,
+    StoryFilter,
+    count_below,
+    edit_history,
+    list_stories,
+    outlet_names,
+)
 from storydiff.web import svg, views
 from storydiff.web.templating import TEMPLATES
 
@@ -47,7 +56,7 @@ def _time(request: Request, name: str) -> datetime | None:
 
 def page_filter(request: Request) -> StoryFilter:
     """The stories page's filter from its GET form (blank fields mean "any")."""
-    raw_min = _optional(request, "min_outlets") or "2"
+    raw_min = _optional(request, "min_outlets") or str(DEFAULT_MIN_OUTLETS)
     if not raw_min.isdigit():
         raise InvalidInput(f"min_outlets must be a whole number, not {raw_min!r}")
     return StoryFilter(
@@ -106,8 +115,14 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         cursor = _optional(request, "cursor")
         with factory() as session:
             page, next_cursor = list_stories(session, flt, 25, cursor)
-            context = {"stories": page, "stats": stats(session), "outlets": outlet_names(session)}
+            context = {
+                "stories": page,
+                "stats": stats(session),
+                "outlets": outlet_names(session),
+                "hidden": count_below(session, flt.min_outlets),
+            }
         params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+        others = {k for k in params if k not in ("sort", "min_outlets")}
         context |= {
             "filter": flt,
             "sorts": SORTS,
@@ -115,6 +130,8 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
             "types": DIVERGENCE_TYPES,
             "next_url": f"/?{urlencode(params | {'cursor': next_cursor})}" if next_cursor else None,
             "first_url": f"/?{urlencode(params)}" if cursor else None,
+            "show_all_url": f"/?{urlencode(params | {'min_outlets': 1})}",
+            "other_filters": bool(others),
         }
         return TEMPLATES.TemplateResponse(request, "stories.html", context)
 
