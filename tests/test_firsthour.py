@@ -380,3 +380,62 @@ def test_offline_first_run_says_what_happened(tmp_path, monkeypatch):
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "every feed failed" in run.stderr and "is this machine offline" in run.stderr
+
+
+# --- 6. API and pages: paging, links, full story fields, any-case outlets, JSON errors, docs ---------
+
+
+def test_api_and_pages_link_page_and_explain(demo_db, tmp_path):
+    import httpx
+
+    from storydiff.store import open_database
+    from tests.webserver import serve_app
+
+    _, story_id = demo_db
+    engine, factory = open_database()
+    with serve_app(factory) as base, httpx.Client(base_url=base) as client:
+        # the story detail carries every field of its list item, and divergence counts by type
+        item = client.get("/api/stories").json()["stories"][0]
+        detail = client.get(f"/api/stories/{story_id}").json()
+        assert {k: detail[k] for k in item} == item
+        assert detail["counts"]["numeric"] >= 1 and sum(detail["counts"].values()) == detail["divergences"]
+        assert "Courier Wire" in detail["outlet_names"] and len(detail["outlet_names"]) == detail["outlets"]
+        # an outlet in another letter case is the same outlet; an unknown one is an error that lists them
+        for name in ("courier wire", "COURIER WIRE", "Courier Wire"):
+            assert [s["id"] for s in client.get("/api/stories", params={"outlet": name}).json()["stories"]] == [
+                story_id
+            ]
+        unknown = client.get("/api/stories", params={"outlet": "Courier"})
+        assert unknown.status_code == 400 and "no outlet is named 'Courier'" in unknown.json()["error"]
+        assert "Courier Wire" in unknown.json()["error"]
+        assert story_id and f'href="/stories/{story_id}"' in client.get("/", params={"outlet": "courier wire"}).text
+        # unknown routes and methods answer as documented
+        for path, status in (("/api/nothing", 404), ("/api/stories/1/nothing", 404)):
+            response = client.get(path)
+            assert response.status_code == status and set(response.json()) == {"error"}, response.text
+        assert client.post("/api/stories").json()["error"] == "POST is not allowed on /api/stories"
+        page = client.get("/no-such-page")
+        assert (
+            page.status_code == 404
+            and "text/html" in page.headers["content-type"]
+            and "nothing at /no-such-page" in page.text
+        )
+        # articles: pages of 50, each linked to its story; a copy names its original, not an id
+        first = client.get("/api/articles", params={"limit": 10}).json()
+        assert first["next_cursor"] and all("story_id" in a for a in first["articles"])
+        html = client.get("/articles").text
+        assert "copy of #" not in html and "copy of Courier Wire: " in html
+        assert html.count('class="story-link"') >= 20 and f'href="/stories/{story_id}"' in html
+        everything = client.get("/api/articles", params={"limit": 500}).json()["articles"]
+        assert len(everything) == 29
+        paged = client.get("/api/articles", params={"limit": 20}).json()
+        second = client.get("/api/articles", params={"limit": 20, "cursor": paged["next_cursor"]}).json()
+        assert [a["id"] for a in paged["articles"] + second["articles"]] == [a["id"] for a in everything]
+        small = client.get("/articles", params={"cursor": paged["next_cursor"]}).text
+        assert "« newest" in small and everything[20]["title"].split()[0] in small
+        # the docs state defaults, limits and response schemas
+        docs = client.get("/docs").text
+        assert "<code>2</code>" in docs and "≤ 200" in docs and "≥ 1" in docs and "at most 200 characters" in docs
+        assert 'id="schema-StoryDetail"' in docs and "Divergences by type." in docs and 'id="schema-Error"' in docs
+        assert client.get("/openapi.json").json()["paths"]["/api/stories"]["get"]["responses"]["400"]
+    engine.dispose()

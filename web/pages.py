@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -19,7 +20,7 @@ from storydiff.compare.render import report_markdown
 from storydiff.compare.store_reports import load_report, report_etag
 from storydiff.errors import InvalidInput
 from storydiff.store.models import OUTLET_KINDS
-from storydiff.store.queries import feed_health, recent_articles, stats
+from storydiff.store.queries import feed_health, stats
 from storydiff.store.stories import (
     DEFAULT_MIN_OUTLETS,
     DIVERGENCE_TYPES,
@@ -31,8 +32,10 @@ from storydiff.store.stories import (
     outlet_names,
 )
 from storydiff.web import svg, views
+from storydiff.web.api import article_page, known_outlet
 from storydiff.web.templating import TEMPLATES
 
+ARTICLES_PER_PAGE = 50
 PAGE_CACHE_SIZE = 256  # rendered story pages kept per process, keyed by the report's ETag
 
 
@@ -114,6 +117,8 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         flt = page_filter(request)
         cursor = _optional(request, "cursor")
         with factory() as session:
+            if flt.outlet:
+                flt = replace(flt, outlet=known_outlet(session, flt.outlet))
             page, next_cursor = list_stories(session, flt, 25, cursor)
             context = {
                 "stories": page,
@@ -170,8 +175,14 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
 
     @app.get("/articles", response_class=HTMLResponse, include_in_schema=False)
     def articles_page(request: Request) -> HTMLResponse:
+        cursor = _optional(request, "cursor")
         with factory() as session:
-            context = {"articles": recent_articles(session, 100), "stats": stats(session)}
+            rows, next_cursor = article_page(session, ARTICLES_PER_PAGE, cursor)
+            context = {"articles": rows, "stats": stats(session)}
+        context |= {
+            "next_url": f"/articles?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+            "first_url": "/articles" if cursor else None,
+        }
         return TEMPLATES.TemplateResponse(request, "articles.html", context)
 
     @app.get("/feeds", response_class=HTMLResponse, include_in_schema=False)
@@ -188,11 +199,17 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
                 "path": path,
                 "method": method.upper(),
                 "summary": op.get("summary", ""),
-                "parameters": op.get("parameters", []),
+                "parameters": [views.api_parameter(p) for p in op.get("parameters", [])],
+                "responses": views.api_responses(schema, op),
             }
             for path, methods in schema["paths"].items()
             for method, op in methods.items()
         ]
         with factory() as session:
-            context = {"endpoints": endpoints, "schema": schema, "stats": stats(session)}
+            context = {
+                "endpoints": endpoints,
+                "schema": schema,
+                "stats": stats(session),
+                "models": views.api_models(schema),
+            }
         return TEMPLATES.TemplateResponse(request, "docs.html", context)

@@ -149,3 +149,82 @@ def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[st
         evidence = [dict(c, pieces=highlight(c)) for c in d["claims"]]
         out.append(dict(d, evidence=evidence, diff_pieces=quote_diff(d["diff"]) if d["diff"] else [], fold=_fold(d)))
     return out
+
+
+def _type_of(schema: dict[str, Any], spec: dict[str, Any]) -> str:
+    """A short type name of an OpenAPI schema: integer, string or null, list of StoryItem, …"""
+    if "$ref" in spec:
+        return spec["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in spec:
+        return " or ".join(_type_of(schema, s) for s in spec["anyOf"])
+    if spec.get("type") == "array":
+        return "list of " + _type_of(schema, spec.get("items", {}))
+    if spec.get("type") == "object" and "additionalProperties" in spec:
+        return "object of " + _type_of(schema, spec["additionalProperties"])
+    return str(spec.get("type", "any"))
+
+
+def api_parameter(p: dict[str, Any]) -> dict[str, Any]:
+    """A parameter of the OpenAPI document as the docs page shows it: type, default and limits."""
+    spec = p.get("schema", {})
+    plain = next((s for s in spec.get("anyOf", [spec]) if s.get("type") != "null"), spec)
+    limits = []
+    for key, word in (("minimum", "≥"), ("maximum", "≤"), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<")):
+        if key in plain:
+            limits.append(f"{word} {plain[key]}")
+    if "maxLength" in plain:
+        limits.append(f"at most {plain['maxLength']} characters")
+    return {
+        "name": p["name"],
+        "in": p.get("in", ""),
+        "required": p.get("required", False),
+        "description": p.get("description") or spec.get("description") or "",
+        "type": _type_of({}, spec),
+        "default": spec.get("default"),
+        "limits": ", ".join(limits),
+    }
+
+
+def api_responses(schema: dict[str, Any], op: dict[str, Any]) -> list[dict[str, Any]]:
+    """The responses of an operation with the fields of their JSON body (one level, refs resolved)."""
+    components = schema.get("components", {}).get("schemas", {})
+    out = []
+    for status, response in op.get("responses", {}).items():
+        body = response.get("content", {}).get("application/json", {}).get("schema", {})
+        ref = body.get("$ref") or body.get("items", {}).get("$ref")
+        fields = []
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            for field, spec in components.get(name, {}).get("properties", {}).items():
+                fields.append(
+                    {"name": field, "type": _type_of(schema, spec), "description": spec.get("description", "")}
+                )
+        out.append(
+            {
+                "status": status,
+                "description": response.get("description", ""),
+                "type": _type_of(schema, body) if body else "",
+                "fields": fields,
+            }
+        )
+    return out
+
+
+def api_models(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every named schema of the OpenAPI document with its fields (for the docs page)."""
+    models = []
+    for name, spec in sorted(schema.get("components", {}).get("schemas", {}).items()):
+        if name in ("HTTPValidationError", "ValidationError"):
+            continue  # FastAPI's own; our 422 answers are Error
+        required = set(spec.get("required", []))
+        fields = [
+            {
+                "name": field,
+                "type": _type_of(schema, f),
+                "description": f.get("description", ""),
+                "required": field in required,
+            }
+            for field, f in spec.get("properties", {}).items()
+        ]
+        models.append({"name": name, "description": spec.get("description", ""), "fields": fields})
+    return models
