@@ -58,7 +58,7 @@ def test_story_page_shows_divergences_highlights_matrix_and_pictures(demo_site):
     assert "<mark>nothing was postponed</mark>" in html
     assert 'class="heatmap"' in html and 'class="timeline"' in html and "<script" not in html
     assert html.count('<td class="contradicted"') >= 1 and html.count('<td class="carried"') >= 10
-    assert re.search(r'<p class="g\d+" title="claim group g\d+">', html)  # side by side, shared colours
+    assert re.search(r'<tr class="group g\d+" data-group="g\d+">', html)  # side by side: a row per claim group
     assert 'href="https://northwind.example/world/rubio-lavrov-meeting-tabled"' in html
     numeric_only = client.get(f"/stories/{story_id}?type=numeric").text
     assert set(re.findall(r'data-type="(\w+)"', numeric_only)) == {"numeric"}

@@ -100,10 +100,10 @@ def story_context(factory: sessionmaker[Session], story_id: int, kind: str | Non
         "types": DIVERGENCE_TYPES,
         "divergences": views.divergences(report, kind),
         "coverage": views.coverage(report),
-        "columns": views.side_by_side(report),
+        "aligned": views.aligned(report),
         # svg.py XML-escapes every text it places: its output is safe to mark as markup
         "heatmap": Markup(svg.heatmap(report)),
-        "timeline": Markup(svg.timeline(report)),
+        "timeline": views.timeline(report),
         "edits": edits,
     }
     return context, etag
