@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import TextIO
 
 import click
-from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from storydiff import settings
 from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subscriptions, tokens
-from storydiff.cli_stories import command_factory, report_command, stories_command
+from storydiff.cli_stories import command_factory, make_console, report_command, report_text, stories_command
 from storydiff.errors import StorydiffError
 from storydiff.evals.cli import eval_group  # the eval commands live beside the evaluations
+from storydiff.store.stories import DEFAULT_MIN_OUTLETS
 
-err_console = Console(stderr=True)
+err_console = make_console(stderr=True)
 
 
 class Group(click.Group):
@@ -62,7 +63,7 @@ def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
 
     with command_factory().begin() as session:
         feed, created = add_feed(session, FeedSpec(url, outlet, kind, country))
-        Console().print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}")
+        make_console().print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}", soft_wrap=True)
 
 
 @feeds.command("list")
@@ -76,22 +77,48 @@ def feeds_list(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table("id", "outlet", "kind", "url", "status", "last fetch", "errors", "next check", "last error")
-    styles = {"ok": "green", "not_modified": "green", "warning": "yellow", "error": "bold red"}
+    console = make_console()
+    console.print(feeds_table(rows, wide=console.width >= WIDE_TABLE))
+
+
+WIDE_TABLE = 140  # narrower consoles get the compact feeds table (4 columns, several lines a feed)
+STATUS_STYLES = {"ok": "green", "not_modified": "green", "warning": "yellow", "error": "bold red"}
+
+
+def feeds_table(rows: list[dict], wide: bool) -> Table:  # type: ignore[type-arg]
+    """Feeds health as a table that never cuts a name, URL or error: cells wrap (and fold long
+    words) instead. Wide: one column per field; compact: outlet, URL and last error stacked in one
+    cell, status with the error count, last and next check stacked."""
+
+    def when(value: str | None) -> str:
+        return (value or "never")[:16].replace("T", " ")
+
+    if wide:
+        table = Table(
+            "id", Column("outlet", overflow="fold"), "kind", Column("url", overflow="fold"), "status",
+            "last fetch", "errors", "next check", Column("last error", overflow="fold"), show_lines=True,
+        )  # fmt: skip
+    else:
+        table = Table(
+            "id", Column("feed", overflow="fold", ratio=1), Column("status", overflow="fold"),
+            Column("last / next check", overflow="fold"), show_lines=True,
+        )  # fmt: skip
     for r in rows:
-        style = styles.get(r["status"], "")
-        table.add_row(
-            str(r["id"]),
-            r["outlet"],
-            r["kind"],
-            r["url"],
-            f"[{style}]{r['status']}[/]" if style else r["status"],
-            (r["last_fetch"] or "never")[:19],
-            str(r["error_count"]),
-            r["next_check"][:19],
-            (r["last_error"] or "")[:80],
-        )
-    Console().print(table)
+        status = Text(r["status"], style=STATUS_STYLES.get(r["status"], ""))
+        if wide:
+            table.add_row(
+                str(r["id"]), Text(r["outlet"]), Text(r["kind"]), Text(r["url"]), status, when(r["last_fetch"]),
+                str(r["error_count"]), when(r["next_check"]), Text(r["last_error"] or ""),
+            )  # fmt: skip
+            continue
+        feed = Text(r["outlet"], style="bold")
+        feed.append(f" ({r['kind']}{', ' + r['country'] if r['country'] else ''})", style="")
+        feed.append("\n" + r["url"])
+        if r["last_error"]:
+            feed.append("\n" + r["last_error"], style="red")
+        status.append(f"\n{r['error_count']} errors", style="")
+        table.add_row(str(r["id"]), feed, status, f"{when(r['last_fetch'])}\n{when(r['next_check'])}")
+    return table
 
 
 @feeds.command("import")
@@ -102,7 +129,7 @@ def feeds_import(path: Path) -> None:
 
     with command_factory().begin() as session:
         added, known = import_file(session, path)
-    Console().print(f"imported {added} new feeds ({known} already known)")
+    make_console().print(f"imported {added} new feeds ({known} already known)")
 
 
 @feeds.command("export")
@@ -128,7 +155,8 @@ def feeds_export(as_opml: bool, output: Path | None) -> None:
 @click.option("--no-fulltext", is_flag=True, help="Skip fetching article pages of summary-only items.")
 def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     """Run the pipeline once: refresh due feeds (progress bar, per-feed summary), extract full
-    text, cluster new articles into stories, recompute stale reports."""
+    text, cluster new articles into stories, recompute stale reports. Exit status 1 when every
+    feed of the run failed (some failing is 0: their errors are in the summary)."""
     from sqlalchemy import select
 
     from storydiff.ingest.refresh import due_feed_ids
@@ -143,22 +171,37 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
         task = progress.add_task("fetching feeds", total=len(ids))
         run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task))
     results = run.refreshed
-    table = Table("feed", "status", "new", "updated", "unchanged", "error", title="ingest summary")
+    out = make_console()
+    # nothing is cut: the feed's URL and its error share a cell that wraps (long words fold)
+    table = Table(
+        Column("feed", overflow="fold", ratio=1), "status", "new", "updated", "unchanged",
+        title="ingest summary", show_lines=True,
+    )  # fmt: skip
     for r in results:
-        table.add_row(r.url, r.status, str(r.new), str(r.updated), str(r.unchanged), (r.error or "")[:90])
-    Console().print(table)
+        feed = Text(r.url)
+        if r.error:
+            feed.append("\n" + r.error, style="red")
+        table.add_row(
+            feed, Text(r.status, style=STATUS_STYLES.get(r.status, "")), str(r.new), str(r.updated), str(r.unchanged)
+        )
+    out.print(table)
     failed = sum(r.status == "error" for r in results)
-    Console().print(
+    out.print(
         f"{len(results)} feeds: {sum(r.new for r in results)} new, {sum(r.updated for r in results)} updated, "
         f"{sum(r.unchanged for r in results)} unchanged articles; {failed} feeds failed"
     )
     if run.fulltext:
-        Console().print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(run.fulltext.items())))
+        out.print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(run.fulltext.items())))
     c = run.clustering
-    Console().print(
+    out.print(
         f"stories: {c.articles} articles clustered, {c.new_stories} new stories, {c.merged} merged, {c.closed} closed"
     )
-    Console().print(f"reports: {len(run.compared)} stories compared")
+    out.print(f"reports: {len(run.compared)} stories compared")
+    if results and failed == len(results):  # a run where nothing could be fetched is a failure
+        from storydiff.pipeline import all_failed_message
+
+        err_console.print(f"[red]error:[/red] {all_failed_message(results)}", markup=True, highlight=False)
+        sys.exit(1)
 
 
 @main.command()
@@ -173,7 +216,7 @@ def stats(as_json: bool) -> None:
         click.echo(json.dumps(counts))
     else:
         for key, value in counts.items():
-            Console().print(f"{key:>14}: {value}")
+            make_console().print(f"{key:>14}: {value}")
 
 
 @main.command()
@@ -183,7 +226,7 @@ def reindex() -> None:
 
     with command_factory()() as session:
         stories, rows = rebuild(session)
-    Console().print(f"search index rebuilt: {stories} stories, {rows} terms")
+    make_console().print(f"search index rebuilt: {stories} stories, {rows} terms")
 
 
 @main.command()
@@ -195,13 +238,27 @@ def serve(host: str | None, port: int | None) -> None:
 
     from storydiff.ingest.feeds import DEFAULT_FEEDS, import_file
     from storydiff.service import serve as run
-    from storydiff.store.models import Feed
+    from storydiff.store.models import Feed, Outlet
 
     factory = command_factory()
-    if settings.get_bool("STORYDIFF_DEFAULT_FEEDS"):
-        with factory.begin() as session:
-            if not session.scalar(select(func.count()).select_from(Feed)):
-                import_file(session, DEFAULT_FEEDS)
+    logging.getLogger("storydiff.service").setLevel(logging.INFO)  # the scheduler's notes reach the console
+    with factory.begin() as session:
+        feeds = session.scalar(select(func.count()).select_from(Feed)) or 0
+        if not feeds and settings.get_bool("STORYDIFF_DEFAULT_FEEDS"):
+            added, _ = import_file(session, DEFAULT_FEEDS)
+            names = sorted(set(session.scalars(select(Outlet.name))))
+            err_console.print(
+                f"serve: the database had no feeds, so {added} default feeds of {len(names)} outlets were added "
+                f"({', '.join(names)}) from {DEFAULT_FEEDS}; STORYDIFF_DEFAULT_FEEDS=0 turns this off, "
+                "`storydiff feeds list` shows their health.",
+                markup=False, highlight=False, soft_wrap=True,
+            )  # fmt: skip
+        elif not feeds:
+            err_console.print(
+                "serve: no feeds yet (STORYDIFF_DEFAULT_FEEDS=0); add some with `storydiff feeds add URL --outlet NAME`.",
+                markup=False, highlight=False, soft_wrap=True,
+            )  # fmt: skip
+    err_console.print(f"serve: database {settings.database_url()}", markup=False, highlight=False, soft_wrap=True)
     run(factory, host or settings.get("STORYDIFF_HOST"), port or settings.get_int("STORYDIFF_PORT"))
 
 
@@ -212,11 +269,13 @@ def serve(host: str | None, port: int | None) -> None:
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where the demo database goes (default: a new temporary folder).",
+    help="Folder of the demo database, kept after the demo stops "
+    "(default: $XDG_DATA_HOME/storydiff/demo, i.e. ~/.local/share/storydiff/demo).",
 )
 def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
     """Serve the bundled demo feeds on 127.0.0.1, ingest them into a fresh SQLite database
-    through the real fetch path, and start the service."""
+    through the real fetch path, and start the service. Prints where the database is and the
+    command to use the CLI on it (export STORYDIFF_DATA_DIR=...)."""
     from storydiff.demo.run import run_demo
 
     run_demo(port=port, open_browser=not no_browser, data_dir=data_dir)
@@ -224,9 +283,21 @@ def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
 
 @main.command("compare")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True)
 @click.option(
-    "--min-outlets", type=int, default=1, show_default=True, help="Only report stories with this many outlets."
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the report as `storydiff report` prints it (colours on a terminal, [-old-]{+new+} markers "
+    "in a pipe); json: the report schema.",
+)
+@click.option(
+    "--min-outlets",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MIN_OUTLETS,
+    show_default=True,
+    help="Only report stories told by at least this many outlets (1: every story).",
 )
 def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
     """Cluster the articles of a JSONL file (one {"outlet", "title", "text", "published", "url",
@@ -238,10 +309,30 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
 
     semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
     result = compare_articles(read_articles(file), min_outlets=min_outlets, semantic=semantic)
+    hidden = result["hidden_stories"]
+    note = (
+        f"{hidden} {'story' if hidden == 1 else 'stories'} told by fewer than {min_outlets} outlets not shown "
+        "(--min-outlets 1 shows every story)"
+        if hidden
+        else ""
+    )
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    elif fmt == "markdown":
+        parts = [report_markdown(r) for r in result["stories"]]
+        click.echo("\n---\n\n".join(parts) or "No stories.")
+        if note:
+            click.echo(f"\n_{note}._")
     else:
-        click.echo("\n---\n\n".join(report_markdown(r) for r in result["stories"]) or "No stories.")
+        console = make_console()
+        for n, report in enumerate(result["stories"]):
+            if n:
+                console.rule()
+            report_text(report, console)
+        if not result["stories"]:
+            console.print("No stories.")
+        if note:
+            console.print(note + ".", style="dim", markup=False)
 
 
 main.add_command(eval_group)

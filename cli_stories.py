@@ -1,19 +1,25 @@
 """`storydiff stories` and `storydiff report STORY_ID`: the stored stories and reports on the
 command line; the text form is rendered with rich (a colour per divergence type, the differing
-words highlighted, quote diffs struck through / underlined)."""
+words highlighted, quote diffs struck through / underlined). Where colours cannot show (the output
+is a file or a pipe, or NO_COLOR is set) the same text carries `git diff --word-diff` markers:
+[-removed-]{+added+} and {=marked=}."""
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
+from storydiff.store.stories import DEFAULT_MIN_OUTLETS
 from storydiff.web.views import highlight, quote_diff
+
+UNLIMITED_WIDTH = 100_000  # a pipe or a file has no width: nothing is wrapped or cut
 
 TYPE_STYLES = {
     "numeric": "bold white on dark_orange3",
@@ -36,7 +42,22 @@ def command_factory():  # type: ignore[no-untyped-def]
     return factory
 
 
+def make_console(stderr: bool = False) -> Console:
+    """The console of a command: the terminal's width on a terminal; in a pipe or a file no width
+    limit (unless COLUMNS is set), so tables and lines are never cut or wrapped there."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        console = Console(stderr=stderr, width=UNLIMITED_WIDTH)
+    return console
+
+
+def uses_markers(console: Console) -> bool:
+    """Textual diff markers instead of styles: the output is no terminal, or NO_COLOR is set."""
+    return not console.is_terminal or console.no_color
+
+
 def report_text(report: dict[str, Any], console: Console) -> None:
+    markers = uses_markers(console)
     console.print(Text(report["title"], style="bold underline"))
     console.print(
         f"{len(report['outlets'])} outlets · divergence score {report['divergence_score']:.2f} · "
@@ -61,17 +82,25 @@ def report_text(report: dict[str, Any], console: Console) -> None:
         console.print(line)
         if d["diff"]:
             diff = Text("    word diff: ")
-            for n, (op, words) in enumerate(quote_diff(d["diff"])):
+            previous = None
+            for op, words in quote_diff(d["diff"]):
+                if markers and op != "equal":  # git diff --word-diff=plain: [-old-]{+new+}
+                    words = f"[-{words}-]" if op == "del" else f"{{+{words}+}}"
+                joined = previous is None or (markers and previous == "del" and op == "ins")
                 diff.append(
-                    (" " if n else "") + words, style={"del": "strike red", "ins": "bold green underline"}.get(op, "")
+                    ("" if joined else " ") + words,
+                    style={"del": "strike red", "ins": "bold green underline"}.get(op, ""),
                 )
+                previous = op
             console.print(diff)
         if d["type"] in ("omission", "exclusive"):
             continue
         for claim in d["claims"]:
             evidence = Text(f"    {claim['outlet']}: ", style="bold")
             for piece, marked in highlight(claim):
-                evidence.append(piece, style="black on yellow" if marked else "")
+                evidence.append(
+                    f"{{={piece}=}}" if marked and markers else piece, style="black on yellow" if marked else ""
+                )
             console.print(evidence)
     names = report["agreement"]["outlets"]
     table = Table(
@@ -97,7 +126,13 @@ def report_text(report: dict[str, Any], console: Console) -> None:
     default=None,
     help="Order (descending). Default: relevance with --search, else updated.",
 )
-@click.option("--min-outlets", type=int, default=1, show_default=True)
+@click.option(
+    "--min-outlets",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MIN_OUTLETS,
+    show_default=True,
+    help="Only stories told by at least this many outlets (1: every story).",
+)
 @click.option("--type", "kind", default=None, help="Only stories with a divergence of this type.")
 @click.option(
     "--search",
@@ -110,14 +145,25 @@ def stories_command(
     as_json: bool, sort: str | None, min_outlets: int, kind: str | None, search: str | None, limit: int
 ) -> None:
     """Stories with their outlets, divergence score and divergence types."""
-    from storydiff.store.stories import StoryFilter, list_stories
+    from storydiff.store.stories import StoryFilter, count_below, list_stories
 
     with command_factory()() as session:
         page, _ = list_stories(session, StoryFilter(type=kind, q=search, min_outlets=min_outlets, sort=sort), limit)
+        hidden = count_below(session, min_outlets)
     if as_json:
         click.echo(json.dumps(page, indent=2, ensure_ascii=False))
         return
-    table = Table("id", "story", "outlets", "score", "divergences", "updated", title="Stories")
+    if min_outlets > 1:
+        note = f"stories told by at least {min_outlets} outlets"
+        if hidden and not (kind or search):
+            note += f"; {hidden} told by fewer hidden"
+        caption = note + " (--min-outlets 1 shows every story)"
+    else:
+        caption = None
+    table = Table(
+        "id", Column("story", overflow="fold"), "outlets", "score", "divergences", "updated",
+        title="Stories", caption=caption,
+    )  # fmt: skip
     for s in page:
         score = "—" if s["divergence_score"] is None else f"{s['divergence_score']:.2f}"
         types = Text()
@@ -126,7 +172,7 @@ def stories_command(
             types.append(" ")
         updated = datetime.fromisoformat(s["last_seen"]).strftime("%Y-%m-%d %H:%M") if s["last_seen"] else "—"
         table.add_row(str(s["id"]), Text(s["title"]), str(s["outlets"]), score, types, updated)
-    Console().print(table)
+    make_console().print(table)
 
 
 @click.command("report")
@@ -144,4 +190,4 @@ def report_command(story_id: int, fmt: str) -> None:
     elif fmt == "markdown":
         click.echo(report_markdown(report))
     else:
-        report_text(report, Console())
+        report_text(report, make_console())

@@ -19,6 +19,24 @@ from storydiff.ingest.refresh import RefreshResult, refresh_due_feeds
 STEPS = ("ingest", "cluster", "compare", "alerts")
 
 
+def all_failed_message(results: list[RefreshResult]) -> str:
+    """What to tell the user when every feed of a run failed: the likely cause when all failures
+    share one (no network or DNS), else the first error, and where to see each feed's error."""
+    from storydiff.ingest.fetch import OFFLINE_HINT
+
+    n = len(results)
+    errors = [r.error or r.status for r in results]
+    if all(OFFLINE_HINT in e for e in errors):
+        return (
+            f"every feed failed ({n} of {n}): no host name could be resolved — {OFFLINE_HINT} "
+            f"(first: {errors[0]}). Feeds are retried with backoff; `storydiff feeds list` shows each one."
+        )
+    return (
+        f"every feed failed ({n} of {n}); first error: {errors[0]}. "
+        "`storydiff feeds list` (or the Feeds health page) shows each feed's error."
+    )
+
+
 @dataclass
 class PipelineRun:
     refreshed: list[RefreshResult] = field(default_factory=list)

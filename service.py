@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
 from storydiff.ingest import parsepool
-from storydiff.pipeline import run_once
+from storydiff.pipeline import all_failed_message, run_once
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +22,36 @@ class InProcessScheduler(threading.Thread):
         self.factory = factory
         self.tick = tick if tick is not None else settings.get_float("STORYDIFF_SCHEDULER_TICK")
         self.stopping = threading.Event()
+        self.failing: int | None = None  # failed feeds of the last run that fetched any (None: none yet)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
                 run = run_once(self.factory)
                 if run.refreshed:
-                    log.info("refreshed %d feeds", len(run.refreshed))
+                    self.note(run.refreshed)
             except Exception:  # keep scheduling; the error is in the log
                 log.exception("scheduler tick failed")
             self.stopping.wait(self.tick)
+
+    def note(self, results: list) -> None:  # type: ignore[type-arg]
+        """One console line per run that fetched feeds; a warning when every feed failed, said
+        again only when that changes (not every tick)."""
+        failed = sum(r.status == "error" for r in results)
+        new = sum(r.new for r in results)
+        if failed == len(results):
+            if self.failing != failed:
+                log.warning("scheduler: %s", all_failed_message(results))
+        elif failed:
+            log.info(
+                "scheduler: refreshed %d feeds, %d new articles; %d feeds failed (see /feeds)",
+                len(results),
+                new,
+                failed,
+            )
+        else:
+            log.info("scheduler: refreshed %d feeds, %d new articles", len(results), new)
+        self.failing = failed
 
     def stop(self) -> None:
         self.stopping.set()

@@ -125,6 +125,13 @@ def data_dir() -> Path:
     return path
 
 
+def user_data_dir() -> Path:
+    """The user's data folder for storydiff (XDG: $XDG_DATA_HOME/storydiff, else
+    ~/.local/share/storydiff); the demo keeps its database under it. Not created here."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "storydiff"
+
+
 def database_url() -> str:
     url = get("DATABASE_URL")
     if url:

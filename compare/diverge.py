@@ -43,7 +43,7 @@ from storydiff.compare.checks import (
 )
 from storydiff.compare.claims import Claim
 from storydiff.compare.entities import entity_divergences
-from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names
+from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names, quote
 from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
 from storydiff.compare.samefact import SAME_FACT, STRONG
 
@@ -170,7 +170,7 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             parts.append(
                 f"{outlet_names(story.accounts, [r.account for r in sides[proceeds]])}: {label[proceeds]} (“{cue}”)"
             )
-        subject = f"the {event}" if event not in ("claim", "assent") else f"“{clip(story.claim(refs[0]).text, 80)}”"
+        subject = f"the {event}" if event not in ("claim", "assent") else quote(clip(story.claim(refs[0]).text, 80))
         evidence = []
         for r in refs:
             claim = story.claim(r)
@@ -222,7 +222,7 @@ def _denials(story: StoryView) -> list[Divergence]:
                 story.evidence(other, "stated", [claim.span]),
             )
             denier, stater = story.accounts[ref.account].outlet, story.accounts[other.account].outlet
-            summary = f"{stater} states what {denier} reports as denied: “{clip(clause, 80)}”"
+            summary = f"{stater} states what {denier} reports as denied: {quote(clip(clause, 80))}"
             severity = "high" if score >= STRONG else "medium"
             accounts = tuple(sorted({ref.account, other.account}))
             out.append(Divergence("contradiction", severity, accounts, evidence, summary, story.group_of(ref)))
@@ -268,7 +268,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
             digits = any(any(ch.isdigit() for ch in q.text) for q in claim.numbers)
             severity = "medium" if digits or claim.quotes else "low"
             evidence = tuple(story.evidence(r, "carried") for r in group.members)
-            summary = f"Only {outlet} reports: “{clip(claim.text, 110)}”"
+            summary = f"Only {outlet} reports: {quote(clip(claim.text, 110))}"
             out.append(Divergence("exclusive", severity, accounts, evidence, summary, index))
         elif len(carried) >= 2 and len(carried) * 2 > len(all_voices):
             opposing = set().union(*(disputed.get(m, set()) for m in group.members))
@@ -290,7 +290,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                 severity = "low" if short or not rich else "medium"
                 evidence = tuple(story.evidence(r, "carried") for r in group.members)
                 carriers = outlet_names(story.accounts, sorted(group.accounts))
-                summary = f"{outlet_names(story.accounts, missing)} {'omits' if len(missing) == 1 else 'omit'} what {carriers} report: “{clip(claim.text, 100)}”"
+                summary = f"{outlet_names(story.accounts, missing)} {'omits' if len(missing) == 1 else 'omit'} what {carriers} report: {quote(clip(claim.text, 100))}"
                 out.append(
                     Divergence(
                         "omission", severity, tuple(sorted(group.accounts) + list(missing)), evidence, summary, index

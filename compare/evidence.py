@@ -89,6 +89,21 @@ def clip(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+QUOTE_MARKS = "\"'“”‘’«»„"
+
+
+def needs_quotes(text: str) -> bool:
+    """Whether text shown as a quotation should be wrapped in “…”: not when it already opens or
+    closes with a quotation mark of its own (that would double it: `cost."”`)."""
+    stripped = text.strip()
+    return not stripped or (stripped[0] not in QUOTE_MARKS and stripped[-1] not in QUOTE_MARKS)
+
+
+def quote(text: str) -> str:
+    """Text as a quotation: “text”, or the text as it is when it carries its own quotation marks."""
+    return f"“{text}”" if needs_quotes(text) else text
+
+
 class StoryView:
     def __init__(self, accounts: Sequence[Account], alignment: Alignment, semantic: bool = False) -> None:
         self.accounts, self.alignment, self.semantic = accounts, alignment, semantic

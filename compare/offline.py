@@ -65,7 +65,8 @@ def read_articles(lines: Iterable[str]) -> list[StoryArticle]:
 
 
 def compare_articles(articles: list[StoryArticle], min_outlets: int = 1, semantic: bool = False) -> dict[str, Any]:
-    """Cluster the articles into stories and report each story with at least ``min_outlets`` outlets."""
+    """Cluster the articles into stories and report each story with at least ``min_outlets``
+    outlets; ``hidden_stories`` counts the stories told by fewer."""
     dated = [a.published for a in articles if a.published]
     fallback = min(dated) if dated else datetime(1970, 1, 1, tzinfo=UTC)
     order = sorted(range(len(articles)), key=lambda i: (articles[i].published or fallback, i))
@@ -75,11 +76,13 @@ def compare_articles(articles: list[StoryArticle], min_outlets: int = 1, semanti
     for i in order:
         stories.setdefault(clusterer.final_id(clusterer.story_of[i]), []).append(articles[i])
     reports = []
+    hidden = 0
     for number, (story_id, members) in enumerate(
         sorted(stories.items(), key=lambda kv: (-len({a.outlet for a in kv[1]}), kv[0])), start=1
     ):
         if len({a.outlet for a in members}) < min_outlets:
+            hidden += 1
             continue
         title = clusterer.stories[story_id].title() if story_id in clusterer.stories else None
         reports.append(build_report(members, story_id=number, title=title or None, semantic=semantic))
-    return {"schema": SCHEMA_VERSION, "stories": reports}
+    return {"schema": SCHEMA_VERSION, "stories": reports, "min_outlets": min_outlets, "hidden_stories": hidden}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from storydiff.compare.evidence import needs_quotes
+
 SEVERITY_LABEL = {"high": "HIGH", "medium": "MEDIUM", "low": "low"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
@@ -67,7 +69,8 @@ def report_markdown(report: dict[str, Any]) -> str:
             lines.append(f"  - word diff: {word_diff(d['diff'])}")
         if d["type"] not in ("omission", "exclusive"):
             for claim in d["claims"]:
-                lines.append(f"  - {md(claim['outlet'])}: “{marked_claim(claim)}”")
+                shown = marked_claim(claim)
+                lines.append(f"  - {md(claim['outlet'])}: " + (f"“{shown}”" if needs_quotes(claim["text"]) else shown))
     names = report["agreement"]["outlets"]
     lines += ["", "## Agreement (share of shared claims told the same way)", ""]
     lines.append("| | " + " | ".join(md(n) for n in names) + " |")

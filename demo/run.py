@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import shlex
+import sys
 import threading
 import tomllib
 import webbrowser
@@ -36,8 +37,42 @@ def load_demo(factory: sessionmaker[Session], base_url: str, through: str = "ing
     return run_once(factory, fulltext=True, through=through).refreshed
 
 
+def default_data_dir() -> Path:
+    """Where the demo keeps its database unless told otherwise: $XDG_DATA_HOME/storydiff/demo
+    (~/.local/share/storydiff/demo). Kept after the demo stops, so the CLI can read it."""
+    from storydiff import settings
+
+    return settings.user_data_dir() / "demo"
+
+
+def cli_command() -> str:
+    """How to call the storydiff command that is running now: the script beside this Python
+    (relative to the working directory when it is below it), else `python -m storydiff.cli`."""
+    script = Path(sys.executable).parent / "storydiff"
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m storydiff.cli"
+    try:
+        relative = script.relative_to(Path.cwd())
+    except ValueError:
+        return shlex.quote(str(script))
+    return shlex.quote(str(relative))
+
+
+def usage_lines(data_dir: Path) -> list[str]:
+    """The lines the demo prints: where its database is and the exact commands to use the CLI on it."""
+    command = cli_command()
+    return [
+        f"demo: database {data_dir / 'storydiff.db'} (kept when the demo stops; the next demo replaces it)",
+        "demo: to use the command line on it, run in another terminal:",
+        f"  export STORYDIFF_DATA_DIR={shlex.quote(str(data_dir))}",
+        f"  {command} stories",
+        f"  {command} report ID        # ID from the stories list",
+    ]
+
+
 def run_demo(port: int = 8000, open_browser: bool = True, data_dir: Path | None = None) -> None:
-    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="storydiff-demo-"))
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
     db_file = data_dir / "storydiff.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
@@ -56,9 +91,11 @@ def run_demo(port: int = 8000, open_browser: bool = True, data_dir: Path | None 
     _, factory = open_database()
     results = load_demo(factory, feeds.base_url, through="compare")
     new = sum(r.new for r in results)
-    print(f"demo: served {len(results)} feeds from {feeds.base_url}, stored {new} articles in {db_file}")
+    print(f"demo: served {len(results)} feeds from {feeds.base_url}, stored {new} articles")
+    for line in usage_lines(data_dir):
+        print(line)
     url = f"http://127.0.0.1:{port}/"
-    print(f"demo: open {url}  (Ctrl-C stops)")
+    print(f"demo: open {url}  (Ctrl-C stops)", flush=True)
     if open_browser:
         threading.Timer(1.5, webbrowser.open, args=(url,)).start()
     try:

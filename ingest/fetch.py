@@ -83,6 +83,32 @@ def make_client() -> httpx.Client:
     )
 
 
+OFFLINE_HINT = "no answer from DNS: is this machine offline, or its DNS down?"
+# getaddrinfo errors that mean "could not ask" (no network, no DNS server) rather than "no such host"
+_DNS_UNREACHABLE = {getattr(socket, n) for n in ("EAI_AGAIN", "EAI_FAIL", "EAI_SYSTEM") if hasattr(socket, n)}
+
+
+def resolve_error(host: str | None, exc: BaseException) -> str:
+    """A message for a failed host lookup that blames the right thing: a host that does not exist
+    is a wrong URL; a lookup that got no answer is the network or the DNS, not the URL."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    if isinstance(exc, socket.gaierror) and exc.errno in _DNS_UNREACHABLE:
+        return f"cannot resolve host {host!r} ({reason}): {OFFLINE_HINT}"
+    return f"cannot resolve host {host!r} ({reason}): no such host; check the URL"
+
+
+def _lookup_failure(exc: BaseException) -> socket.gaierror | None:
+    """The socket.gaierror behind an httpx transport error, if a host lookup is what failed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def check_url_allowed(url: str) -> None:
     """Refuse non-http(s) URLs and, unless allowed, hosts resolving to non-public addresses."""
     parts = urlsplit(url)
@@ -93,7 +119,7 @@ def check_url_allowed(url: str) -> None:
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ConnectFailed(f"cannot resolve host {parts.hostname!r} ({exc}); check the URL") from exc
+        raise ConnectFailed(resolve_error(parts.hostname, exc)) from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if not address.is_global:
@@ -230,6 +256,9 @@ def fetch(
                 f"timed out fetching {current} ({type(exc).__name__}); the server is slow or down"
             ) from exc
         except httpx.TransportError as exc:
+            lookup = _lookup_failure(exc)
+            if lookup is not None:
+                raise ConnectFailed(resolve_error(urlsplit(current).hostname, lookup)) from exc
             raise ConnectFailed(f"cannot reach {current}: {exc or type(exc).__name__}") from exc
         finally:
             if sem is not None:

@@ -24,4 +24,15 @@ if [ ! -x /usr/bin/chromium ]; then  # Debian's Chromium for the real-browser te
     || echo "WARNING: could not install Debian chromium; browser tests will skip (fail under CI=true)"
 fi
 
+# axe-core for the accessibility checks of the browser tests: from the npm registry into a cache
+# folder outside the repo (tests/test_browser_firsthour.py serves it from 127.0.0.1)
+AXE_PREFIX=${STORYDIFF_AXE_PREFIX:-$HOME/.cache/storydiff-test}
+if [ ! -f "$AXE_PREFIX/node_modules/axe-core/axe.min.js" ]; then
+  command -v npm >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || true
+  mkdir -p "$AXE_PREFIX"
+  npm install --silent --no-audit --no-fund --prefix "$AXE_PREFIX" axe-core@4 >/dev/null 2>&1 \
+    || echo "WARNING: could not install axe-core with npm; accessibility tests will skip (fail under CI=true)"
+fi
+export STORYDIFF_AXE_DIR="$AXE_PREFIX/node_modules/axe-core"
+
 .venv/bin/python -m pytest "$@"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from storydiff.store.models import Article, Feed, Outlet, Story, Version
+from storydiff.store.models import Article, Feed, Outlet, Story, StoryArticle, Version
 
 
 def newest_versions(article_ids: Sequence[int] | None = None) -> Subquery:
@@ -98,3 +98,43 @@ def insert_new(session: Session, model: Any, values: dict[str, Any]) -> int | No
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     statement = dialect_insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
     return session.execute(statement).scalar()
+
+
+def link_articles(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Article rows with where they lead: ``story_id`` (the story the article belongs to, or None)
+    and, for a wire copy, ``original`` = {"id", "outlet", "title", "story_id"} of the article it copies."""
+    ids = {r["id"] for r in rows} | {r["original_id"] for r in rows if r.get("original_id")}
+    if not ids:
+        return rows
+    stories: dict[int, int] = {}
+    for article_id, story_id in session.execute(
+        select(StoryArticle.article_id, StoryArticle.story_id)
+        .where(StoryArticle.article_id.in_(ids))
+        .order_by(StoryArticle.story_id)
+    ):
+        stories.setdefault(article_id, story_id)
+    originals: dict[int, dict[str, Any]] = {}
+    wanted = [r["original_id"] for r in rows if r.get("original_id")]
+    if wanted:
+        newest = newest_versions(wanted)
+        for article, outlet, title in session.execute(
+            select(Article, Outlet.name, Version.title)
+            .join(Outlet, Article.outlet_id == Outlet.id)
+            .join(newest, newest.c.article_id == Article.id)
+            .join(Version, (Version.article_id == Article.id) & (Version.seq == newest.c.seq))
+        ):
+            originals[article.id] = {
+                "id": article.id,
+                "outlet": outlet,
+                "title": title,
+                "url": article.url,
+                "story_id": stories.get(article.id),
+            }
+    return [
+        r
+        | {
+            "story_id": stories.get(r["id"]),
+            "original": originals.get(r["original_id"]) if r.get("original_id") else None,
+        }
+        for r in rows
+    ]

@@ -24,6 +24,9 @@ from storydiff.store.queries import iso
 from storydiff.store.search import matches, parse_query
 
 SORTS = ("relevance", "score", "updated", "outlets")
+# One default everywhere (web list, API, `storydiff stories`, `storydiff compare`): a story told by
+# one outlet has nothing to compare, so lists start at two outlets and say how many they hide.
+DEFAULT_MIN_OUTLETS = 2
 DIVERGENCE_TYPES = ("numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive")
 
 
@@ -35,7 +38,7 @@ class StoryFilter:
     until: datetime | None = None
     type: str | None = None
     q: str | None = None
-    min_outlets: int = 1
+    min_outlets: int = DEFAULT_MIN_OUTLETS
     sort: str | None = None  # None: relevance with a search, else updated
 
     def check(self) -> StoryFilter:
@@ -93,6 +96,14 @@ def integer(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError
     return value
+
+
+def count_below(session: Session, min_outlets: int) -> int:
+    """How many stories are told by fewer than ``min_outlets`` outlets (what that filter hides)."""
+    if min_outlets <= 1:
+        return 0
+    stmt = select(func.count()).select_from(Story).outerjoin(Report, Report.story_id == Story.id)
+    return int(session.scalar(stmt.where(func.coalesce(Report.outlets, 0) < min_outlets)) or 0)
 
 
 def _number(value: Any) -> float:

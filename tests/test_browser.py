@@ -54,7 +54,7 @@ def test_demo_story_in_a_real_browser(sqlite_db, browser, tmp_path):
         quote = page.locator('.divergence[data-type="quote"]')
         assert quote.locator("del").first.is_visible() and quote.locator("ins").first.is_visible()
         assert "prepared" in quote.locator("del").all_inner_texts()[0] + quote.locator("ins").all_inner_texts()[0]
-        assert page.locator("svg.heatmap rect").count() == 36 and page.locator("svg.timeline circle").count() >= 6
+        assert page.locator("svg.heatmap rect").count() == 36 and page.locator(".timeline .tl-dot").count() >= 6
         page.screenshot(path=str(tmp_path / "story.png"), full_page=True)
         # switch a filter: only quote divergences
         page.select_option('select[name="type"]', "quote")

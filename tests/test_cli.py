@@ -89,7 +89,7 @@ def test_compare_command_offline_json_markdown_and_bad_input(tmp_path):
             [sys.executable, "-m", "storydiff.cli", *args], capture_output=True, text=True, env=env, timeout=120
         )
 
-    out = storydiff("compare", flood, "--min-outlets", "2")
+    out = storydiff("compare", flood, "--min-outlets", "2", "--format", "json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["schema"] == 1 and len(result["stories"]) == 1

@@ -2,8 +2,8 @@
 
 import pytest
 
-from storydiff.web.svg import heatmap, timeline
-from storydiff.web.views import _fold, coverage, highlight, side_by_side, word_diff
+from storydiff.web.svg import heatmap
+from storydiff.web.views import _fold, coverage, highlight, side_by_side, timeline, word_diff
 
 
 @pytest.mark.parametrize(
@@ -70,9 +70,12 @@ def test_side_by_side_colours_only_shared_groups():
 
 
 def test_svg_escapes_outlet_names():
-    for svg in (heatmap(REPORT), timeline(REPORT)):
-        assert "<b>" not in svg and "&lt;b&gt;A&lt;/b&gt;" in svg and "B &amp; co" in svg
-    assert heatmap(REPORT).count("<rect") == 9 and timeline(REPORT).count("<circle") == 2
+    svg = heatmap(REPORT)
+    assert "<b>" not in svg and "&lt;b&gt;A&lt;/b&gt;" in svg and "B &amp; co" in svg
+    assert svg.count("<rect") == 9
+    # the timeline is HTML now (autoescaped by the template): plain data here, one dot per dated article
+    rows = timeline(REPORT)["rows"]
+    assert sum(len(r["dots"]) for r in rows) == 2 and rows[0]["name"] == "<b>A</b>"
 
 
 def test_coverage_follows_the_divergence_list():

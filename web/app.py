@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storydiff import settings
 from storydiff.errors import ConfigError, NotFound
@@ -100,6 +101,21 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         if moved:  # a story merged into another: its links keep working (permanent redirect)
             return RedirectResponse(moved, status_code=301)
         return _error(request, 404, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        """Unknown routes and methods answer like every other error: {"error": …} (API), a page (HTML)."""
+        if exc.status_code == 404:
+            where = "see /docs for the API's endpoints" if _wants_json(request) else "see the links above"
+            message = f"nothing at {request.url.path}; {where}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        response = _error(request, exc.status_code, message)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameters(request: Request, exc: RequestValidationError) -> Any:

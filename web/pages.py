@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -19,11 +20,22 @@ from storydiff.compare.render import report_markdown
 from storydiff.compare.store_reports import load_report, report_etag
 from storydiff.errors import InvalidInput
 from storydiff.store.models import OUTLET_KINDS
-from storydiff.store.queries import feed_health, recent_articles, stats
-from storydiff.store.stories import DIVERGENCE_TYPES, SORTS, StoryFilter, edit_history, list_stories, outlet_names
+from storydiff.store.queries import feed_health, stats
+from storydiff.store.stories import (
+    DEFAULT_MIN_OUTLETS,
+    DIVERGENCE_TYPES,
+    SORTS,
+    StoryFilter,
+    count_below,
+    edit_history,
+    list_stories,
+    outlet_names,
+)
 from storydiff.web import svg, views
+from storydiff.web.api import article_page, known_outlet
 from storydiff.web.templating import TEMPLATES
 
+ARTICLES_PER_PAGE = 50
 PAGE_CACHE_SIZE = 256  # rendered story pages kept per process, keyed by the report's ETag
 
 
@@ -47,7 +59,7 @@ def _time(request: Request, name: str) -> datetime | None:
 
 def page_filter(request: Request) -> StoryFilter:
     """The stories page's filter from its GET form (blank fields mean "any")."""
-    raw_min = _optional(request, "min_outlets") or "2"
+    raw_min = _optional(request, "min_outlets") or str(DEFAULT_MIN_OUTLETS)
     if not raw_min.isdigit():
         raise InvalidInput(f"min_outlets must be a whole number, not {raw_min!r}")
     sort = _optional(request, "sort")
@@ -91,10 +103,10 @@ def story_context(factory: sessionmaker[Session], story_id: int, kind: str | Non
         "types": DIVERGENCE_TYPES,
         "divergences": views.divergences(report, kind),
         "coverage": views.coverage(report),
-        "columns": views.side_by_side(report),
+        "aligned": views.aligned(report),
         # svg.py XML-escapes every text it places: its output is safe to mark as markup
         "heatmap": Markup(svg.heatmap(report)),
-        "timeline": Markup(svg.timeline(report)),
+        "timeline": views.timeline(report),
         "edits": edits,
     }
     return context, etag
@@ -108,9 +120,17 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         flt = page_filter(request)
         cursor = _optional(request, "cursor")
         with factory() as session:
+            if flt.outlet:
+                flt = replace(flt, outlet=known_outlet(session, flt.outlet))
             page, next_cursor = list_stories(session, flt, 25, cursor)
-            context = {"stories": page, "stats": stats(session), "outlets": outlet_names(session)}
+            context = {
+                "stories": page,
+                "stats": stats(session),
+                "outlets": outlet_names(session),
+                "hidden": count_below(session, flt.min_outlets),
+            }
         params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+        others = {k for k in params if k not in ("sort", "min_outlets")}
         context |= {
             "filter": flt,
             "sort_param": _optional(request, "sort") or "",
@@ -119,6 +139,8 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
             "types": DIVERGENCE_TYPES,
             "next_url": f"/?{urlencode(params | {'cursor': next_cursor})}" if next_cursor else None,
             "first_url": f"/?{urlencode(params)}" if cursor else None,
+            "show_all_url": f"/?{urlencode(params | {'min_outlets': 1})}",
+            "other_filters": bool(others),
         }
         return TEMPLATES.TemplateResponse(request, "stories.html", context)
 
@@ -157,8 +179,14 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
 
     @app.get("/articles", response_class=HTMLResponse, include_in_schema=False)
     def articles_page(request: Request) -> HTMLResponse:
+        cursor = _optional(request, "cursor")
         with factory() as session:
-            context = {"articles": recent_articles(session, 100), "stats": stats(session)}
+            rows, next_cursor = article_page(session, ARTICLES_PER_PAGE, cursor)
+            context = {"articles": rows, "stats": stats(session)}
+        context |= {
+            "next_url": f"/articles?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+            "first_url": "/articles" if cursor else None,
+        }
         return TEMPLATES.TemplateResponse(request, "articles.html", context)
 
     @app.get("/feeds", response_class=HTMLResponse, include_in_schema=False)
@@ -175,11 +203,17 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
                 "path": path,
                 "method": method.upper(),
                 "summary": op.get("summary", ""),
-                "parameters": op.get("parameters", []),
+                "parameters": [views.api_parameter(p) for p in op.get("parameters", [])],
+                "responses": views.api_responses(schema, op),
             }
             for path, methods in schema["paths"].items()
             for method, op in methods.items()
         ]
         with factory() as session:
-            context = {"endpoints": endpoints, "schema": schema, "stats": stats(session)}
+            context = {
+                "endpoints": endpoints,
+                "schema": schema,
+                "stats": stats(session),
+                "models": views.api_models(schema),
+            }
         return TEMPLATES.TemplateResponse(request, "docs.html", context)

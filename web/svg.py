@@ -1,115 +1,75 @@
-"""Server-rendered SVG pictures of a report (pure): the outlet × outlet agreement heat-map and
-the coverage timeline. Every text from a feed is XML-escaped; the SVG has no scripts, links or
-external references, so it is safe inline in a page and in the self-contained export."""
+"""Server-rendered SVG picture of a report (pure): the outlet × outlet agreement heat-map. Every
+text from a feed is XML-escaped; the SVG has no scripts, links or external references, so it is
+safe inline in a page and in the self-contained export. Colours are colour-blind safe: a diverging
+Okabe–Ito vermilion (no agreement) → light grey → blue (full agreement), never red against green;
+each cell also carries its number."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-KIND_COLOURS = {
-    "wire": "#1f77b4",
-    "broadcaster": "#9467bd",
-    "newspaper": "#2ca02c",
-    "state_media": "#d62728",
-    "government": "#ff7f0e",
-    "aggregator": "#7f7f7f",
-}
+VERMILION, MIDDLE, BLUE = (213, 94, 0), (236, 236, 236), (0, 114, 178)  # Okabe–Ito vermilion and blue
+NOTHING_SHARED = "#ffffff"
+CHAR_WIDTH = 6.4  # average width of an 11 px sans-serif character, for the label column
 
 
-def _short(name: str, limit: int = 22) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-def _agreement_colour(value: float | None) -> str:
+def agreement_colour(value: float | None) -> str:
+    """Vermilion (0: no shared claim told alike) → light grey (0.5) → blue (1: all told alike)."""
     if value is None:
-        return "#eeeeee"
-    red, green = int(215 - 170 * value), int(48 + 150 * value)  # red (disagree) → green (agree)
-    return f"rgb({red},{green},{int(60 + 40 * value)})"
+        return NOTHING_SHARED
+    low, high, t = (VERMILION, MIDDLE, value * 2) if value < 0.5 else (MIDDLE, BLUE, value * 2 - 1)
+    r, g, b = (round(a + (z - a) * t) for a, z in zip(low, high, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _text_colour(fill: str) -> str:
+    """Black or white, whichever contrasts more with the fill (WCAG relative luminance)."""
+    channels = [int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lum = sum(
+        w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+        for w, c in zip((0.2126, 0.7152, 0.0722), channels, strict=True)
+    )
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
 
 
 def heatmap(report: dict[str, Any], cell: int = 34) -> str:
+    """Rows are labelled "n · outlet" in full, columns by the same numbers: no label is rotated,
+    cut or clipped; the picture scales down to the width it is given (viewBox)."""
     names = report["agreement"]["outlets"]
     matrix = report["agreement"]["matrix"]
-    label = 170
-    size = label + cell * len(names)
+    label = round(max((len(f"{i + 1} · {n}") for i, n in enumerate(names)), default=4) * CHAR_WIDTH) + 12
+    top = 22
+    width, height = label + cell * len(names) + 2, top + cell * len(names) + 2
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{size}" height="{size + 10}" '
-        f'viewBox="0 0 {size} {size + 10}" role="img" aria-label="Agreement between outlets">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Agreement between outlets, one row and one '
+        f'column per outlet">'
     ]
     for i, name in enumerate(names):
-        y = label + i * cell + cell * 0.62
+        y = top + i * cell + cell * 0.62
         parts.append(
-            f'<text x="{label - 6}" y="{y:.1f}" text-anchor="end" font-size="11">{escape(_short(name))}</text>'
+            f'<text x="{label - 8}" y="{y:.1f}" text-anchor="end" font-size="11" fill="#1d1d1f">'
+            f"{i + 1} · {escape(name)}</text>"
         )
-        x = label + i * cell + cell * 0.5
+        x = label + i * cell + cell * 0.5 - 1
         parts.append(
-            f'<text transform="translate({x:.1f},{label - 6}) rotate(-55)" font-size="11">{escape(_short(name))}</text>'
+            f'<text x="{x:.1f}" y="{top - 7}" text-anchor="middle" font-size="11" fill="#1d1d1f">{i + 1}</text>'
         )
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
-            x, y = label + j * cell, label + i * cell
+            x, y = label + j * cell, top + i * cell
             title = f"{names[i]} vs {names[j]}: " + ("nothing shared" if value is None else f"{value:.0%} agree")
+            fill = agreement_colour(value)
             parts.append(
-                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{_agreement_colour(value)}">'
+                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" stroke="#c8c8c8">'
                 f"<title>{escape(title)}</title></rect>"
             )
-            if value is not None and i != j:
+            text = "—" if value is None else "" if i == j else str(round(value * 100))
+            if text:
                 parts.append(
-                    f'<text x="{x + cell / 2 - 1:.1f}" y="{y + cell * 0.6:.1f}" text-anchor="middle" font-size="10" '
-                    f'fill="#fff">{round(value * 100)}</text>'
+                    f'<text x="{x + cell / 2 - 1:.1f}" y="{y + cell * 0.6:.1f}" text-anchor="middle" font-size="11" '
+                    f'fill="{_text_colour(fill)}">{text}</text>'
                 )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _when(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def timeline(report: dict[str, Any], width: int = 760, row: int = 26) -> str:
-    """One row per outlet, a dot per article at its publish time, coloured by outlet kind."""
-    outlets = report["outlets"]
-    times = [t for o in outlets for a in o["articles"] if (t := _when(a["published"]))]
-    label, pad = 190, 14
-    height = pad * 2 + row * len(outlets) + 18
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="When each outlet published">'
-    ]
-    if not times:
-        parts.append('<text x="10" y="20" font-size="12">No publish times known.</text></svg>')
-        return "".join(parts)
-    start, end = min(times), max(times)
-    span = max((end - start).total_seconds(), 1.0)
-
-    def x_of(t: datetime) -> float:
-        return label + (width - label - pad) * (t - start).total_seconds() / span
-
-    for i, outlet in enumerate(outlets):
-        y = pad + i * row + row / 2
-        parts.append(f'<line x1="{label}" y1="{y}" x2="{width - pad}" y2="{y}" stroke="#ddd"/>')
-        parts.append(
-            f'<text x="{label - 8}" y="{y + 4}" text-anchor="end" font-size="11">{escape(_short(outlet["name"], 26))}</text>'
-        )
-        colour = KIND_COLOURS.get(outlet["kind"] or "", "#555")
-        for article in outlet["articles"]:
-            when = _when(article["published"])
-            if when is None:
-                continue
-            title = f"{outlet['name']} · {when:%d %b %H:%M} UTC · {article['title']}"
-            parts.append(
-                f'<circle cx="{x_of(when):.1f}" cy="{y}" r="6" fill="{colour}"><title>{escape(title)}</title></circle>'
-            )
-    axis_y = pad + row * len(outlets) + 12
-    for t, anchor in ((start, "start"), (end, "end")):
-        parts.append(
-            f'<text x="{x_of(t):.1f}" y="{axis_y}" text-anchor="{anchor}" font-size="10" fill="#555">'
-            f"{t:%d %b %H:%M} UTC</text>"
-        )
     parts.append("</svg>")
     return "".join(parts)

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from fastapi.templating import Jinja2Templates
 
+from storydiff.compare.evidence import needs_quotes
+
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
 
@@ -23,3 +25,4 @@ def safe_href(url: str | None) -> str | None:
 
 TEMPLATES.env.filters["safe_href"] = safe_href
 TEMPLATES.env.filters["when"] = lambda value: (value or "")[:16].replace("T", " ")
+TEMPLATES.env.tests["quoted"] = needs_quotes  # {% if text is quoted %}: wrap in “…” (not when it has its own quotes)

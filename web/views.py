@@ -5,6 +5,7 @@ autoescape it, so nothing from a feed ever reaches a page as HTML."""
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 from typing import Any
 
 PALETTE = 12  # claim groups shared by several outlets get colour classes g0 … g11
@@ -149,3 +150,175 @@ def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[st
         evidence = [dict(c, pieces=highlight(c)) for c in d["claims"]]
         out.append(dict(d, evidence=evidence, diff_pieces=quote_diff(d["diff"]) if d["diff"] else [], fold=_fold(d)))
     return out
+
+
+def _type_of(schema: dict[str, Any], spec: dict[str, Any]) -> str:
+    """A short type name of an OpenAPI schema: integer, string or null, list of StoryItem, …"""
+    if "$ref" in spec:
+        return spec["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in spec:
+        return " or ".join(_type_of(schema, s) for s in spec["anyOf"])
+    if spec.get("type") == "array":
+        return "list of " + _type_of(schema, spec.get("items", {}))
+    if spec.get("type") == "object" and "additionalProperties" in spec:
+        return "object of " + _type_of(schema, spec["additionalProperties"])
+    return str(spec.get("type", "any"))
+
+
+def api_parameter(p: dict[str, Any]) -> dict[str, Any]:
+    """A parameter of the OpenAPI document as the docs page shows it: type, default and limits."""
+    spec = p.get("schema", {})
+    plain = next((s for s in spec.get("anyOf", [spec]) if s.get("type") != "null"), spec)
+    limits = []
+    for key, word in (("minimum", "≥"), ("maximum", "≤"), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<")):
+        if key in plain:
+            limits.append(f"{word} {plain[key]}")
+    if "maxLength" in plain:
+        limits.append(f"at most {plain['maxLength']} characters")
+    return {
+        "name": p["name"],
+        "in": p.get("in", ""),
+        "required": p.get("required", False),
+        "description": p.get("description") or spec.get("description") or "",
+        "type": _type_of({}, spec),
+        "default": spec.get("default"),
+        "limits": ", ".join(limits),
+    }
+
+
+def api_responses(schema: dict[str, Any], op: dict[str, Any]) -> list[dict[str, Any]]:
+    """The responses of an operation with the fields of their JSON body (one level, refs resolved)."""
+    components = schema.get("components", {}).get("schemas", {})
+    out = []
+    for status, response in op.get("responses", {}).items():
+        body = response.get("content", {}).get("application/json", {}).get("schema", {})
+        ref = body.get("$ref") or body.get("items", {}).get("$ref")
+        fields = []
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            for field, spec in components.get(name, {}).get("properties", {}).items():
+                fields.append(
+                    {"name": field, "type": _type_of(schema, spec), "description": spec.get("description", "")}
+                )
+        out.append(
+            {
+                "status": status,
+                "description": response.get("description", ""),
+                "type": _type_of(schema, body) if body else "",
+                "fields": fields,
+            }
+        )
+    return out
+
+
+def api_models(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every named schema of the OpenAPI document with its fields (for the docs page)."""
+    models = []
+    for name, spec in sorted(schema.get("components", {}).get("schemas", {}).items()):
+        if name in ("HTTPValidationError", "ValidationError"):
+            continue  # FastAPI's own; our 422 answers are Error
+        required = set(spec.get("required", []))
+        fields = [
+            {
+                "name": field,
+                "type": _type_of(schema, f),
+                "description": f.get("description", ""),
+                "required": field in required,
+            }
+            for field, f in spec.get("properties", {}).items()
+        ]
+        models.append({"name": name, "description": spec.get("description", ""), "fields": fields})
+    return models
+
+
+# Okabe–Ito colours (distinct under the common colour blindnesses), one per outlet kind
+KIND_COLOURS = {
+    "wire": "#0072B2",
+    "broadcaster": "#CC79A7",
+    "newspaper": "#009E73",
+    "state_media": "#D55E00",
+    "government": "#E69F00",
+    "aggregator": "#56B4E9",
+}
+OTHER_KIND = "#000000"
+
+
+def _when(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def timeline(report: dict[str, Any]) -> dict[str, Any]:
+    """Who published when: one row per outlet (its kind's colour), a dot per article at its place
+    between the first and the last publish time (a percentage), each labelled with its time; the
+    legend lists the kinds present. Rendered as HTML, so it reflows at any width."""
+    times = [t for o in report["outlets"] for a in o["articles"] if (t := _when(a["published"]))]
+    start, end = (min(times), max(times)) if times else (None, None)
+    span = max((end - start).total_seconds(), 1.0) if start and end else 1.0
+    same_day = bool(start and end and start.date() == end.date())
+    rows = []
+    for outlet in report["outlets"]:
+        dots = []
+        for article in outlet["articles"]:
+            when = _when(article["published"])
+            if when is None or start is None:
+                continue
+            place = 100 * (when - start).total_seconds() / span
+            dots.append(
+                {
+                    "place": round(place, 2),
+                    "label": f"{when:%H:%M}" if same_day else f"{when:%d %b %H:%M}",
+                    "title": f"{when:%d %b %Y %H:%M} UTC · {article['title']}",
+                    "edge": "end" if place > 75 else "start" if place < 25 else "middle",
+                }
+            )
+        rows.append(
+            {
+                "name": outlet["name"],
+                "kind": outlet["kind"] or "other",
+                "colour": KIND_COLOURS.get(outlet["kind"] or "", OTHER_KIND),
+                "dots": dots,
+            }
+        )
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    return {
+        "rows": rows,
+        "legend": [{"kind": k, "colour": KIND_COLOURS.get(k, OTHER_KIND)} for k in kinds],
+        "start": f"{start:%d %b %Y %H:%M} UTC" if start else None,
+        "end": f"{end:%d %b %Y %H:%M} UTC" if end else None,
+    }
+
+
+def aligned(report: dict[str, Any]) -> dict[str, Any]:
+    """The articles side by side as a table: one row per claim group told by two or more outlets
+    (in the order the story tells them), one column per outlet holding that outlet's sentence (or
+    nothing); then one row with each outlet's claims that no other outlet carries."""
+    names = [o["name"] for o in report["outlets"]]
+    colours = group_colours(report)
+    rows = []
+    only: dict[str, list[str]] = {n: [] for n in names}
+    for group in report["claim_groups"]:
+        by_outlet: dict[str, list[str]] = {}
+        for claim in sorted(group["claims"], key=lambda c: c["index"]):
+            by_outlet.setdefault(claim["outlet"], []).append(claim["text"])
+        if len(by_outlet) < 2:
+            for outlet, texts in by_outlet.items():
+                only.setdefault(outlet, []).extend(texts)
+            continue
+        first = min(c["index"] for c in group["claims"])
+        rows.append(
+            {
+                "group": group["id"],
+                "colour": colours.get(group["id"]),
+                "first": first,
+                "cells": [by_outlet.get(n, []) for n in names],
+            }
+        )
+    rows.sort(key=lambda r: (r["first"], str(r["group"])))
+    return {
+        "columns": side_by_side(report),
+        "rows": rows,
+        "only": [only.get(n, []) for n in names],
+    }
