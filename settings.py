@@ -71,6 +71,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Public address of the web UI, used for the report links in alerts and the Atom feeds.",
     ),
     Setting(
+        "STORYDIFF_SECRET_KEY",
+        "",
+        "Key signing web sessions and CSRF tokens; empty: a random key kept in the data directory (set it when several web processes serve one site).",
+    ),
+    Setting(
         "STORYDIFF_READ_TOKEN_REQUIRED", "0", "1 makes the read API require a bearer token too (writes always do)."
     ),
     Setting(

@@ -337,3 +337,53 @@ def test_webhooks_to_private_addresses_are_refused_unless_allowed(db, monkeypatc
         assert len(deliveries) == 3
         for delivery in deliveries:
             assert delivery.status == "failed" and "non-public address" in (delivery.last_error or "")
+
+
+def test_web_sign_in_with_a_token_and_csrf_checked_forms(db):
+    import re
+
+    from storydiff.store.tokens import create_token, revoke_token
+
+    with db() as s:
+        token = create_token(s, "editor")
+    with serve_app(db) as base, httpx.Client(base_url=base, follow_redirects=False) as http:
+        assert http.get("/manage").headers["location"] == "/signin"
+        wrong = http.post("/signin", data={"token": "sd_not-a-token"})
+        assert wrong.status_code == 401 and "unknown or revoked" in wrong.text
+        signed = http.post("/signin", data={"token": token})
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie
+        over_https = httpx.post(f"{base}/signin", data={"token": token}, headers={"X-Forwarded-Proto": "https"})
+        assert "secure" in over_https.headers["set-cookie"].lower()
+        page = http.get("/manage")
+        assert page.status_code == 200 and "<script" not in page.text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+        feed = {"url": "https://news.example/rss", "outlet": "Example News", "kind": "wire"}
+        refused = http.post("/manage/feeds", data=feed)  # no CSRF token: 403, nothing changed
+        assert refused.status_code == 403 and "CSRF" in refused.text
+        assert http.post("/manage/feeds", data=feed | {"csrf": "0" * 32}).status_code == 403
+        with db() as s:
+            assert s.scalar(select(func.count(Feed.id))) == 0
+        added = http.post("/manage/feeds", data=feed | {"csrf": csrf})
+        assert added.status_code == 303 and "added" in httpx.URL(added.headers["location"]).params["msg"]
+        made = http.post("/manage/subscriptions", data={"name": "desk", "channel": "atom", "words": "ferry", "csrf": csrf})
+        assert made.status_code == 303
+        page = http.get("/manage")
+        assert "Example News" in page.text and "desk" in page.text and ".atom" in page.text
+        with db() as s:
+            feed_id = s.scalar(select(Feed.id))
+            sub_id = s.scalar(select(Subscription.id))
+        assert http.post(f"/manage/feeds/{feed_id}/pause", data={"csrf": csrf}).status_code == 303
+        assert http.post(f"/manage/subscriptions/{sub_id}/mute", data={"csrf": csrf}).status_code == 303
+        with db() as s:
+            assert s.get(Feed, feed_id).paused and s.get(Subscription, sub_id).muted
+        # a cookie from another site's form cannot be used without the page's CSRF token
+        stranger = httpx.post(f"{base}/manage/feeds/{feed_id}/remove", cookies=dict(http.cookies))
+        assert stranger.status_code == 403
+        with db() as s:
+            revoke_token(s, "editor")
+        assert http.get("/manage").headers["location"] == "/signin"  # a revoked token ends its sessions
+        assert http.post(f"/manage/feeds/{feed_id}/remove", data={"csrf": csrf}).status_code == 403
+        with db() as s:
+            assert s.get(Feed, feed_id) is not None
