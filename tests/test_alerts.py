@@ -367,7 +367,9 @@ def test_web_sign_in_with_a_token_and_csrf_checked_forms(db):
             assert s.scalar(select(func.count(Feed.id))) == 0
         added = http.post("/manage/feeds", data=feed | {"csrf": csrf})
         assert added.status_code == 303 and "added" in httpx.URL(added.headers["location"]).params["msg"]
-        made = http.post("/manage/subscriptions", data={"name": "desk", "channel": "atom", "words": "ferry", "csrf": csrf})
+        made = http.post(
+            "/manage/subscriptions", data={"name": "desk", "channel": "atom", "words": "ferry", "csrf": csrf}
+        )
         assert made.status_code == 303
         page = http.get("/manage")
         assert "Example News" in page.text and "desk" in page.text and ".atom" in page.text
