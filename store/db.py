@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
@@ -51,6 +51,9 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+MIGRATION_LOCK = 0x5D1FF_0001  # PostgreSQL advisory lock key of schema migrations
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database schema to the newest Alembic revision."""
     from alembic import command
@@ -59,6 +62,10 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several processes starting at once on an empty database (web, worker, beat) take turns:
+            # the lock is held until this transaction ends, the next one then finds nothing to do
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
