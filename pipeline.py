@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
 from storydiff.alerts.deliver import run_alerts
+from storydiff.alerts.match import unmatched_story_ids
 from storydiff.compare.run import ClusterRun, cluster_new_articles
-from storydiff.compare.store_reports import compare_stale_stories
+from storydiff.compare.store_reports import compare_stale_stories, stale_story_ids
 from storydiff.ingest.fulltext import extract_pending
 from storydiff.ingest.refresh import RefreshResult, refresh_due_feeds
+from storydiff.store.models import Article, Delivery, Report, StoryArticle, Version
 
 STEPS = ("ingest", "cluster", "compare", "alerts")
 
@@ -74,5 +78,78 @@ def run_once(
     if through == "compare":
         return run
     with factory() as session:
-        run.alerts = run_alerts(session, run.compared)
+        run.alerts = run_alerts(session)  # every report computed since its last matching
     return run
+
+
+@dataclass
+class PendingWork:
+    """Work the database says is waiting (older than a cutoff): what a lost task left behind."""
+
+    fulltext: list[int] = field(default_factory=list)  # articles waiting for their page's text
+    unclustered: int = 0  # articles with their text settled and no story
+    stale: list[int] = field(default_factory=list)  # stories whose report is missing or out of date
+    unmatched: list[int] = field(default_factory=list)  # reports not yet matched against the subscriptions
+    overdue_deliveries: int = 0  # alert deliveries due and not sent
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "articles waiting for full text": len(self.fulltext),
+            "articles not clustered": self.unclustered,
+            "stale reports": len(self.stale),
+            "reports not matched for alerts": len(self.unmatched),
+            "alert deliveries overdue": self.overdue_deliveries,
+        }
+
+
+def pending_work(session: Session, older_than: float = 0.0, limit: int = 500) -> PendingWork:
+    """Everything waiting for more than ``older_than`` seconds, found from the database state only —
+    so a periodic sweep re-enqueues what a lost task (a Redis restart, a killed worker) dropped, and
+    /healthz can say when work is stuck."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+    work = PendingWork()
+    work.fulltext = list(
+        session.scalars(
+            select(Article.id)
+            .where(Article.needs_fulltext.is_(True), Article.first_seen <= cutoff)
+            .order_by(Article.id)
+            .limit(limit)
+        )
+    )
+    work.unclustered = int(
+        session.scalar(
+            select(func.count(Article.id))
+            .outerjoin(StoryArticle, StoryArticle.article_id == Article.id)
+            .where(StoryArticle.article_id.is_(None), Article.needs_fulltext.is_(False), Article.first_seen <= cutoff)
+        )
+        or 0
+    )
+    stale = stale_story_ids(session, limit)
+    if older_than > 0 and stale:  # only those whose newest article version came before the cutoff
+        newest = session.execute(
+            select(StoryArticle.story_id, func.max(Version.fetched_at))
+            .join(Version, Version.article_id == StoryArticle.article_id)
+            .where(StoryArticle.story_id.in_(stale))
+            .group_by(StoryArticle.story_id)
+        ).all()
+        settled = {story_id for story_id, fetched in newest if fetched is not None and _utc(fetched) <= cutoff}
+        stale = [s for s in stale if s in settled]
+    work.stale = stale
+    unmatched = unmatched_story_ids(session, limit)
+    if older_than > 0 and unmatched:
+        computed = dict(
+            session.execute(select(Report.story_id, Report.computed_at).where(Report.story_id.in_(unmatched))).all()
+        )
+        unmatched = [s for s in unmatched if _utc(computed[s]) <= cutoff]
+    work.unmatched = unmatched
+    work.overdue_deliveries = int(
+        session.scalar(
+            select(func.count(Delivery.id)).where(Delivery.status == "pending", Delivery.next_attempt_at <= cutoff)
+        )
+        or 0
+    )
+    return work
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -93,6 +93,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "STORYDIFF_ALERT_LEASE", "120", "Seconds a worker holds a delivery it is sending; then another may retry it."
     ),
+    Setting(
+        "STORYDIFF_FEED_LEASE",
+        "180",
+        "Seconds a feed handed to a worker is not handed out again (a lost task delays it this long).",
+    ),
+    Setting(
+        "STORYDIFF_RETRY_WINDOW",
+        "600",
+        "Seconds a task retries through a database or broker outage (5 s, 10 s, … capped at 120 s).",
+    ),
+    Setting(
+        "STORYDIFF_VISIBILITY_TIMEOUT",
+        "900",
+        "Seconds before Redis hands an unacknowledged task (its worker died) to another worker.",
+    ),
+    Setting("STORYDIFF_SWEEP_AFTER", "120", "Seconds pending work may wait before beat's sweep enqueues it again."),
+    Setting(
+        "STORYDIFF_STUCK_AFTER", "1800", "Seconds pending work may wait before /healthz reports it as stuck (503)."
+    ),
     Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),
     Setting("STORYDIFF_PORT", "8000", "Port of the web server."),
     Setting(

@@ -5,7 +5,12 @@
 
 Each task calls one pipeline function (the same ones the CLI and the in-process scheduler
 call); acks_late + reject_on_worker_lost re-deliver a task whose worker died mid-way, which
-is safe because every function is idempotent.
+is safe because every function is idempotent. Nothing waits forever: beat's ``sweep`` finds every
+piece of pending work from the database state (articles waiting for text, unclustered articles,
+stale reports, reports not matched for alerts) and enqueues it again, so a lost task (a Redis
+restart, a killed worker) only delays work. Database and broker outages are waited out: tasks retry
+with capped exponential backoff (never 0 s) for STORYDIFF_RETRY_WINDOW seconds, then the sweep takes
+over. Clustering and report runs are coalesced: a trigger while one is already queued adds nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import kombu.exceptions
+import redis
 from celery import Celery
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +32,7 @@ from storydiff.compare.store_reports import compare_story, stale_story_ids
 from storydiff.errors import NotFound
 from storydiff.ingest.fulltext import extract_article
 from storydiff.ingest.refresh import due_feed_ids, refresh_feed
+from storydiff.pipeline import pending_work
 from storydiff.store import open_database
 from storydiff.store.models import Article
 
@@ -36,6 +44,7 @@ app.conf.update(
     task_ignore_result=True,
     timezone="UTC",
     broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": settings.get_int("STORYDIFF_VISIBILITY_TIMEOUT")},
     task_routes={
         "storydiff.refresh_feed": {"queue": "fetch"},
         "storydiff.extract_article": {"queue": "extract"},
@@ -44,14 +53,58 @@ app.conf.update(
         "storydiff.schedule_stale_reports": {"queue": "compare"},
         "storydiff.match_alerts": {"queue": "alerts"},
         "storydiff.deliver_alerts": {"queue": "alerts"},
+        "storydiff.sweep": {"queue": "compare"},
     },
     beat_schedule={
         "schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0},
-        "schedule-stale-reports": {"task": "storydiff.schedule_stale_reports", "schedule": 60.0},
         "deliver-alerts": {"task": "storydiff.deliver_alerts", "schedule": 15.0},  # retries and digests
+        "sweep": {"task": "storydiff.sweep", "schedule": 60.0},  # work a lost task left behind
     },
 )
-RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
+
+
+def _retries(window: float, first: float = 5.0, cap: float = 120.0) -> int:
+    """How many retries of first, 2×first, … (capped) it takes to wait out ``window`` seconds."""
+    count, waited, delay = 0, 0.0, first
+    while waited < window:
+        waited += delay
+        delay = min(cap, delay * 2)
+        count += 1
+    return count
+
+
+OUTAGES = (
+    OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+RETRY = {
+    "autoretry_for": OUTAGES,
+    "retry_backoff": 5,  # 5 s, 10 s, 20 s, … — never "retry in 0 s"
+    "retry_backoff_max": 120,
+    "retry_jitter": False,
+    "max_retries": _retries(settings.get_float("STORYDIFF_RETRY_WINDOW")),
+}
+PENDING_TTL = 300  # a coalescing marker expires: a lost task is re-enqueued by the next sweep after this
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(app.conf.broker_url, socket_connect_timeout=5, socket_timeout=5)
+
+
+def enqueue_once(task: Any, *args: Any, key: str) -> bool:
+    """Enqueue unless the same work is already queued (a marker set when it was enqueued and
+    cleared when it starts): an ingest of N articles triggers one clustering run, not N."""
+    if not _redis().set(f"storydiff:queued:{key}", 1, nx=True, ex=PENDING_TTL):
+        return False
+    task.delay(*args)
+    return True
+
+
+def started(key: str) -> None:
+    """The queued work is running: a trigger from now on queues another run."""
+    _redis().delete(f"storydiff:queued:{key}")
 
 
 @functools.cache
@@ -76,56 +129,61 @@ def refresh_feed_task(feed_id: int) -> dict[str, Any]:
         for article_id in result.article_ids:
             article = session.get(Article, article_id)
             if article is not None and article.needs_fulltext:
-                extract_article_task.delay(article_id)
+                enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
     if result.article_ids:
-        cluster_articles_task.delay()
+        enqueue_once(cluster_articles_task, key="cluster")
     return {"feed_id": feed_id, "status": result.status, "new": result.new, "updated": result.updated}
 
 
 @app.task(name="storydiff.extract_article", **RETRY)
 def extract_article_task(article_id: int) -> str:
+    started(f"extract:{article_id}")
     with _factory()() as session:
         outcome = extract_article(session, article_id)
-    cluster_articles_task.delay()
+    enqueue_once(cluster_articles_task, key="cluster")
     return outcome
 
 
 @app.task(name="storydiff.cluster_articles", **RETRY)
 def cluster_articles_task() -> dict[str, int]:
     """Assign every unclustered article to a story (idempotent; a job lock serialises runs)."""
+    started("cluster")
     with _factory()() as session:
         run = cluster_new_articles(session)
     for story_id in run.story_ids:
-        compare_story_task.delay(story_id)
+        enqueue_once(compare_story_task, story_id, key=f"compare:{story_id}")
     return {"articles": run.articles, "new_stories": run.new_stories, "merged": run.merged}
 
 
 @app.task(name="storydiff.compare_story", **RETRY)
 def compare_story_task(story_id: int) -> dict[str, Any]:
     """Recompute and store one story's report (idempotent; a story merged away is skipped)."""
+    started(f"compare:{story_id}")
     with _factory()() as session:
         try:
             report = compare_story(session, story_id)
         except NotFound:
             return {"story_id": story_id, "skipped": "story no longer exists"}
-    match_alerts_task.delay(story_id)
+    enqueue_once(match_alerts_task, story_id, key=f"match:{story_id}")
     return {"story_id": story_id, "divergences": len(report["divergences"])}
 
 
 @app.task(name="storydiff.match_alerts", **RETRY)
 def match_alerts_task(story_id: int) -> dict[str, Any]:
     """Alerts for one story's stored report (idempotent: a unique key per alert), then delivery."""
+    started(f"match:{story_id}")
     with _factory()() as session:
         created = match_story(session, story_id)
         planned = plan(session)
     if planned:
-        deliver_alerts_task.delay()
+        enqueue_once(deliver_alerts_task, key="deliver")
     return {"story_id": story_id, "alerts": len(created), "deliveries": planned}
 
 
 @app.task(name="storydiff.deliver_alerts", **RETRY)
 def deliver_alerts_task() -> dict[str, int]:
     """Beat entry and after matching: digests due, then every due delivery (retries included)."""
+    started("deliver")
     with _factory()() as session:
         plan(session)
         outcomes = deliver_due(session)
@@ -134,10 +192,28 @@ def deliver_alerts_task() -> dict[str, int]:
 
 @app.task(name="storydiff.schedule_stale_reports")
 def schedule_stale_reports() -> int:
-    """Beat entry: enqueue compare_story for stories whose report is missing or out of date
-    (an article edited or given its full text after the story was last compared)."""
+    """Enqueue compare_story for stories whose report is missing or out of date (an article edited
+    or given its full text after the story was last compared); part of the sweep."""
     with _factory()() as session:
         ids = stale_story_ids(session)
-    for story_id in ids:
-        compare_story_task.delay(story_id)
-    return len(ids)
+    return sum(enqueue_once(compare_story_task, story_id, key=f"compare:{story_id}") for story_id in ids)
+
+
+@app.task(name="storydiff.sweep")
+def sweep() -> dict[str, int]:
+    """Beat entry: every piece of work waiting longer than STORYDIFF_SWEEP_AFTER is enqueued again
+    (coalesced with what is already queued). Lost tasks only delay work."""
+    with _factory()() as session:
+        work = pending_work(session, older_than=settings.get_float("STORYDIFF_SWEEP_AFTER"))
+    queued = {"extract": 0, "cluster": 0, "compare": 0, "match": 0, "deliver": 0}
+    for article_id in work.fulltext:
+        queued["extract"] += enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
+    if work.unclustered:
+        queued["cluster"] += enqueue_once(cluster_articles_task, key="cluster")
+    for story_id in work.stale:
+        queued["compare"] += enqueue_once(compare_story_task, story_id, key=f"compare:{story_id}")
+    for story_id in work.unmatched:
+        queued["match"] += enqueue_once(match_alerts_task, story_id, key=f"match:{story_id}")
+    if work.overdue_deliveries:
+        queued["deliver"] += enqueue_once(deliver_alerts_task, key="deliver")
+    return queued

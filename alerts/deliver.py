@@ -245,11 +245,11 @@ def deliver_due(session: Session, now: datetime | None = None) -> list[Outcome]:
 
 
 def run_alerts(session: Session, story_ids: Sequence[int] | None = None, now: datetime | None = None) -> dict[str, int]:
-    """One alerts pass: match the given stories (all with a report when None), plan, deliver."""
-    from storydiff.alerts.match import match_story
-    from storydiff.store.models import Report
+    """One alerts pass: match the given stories (None: every report not matched since it was
+    computed), plan, deliver."""
+    from storydiff.alerts.match import match_story, unmatched_story_ids
 
-    ids = list(story_ids) if story_ids is not None else list(session.scalars(select(Report.story_id)))
+    ids = list(story_ids) if story_ids is not None else unmatched_story_ids(session, limit=1000)
     created = sum(len(match_story(session, story_id)) for story_id in ids)
     planned = plan(session, now)
     outcomes = deliver_due(session, now)

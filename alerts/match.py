@@ -144,6 +144,17 @@ def payload(
     }
 
 
+def unmatched_story_ids(session: Session, limit: int = 200) -> list[int]:
+    """Stories whose stored report was computed after its alerts were last matched (or never)."""
+    rows = session.scalars(
+        select(Report.story_id)
+        .where((Report.alerts_matched_at.is_(None)) | (Report.alerts_matched_at < Report.computed_at))
+        .order_by(Report.computed_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
 def _story_ids(session: Session, story_id: int) -> list[int]:
     """The story and every story merged into it: their alerts are this story's alerts."""
     merged = session.scalars(select(StoryRedirect.from_id).where(StoryRedirect.to_id == story_id)).all()
@@ -152,10 +163,11 @@ def _story_ids(session: Session, story_id: int) -> list[int]:
 
 def match_story(session: Session, story_id: int, subscriptions: Iterable[Subscription] | None = None) -> list[int]:
     """Create the alerts the story's stored report calls for; commits; returns the new alert ids."""
-    body = session.scalar(select(Report.body).where(Report.story_id == story_id))
-    if body is None:
+    row = session.get(Report, story_id)
+    if row is None:
         return []
-    report = json.loads(body)
+    report = json.loads(row.body)
+    row.alerts_matched_at = row.computed_at  # a sweep re-matches reports computed after this
     subs = list(subscriptions) if subscriptions is not None else session.scalars(select(Subscription)).all()
     words = story_text(report)
     ids = _story_ids(session, story_id)

@@ -200,6 +200,7 @@ class Report(Base):
     types: Mapped[str] = mapped_column(String(200))
     etag: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
+    alerts_matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # = computed_at once matched
 
 
 class JobLock(Base):

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storydiff import settings
 from storydiff.errors import ConfigError, NotFound
+from storydiff.pipeline import pending_work
 from storydiff.store.models import StoryRedirect
 from storydiff.web.api import register_api
 from storydiff.web.api_write import register_write_api
@@ -134,8 +135,19 @@ def create_app(factory: sessionmaker[Session]) -> FastAPI:
         except Exception as exc:  # report, never crash the health check
             database = f"unreachable: {type(exc).__name__}"
         broker = broker_status()
-        healthy = database == "ok" and not broker.startswith("unreachable")
-        return JSONResponse({"database": database, "broker": broker}, status_code=200 if healthy else 503)
+        stuck: dict[str, int] = {}
+        if database == "ok":  # work waiting past its deadline: a stuck queue is an outage too
+            with factory() as session:
+                counts = pending_work(session, older_than=settings.get_float("STORYDIFF_STUCK_AFTER")).counts()
+            stuck = {what: n for what, n in counts.items() if n}
+        healthy = database == "ok" and not broker.startswith("unreachable") and not stuck
+        body: dict[str, Any] = {"database": database, "broker": broker, "stuck": stuck}
+        if not healthy:
+            reasons = [f"database {database}"] if database != "ok" else []
+            reasons += [f"broker {broker}"] if broker.startswith("unreachable") else []
+            reasons += [f"{n} {what} for over {settings.get('STORYDIFF_STUCK_AFTER')} s" for what, n in stuck.items()]
+            body["error"] = "degraded: " + "; ".join(reasons)
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     register_api(app, factory)
     register_write_api(app, factory)
