@@ -19,7 +19,7 @@ from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subs
 from storydiff.cli_stories import command_factory, make_console, report_command, report_text, stories_command
 from storydiff.errors import StorydiffError
 from storydiff.evals.cli import eval_group  # the eval commands live beside the evaluations
-from storydiff.store.stories import DEFAULT_MIN_OUTLETS
+from storydiff.settings import DEFAULT_MIN_OUTLETS
 
 err_console = make_console(stderr=True)
 

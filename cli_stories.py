@@ -16,8 +16,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from storydiff.store.stories import DEFAULT_MIN_OUTLETS
-from storydiff.web.views import highlight, quote_diff
+from storydiff.settings import DEFAULT_MIN_OUTLETS
 
 UNLIMITED_WIDTH = 100_000  # a pipe or a file has no width: nothing is wrapped or cut
 
@@ -83,6 +82,8 @@ def report_text(report: dict[str, Any], console: Console) -> None:
         if d["diff"]:
             diff = Text("    word diff: ")
             previous = None
+            from storydiff.web.views import quote_diff  # (lazy: `storydiff --help` stays fast)
+
             for op, words in quote_diff(d["diff"]):
                 if markers and op != "equal":  # git diff --word-diff=plain: [-old-]{+new+}
                     words = f"[-{words}-]" if op == "del" else f"{{+{words}+}}"
@@ -97,6 +98,8 @@ def report_text(report: dict[str, Any], console: Console) -> None:
             continue
         for claim in d["claims"]:
             evidence = Text(f"    {claim['outlet']}: ", style="bold")
+            from storydiff.web.views import highlight
+
             for piece, marked in highlight(claim):
                 evidence.append(
                     f"{{={piece}=}}" if marked and markers else piece, style="black on yellow" if marked else ""

@@ -20,6 +20,10 @@ class Setting:
     help: str
 
 
+# One default everywhere (web list, API, `storydiff stories`, `storydiff compare`): a story told by
+# one outlet has nothing to compare, so lists start at two outlets and say how many they hide.
+DEFAULT_MIN_OUTLETS = 2
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("STORYDIFF_DATA_DIR", "./data", "Directory for the SQLite database and other local state."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite at $STORYDIFF_DATA_DIR/storydiff.db."),

@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 
 from storydiff import settings
-from storydiff.evals.divergences import TYPED
 
 err_console = Console(stderr=True)
 
@@ -163,6 +162,8 @@ def eval_divergences(
     click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
     failures = []
     if min_precision is not None:
+        from storydiff.evals.divergences import TYPED
+
         low = {t: p for t, p in result["precision"].items() if t in TYPED and p is not None and p < min_precision}
         failures += [f"{t} precision {p} < floor {min_precision}" for t, p in low.items()]
     high = result["high_precision"]  # None: no judged high item reported, nothing false shown high

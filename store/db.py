@@ -54,8 +54,36 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 MIGRATION_LOCK = 0x5D1FF_0001  # PostgreSQL advisory lock key of schema migrations
 
 
+def head_revision() -> str | None:
+    """The newest migration's revision id, read from the files (no Alembic import): the one no
+    other migration names as its down_revision."""
+    import re
+
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = re.search(r'^revision = "([^"]+)"', source, re.M)
+        down = re.search(r'^down_revision = "([^"]+)"', source, re.M)
+        if found:
+            revisions.add(found.group(1))
+        if down:
+            downs.add(down.group(1))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the database schema to the newest Alembic revision."""
+    """Bring the database schema to the newest Alembic revision (a database already there is
+    recognised with one query, without importing Alembic: every CLI command starts faster)."""
+    head = head_revision()
+    if head is not None:
+        try:
+            with engine.connect() as conn:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        except Exception:  # no table yet (a new database): Alembic creates everything
+            current = []
+        if current == [head]:
+            return
     from alembic import command
     from alembic.config import Config
 

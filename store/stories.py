@@ -19,14 +19,12 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
+from storydiff.settings import DEFAULT_MIN_OUTLETS
 from storydiff.store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
 from storydiff.store.queries import iso
 from storydiff.store.search import matches, parse_query
 
 SORTS = ("relevance", "score", "updated", "outlets")
-# One default everywhere (web list, API, `storydiff stories`, `storydiff compare`): a story told by
-# one outlet has nothing to compare, so lists start at two outlets and say how many they hide.
-DEFAULT_MIN_OUTLETS = 2
 DIVERGENCE_TYPES = ("numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive")
 
 
