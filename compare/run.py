@@ -107,6 +107,23 @@ def _closing_limit(session: Session, now: datetime, config: ClusterConfig, newes
 def cluster_new_articles(
     session: Session, config: ClusterConfig | None = None, now: datetime | None = None
 ) -> ClusterRun:
+    """Cluster every pending article, BATCH at a time (each batch its own transaction): a backlog is
+    never left half done for the next run."""
+    total = ClusterRun()
+    while True:
+        run = _cluster_batch(session, config, now)
+        total.articles += run.articles
+        total.new_stories += run.new_stories
+        total.merged += run.merged
+        total.closed += run.closed
+        total.story_ids = sorted(set(total.story_ids) | set(run.story_ids))
+        if run.articles < BATCH:
+            return total
+
+
+def _cluster_batch(
+    session: Session, config: ClusterConfig | None = None, now: datetime | None = None
+) -> ClusterRun:
     """Assign unclustered articles to stories; commits. Safe to run concurrently and repeatedly.
 
     The pending articles are clustered afresh together with every story they could join (the
@@ -182,7 +199,7 @@ def cluster_new_articles(
             session.merge(StoryRedirect(from_id=gone, to_id=keep))  # (SQLite may have reused a freed id)
             changed.discard(gone)
             run.merged += 1
-        run.articles = len(pending)
+        run.articles = sum(1 for a in pending if a.id in score)  # (an article without a version waits)
         run.story_ids = sorted(changed)
         index_stories(session, run.story_ids)  # new, grown and surviving stories are found by their new words
     # event time, never the wall clock: a story closes when the stream of *published* times has moved

@@ -104,12 +104,16 @@ def stale_story_ids(session: Session, limit: int = 500) -> list[int]:
 
 
 def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
-    """Recompute every stale report (see ``stale_story_ids``); returns the story ids done."""
-    done = []
-    for story_id in stale_story_ids(session, limit):
-        compare_story(session, story_id)
-        done.append(story_id)
-    return done
+    """Recompute every stale report (see ``stale_story_ids``), ``limit`` at a time until none is
+    left; returns the story ids done."""
+    done: list[int] = []
+    while True:
+        batch = [s for s in stale_story_ids(session, limit) if s not in done]
+        for story_id in batch:
+            compare_story(session, story_id)
+            done.append(story_id)
+        if len(batch) < limit:
+            return done
 
 
 def _no_report(session: Session, story_id: int) -> NotFound:

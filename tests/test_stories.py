@@ -235,3 +235,24 @@ def test_a_backlog_months_old_clusters_as_it_did_when_fresh(db, feed_server, mon
     fresh = partition_after(NOW)
     assert partition_after(datetime(2026, 6, 1, tzinfo=UTC)) == fresh
     assert max(len(urls) for urls in fresh) >= 5  # the multi-outlet demo story held together
+
+
+def test_one_clustering_run_takes_every_pending_article_batch_by_batch(db, monkeypatch):
+    """A backlog larger than a batch is clustered in one call, batch after batch, with no remainder
+    left for the next run (the batch is made tiny here so the demo's articles span several)."""
+    from storydiff.compare import run as cluster_run
+
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")
+    monkeypatch.setattr(cluster_run, "BATCH", 4)
+    server = DemoFeedServer().start()
+    try:
+        with db.begin() as s:
+            add_demo_feeds(s, server.base_url)
+        refresh_due_feeds(db)
+    finally:
+        server.stop()
+    with db() as s:
+        total = s.scalar(select(func.count()).select_from(Article))
+        run = cluster_new_articles(s, now=NOW)
+        assert total > 3 * 4 and run.articles == total
+        assert s.scalar(select(func.count()).select_from(StoryArticle)) == total
