@@ -121,9 +121,7 @@ def cluster_new_articles(
             return total
 
 
-def _cluster_batch(
-    session: Session, config: ClusterConfig | None = None, now: datetime | None = None
-) -> ClusterRun:
+def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: datetime | None = None) -> ClusterRun:
     """Assign unclustered articles to stories; commits. Safe to run concurrently and repeatedly.
 
     The pending articles are clustered afresh together with every story they could join (the

@@ -127,6 +127,17 @@ def test_retries_reuse_the_delivery_id_back_off_and_stop_on_a_permanent_error(db
             assert s.get(Subscription, sub.id).failing_since is None  # recovered
         api = run(db, subs.alerts_of, sub.id)
         assert [a["status_code"] for a in api[0]["delivery"]["attempts"]] == [500, 500, 200]
+        from storydiff.store.tokens import create_token
+
+        token = run(db, create_token, "viewer")
+        with serve_app(db) as base, httpx.Client(base_url=base) as http:  # and in the web UI
+            http.post("/signin", data={"token": token})
+            page = http.get(f"/manage/subscriptions/{sub.id}").text
+            assert (
+                page.count("failed (500)") == 2
+                and "ok (200)" in page
+                and hook.requests[0].headers["webhook-id"] in page
+            )
 
     with receiver() as gone:
         gone.answer(410)
@@ -380,6 +391,8 @@ def test_web_sign_in_with_a_token_and_csrf_checked_forms(db):
         assert http.post(f"/manage/subscriptions/{sub_id}/mute", data={"csrf": csrf}).status_code == 303
         with db() as s:
             assert s.get(Feed, feed_id).paused and s.get(Subscription, sub_id).muted
+        detail = http.get(f"/manage/subscriptions/{sub_id}")
+        assert detail.status_code == 200 and "No alerts yet" in detail.text and "muted" in detail.text
         # a cookie from another site's form cannot be used without the page's CSRF token
         stranger = httpx.post(f"{base}/manage/feeds/{feed_id}/remove", cookies=dict(http.cookies))
         assert stranger.status_code == 403

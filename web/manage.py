@@ -142,6 +142,18 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
         }
         return TEMPLATES.TemplateResponse(request, "manage.html", context)
 
+    @app.get("/manage/subscriptions/{sub_id}", response_class=HTMLResponse, include_in_schema=False)
+    def subscription_page(request: Request, sub_id: int) -> Response:
+        cookie = signed_in(request)
+        if cookie is None:
+            return RedirectResponse("/signin", status_code=303)
+        base = settings.get("STORYDIFF_BASE_URL").rstrip("/")
+        with factory() as session:
+            sub = subs.as_dict(session, subs.get(session, sub_id), base)
+            alerts = subs.alerts_of(session, sub_id, 100)
+        context = {"csrf": csrf_token(cookie), "sub": sub, "alerts": alerts}
+        return TEMPLATES.TemplateResponse(request, "subscription.html", context)
+
     def done(message: str) -> RedirectResponse:
         return RedirectResponse(f"/manage?msg={quote(message)}", status_code=303)
 
