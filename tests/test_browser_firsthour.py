@@ -181,11 +181,24 @@ def test_pages_have_no_serious_accessibility_violation(sqlite_db, browser, axe_u
     with serve_app(sqlite_db) as base:
         # the pages forbid every script (CSP); this context lets the test inject axe-core only
         context = browser.new_context(bypass_csp=True)
+        from storydiff.alerts import subscriptions as subs
+        from storydiff.store.tokens import create_token
+
+        with sqlite_db() as s:
+            token = create_token(s, "a11y")
+            sub_id = subs.create(s, subs.SubscriptionSpec("desk", "atom", words="Lavrov")).id
+        signin = context.new_page()
+        signin.goto(base + "/signin")
+        signin.fill("#token", token)
+        signin.click("button[type=submit]")
+        signin.close()
         for width in WIDTHS:
             page = context.new_page()
             page.set_viewport_size({"width": width, "height": 900})
-            for url in ("/", f"/stories/{story_id}", "/feeds", "/articles", "/docs"):
+            urls = ("/", f"/stories/{story_id}", "/feeds", "/articles", "/docs", "/signin", "/manage")
+            for url in (*urls, f"/manage/subscriptions/{sub_id}"):
                 page.goto(base + url)
+                no_overflow(page, f"{url} at {width} px")
                 for summary in page.locator("details > summary").all():  # also what folds hide
                     if summary.is_visible():
                         summary.click()
