@@ -30,7 +30,7 @@ from storydiff.store.models import Feed
 log = logging.getLogger(__name__)
 
 
-def lease() -> timedelta:
+def feed_lease() -> timedelta:
     """How long a feed handed to a worker is not handed out again (its refresh sets the next check
     when it ends, success or failure; a lost task only delays the feed this long)."""
     return timedelta(seconds=settings.get_float("STORYDIFF_FEED_LEASE"))
@@ -163,7 +163,7 @@ def refresh_feed(session: Session, feed_id: int, client: httpx.Client | None = N
 
 
 def due_feed_ids(session: Session, now: datetime | None = None, lease: bool = False) -> list[int]:
-    """Feeds whose next check has come; with lease=True they are pushed back by lease() so a
+    """Feeds whose next check has come; with lease=True they are pushed back by feed_lease() so a
     second scheduler tick does not hand them out again while a worker is busy with them."""
     now = now or datetime.now(UTC)
     feeds = session.scalars(
@@ -171,7 +171,7 @@ def due_feed_ids(session: Session, now: datetime | None = None, lease: bool = Fa
     ).all()
     if lease:
         for feed in feeds:
-            feed.next_check_at = now + lease()
+            feed.next_check_at = now + feed_lease()
         session.commit()
     return [f.id for f in feeds]
 
