@@ -1,7 +1,9 @@
 """Apprise channel: any Apprise URL (mailto://, slack://, matrix://, tgram://, discord://, ntfy://,
 json://…). The message is shaped to the service's limits (its title and body lengths): a title, a
-short body and the report link. A network target's host goes through the same address guard as
-feed fetching before Apprise connects."""
+short body and the report link. A network target's host goes through the same address check as
+feed fetching before Apprise connects. That check cannot be pinned: Apprise (requests, SMTP…) opens
+its own connections and resolves the name again, so a rebinding DNS could still answer another
+address to Apprise; only our own connections (feeds, pages, webhooks) are pinned to the checked address."""
 
 from __future__ import annotations
 

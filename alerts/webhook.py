@@ -3,8 +3,10 @@
 Headers ``webhook-id`` (the delivery's stable id: a retry sends the same one), ``webhook-timestamp``
 (Unix seconds) and ``webhook-signature`` = ``v1,`` + base64(HMAC-SHA256(secret, "id.timestamp.body")),
 where the secret is the subscription's ``whsec_…`` key, base64-decoded after the prefix. The target
-goes through the same guard as feed fetching (no private, loopback or link-local address unless
-STORYDIFF_ALLOW_PRIVATE_URLS=1; connect/read/total time limits; a bounded response read)."""
+goes through the same guard as feed fetching: the connection is resolved once, every address
+checked (no private, loopback, link-local, multicast or embedded-private address unless
+STORYDIFF_ALLOW_PRIVATE_URLS=1) and the socket pinned to the checked address; connect/read/total
+time limits; a bounded response read; redirects are not followed."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import httpx
 
 from storydiff.alerts.channel import DeliveryError, Message, is_permanent_status
 from storydiff.errors import BlockedURL, FetchError
-from storydiff.ingest.fetch import _read_body, check_url_allowed, make_client, parse_retry_after
+from storydiff.ingest.fetch import _read_body, check_scheme, make_client, parse_retry_after, require_guarded
 
 RESPONSE_LIMIT = 64 * 1024  # a receiver's answer is read only this far
 
@@ -50,9 +52,9 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: float =
 def send(message: Message, url: str, secret: str, client: httpx.Client | None = None) -> int:
     """POST the message; returns the HTTP status on 2xx, raises DeliveryError otherwise."""
     try:
-        check_url_allowed(url)
-    except FetchError as exc:  # a refused address stays refused; a DNS failure may pass
-        raise DeliveryError(str(exc), permanent=isinstance(exc, BlockedURL)) from exc
+        check_scheme(url)
+    except BlockedURL as exc:
+        raise DeliveryError(str(exc), permanent=True) from exc
     body = json.dumps(message.payload, ensure_ascii=False, sort_keys=True).encode()
     stamp = int(time.time())
     headers = {
@@ -63,13 +65,16 @@ def send(message: Message, url: str, secret: str, client: httpx.Client | None = 
     }
     own = client is None
     client = client or make_client()
+    require_guarded(client)
     try:
         with client.stream("POST", url, content=body, headers=headers) as response:
             status = response.status_code
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             with contextlib.suppress(FetchError):  # the answer's body is read (bounded), dropped: the status counts
                 _read_body(response, url, RESPONSE_LIMIT, time.monotonic() + 10)
-    except httpx.HTTPError as exc:
+    except BlockedURL as exc:  # the connection's address check: a refused address stays refused
+        raise DeliveryError(f"refused {url}: {exc}", permanent=True) from exc
+    except httpx.HTTPError as exc:  # a DNS failure or a refused connection may pass: retried
         raise DeliveryError(f"{url}: {type(exc).__name__}: {exc}") from exc
     finally:
         if own:
