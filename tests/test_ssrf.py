@@ -306,3 +306,23 @@ def test_article_pages_go_through_the_same_guard(db, guarded, dns, two_servers):
         error = s.scalars(select(Article.fulltext_error)).one() or ""
     assert "pages.test resolves to the non-public address 127.0.0.2 (a loopback address)" in error
     assert inside.requests == []
+
+
+def test_apprise_checks_the_hosts_apprise_connects_to_and_never_looks_up_a_token(dns, monkeypatch):
+    from storydiff.alerts.apprise_channel import network_hosts, plugin
+
+    assert network_hosts(plugin("slack://T0KENA/B0KEN/C0KEN")) == []  # fixed service: its "host" is a token
+    assert network_hosts(plugin("tgram://123456:ABCDEF/987")) == []
+    assert network_hosts(plugin("discord://1234/abcd")) == []
+    assert network_hosts(plugin("json://hooks.example:8080/x")) == ["hooks.example"]
+    assert network_hosts(plugin("mailtos://user:pw@mail.example?smtp=smtp.internal")) == [
+        "mail.example",
+        "smtp.internal",
+    ]
+    monkeypatch.setenv("STORYDIFF_ALLOW_PRIVATE_URLS", "0")
+    resolver = dns(mail_example=[["93.184.216.34"]], smtp_internal=[["10.0.0.7"]])
+    with pytest.raises(DeliveryError) as refused:  # refused before Apprise opens any connection
+        apprise_channel.send(message(), "mailtos://user:pw@mail.example?smtp=smtp.internal")
+    assert refused.value.permanent
+    assert "smtp.internal resolves to the non-public address 10.0.0.7" in str(refused.value)
+    assert resolver.lookups == ["mail.example", "smtp.internal"]
