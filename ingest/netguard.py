@@ -18,6 +18,7 @@ STORYDIFF_ALLOWED_NETWORKS lets chosen networks through (an internal feed server
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import ssl
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ import httpx
 
 from storydiff import settings
 from storydiff.errors import BlockedURL, ConfigError
+from storydiff.ingest.urls import RedactURLs
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -187,6 +189,11 @@ class PinnedTransport(httpx.HTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(),
         )
+
+
+_HTTPX_LOG = logging.getLogger("httpx")  # logs each request's URL at INFO: credentials masked first
+if not any(isinstance(f, RedactURLs) for f in _HTTPX_LOG.filters):
+    _HTTPX_LOG.addFilter(RedactURLs())
 
 
 class GuardedClient(httpx.Client):
