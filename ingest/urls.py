@@ -54,8 +54,8 @@ SECRET_PARAMS = frozenset(
     {
         "key", "token", "api_key", "apikey", "access_token", "auth_token", "refresh_token", "id_token",
         "client_secret", "secret", "sig", "signature", "password", "passwd", "pass", "pwd", "auth",
-        "authorization", "session", "sessionid", "session_id", "phpsessid", "jsessionid", "jwt", "bearer", "credential",
-        "credentials", "private_token", "hmac",
+        "authorization", "session", "sessionid", "session_id", "phpsessid", "jsessionid", "jwt", "bearer",
+        "credential", "credentials", "private_token", "hmac",
     }
 )  # fmt: skip
 SECRET_SUFFIXES = (
