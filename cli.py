@@ -73,10 +73,10 @@ def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def feeds_list(as_json: bool) -> None:
     """Feeds with their health: last fetch, status, error count, next check."""
-    from storydiff.store.queries import feed_health
+    from storydiff.ingest.feeds import feed_health_shown
 
     with command_factory()() as session:
-        rows = feed_health(session)
+        rows = feed_health_shown(session)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -7,13 +7,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import listparser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import ConfigError
-from storydiff.ingest.urls import canonical_url, redact_url
+from storydiff.ingest.urls import canonical_url, redact_text, redact_url
 from storydiff.store.models import OUTLET_KINDS, Feed, Outlet
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "default_feeds.toml"
@@ -199,3 +200,27 @@ def import_opml_lenient(session: Session, data: bytes) -> ImportReport:
             continue
         (report.added if created else report.known).append(feed.url)
     return report
+
+
+def feed_health_shown(session: Session) -> list[dict[str, Any]]:
+    """store.queries.feed_health as shown (feeds page, /api/feeds, ``feeds list``): each URL and
+    last error redacted (ingest.urls.redact_url)."""
+    from storydiff.store.queries import feed_health
+
+    return [
+        row | {"url": redact_url(str(row["url"])), "last_error": redact_text(row["last_error"])}
+        for row in feed_health(session)
+    ]
+
+
+def articles_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Article rows (store.queries.recent_articles, link_articles) with their links redacted,
+    the copied original's too."""
+
+    def shown(row: dict[str, Any]) -> dict[str, Any]:
+        url = row.get("url")
+        return row | {"url": redact_url(url) if isinstance(url, str) and url else url}
+
+    return [
+        shown(r) | ({"original": shown(r["original"])} if isinstance(r.get("original"), dict) else {}) for r in rows
+    ]

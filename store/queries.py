@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import Article, Feed, Outlet, Story, StoryArticle, Version
 
 
@@ -40,12 +39,11 @@ def iso(value: Any) -> str | None:
 
 
 def feed_health(session: Session) -> list[dict[str, Any]]:
-    """Every feed's health, as shown (page, API, CLI): URL and last error redacted."""
     rows = session.execute(select(Feed, Outlet).join(Outlet).order_by(Outlet.name, Feed.id))
     return [
         {
             "id": feed.id,
-            "url": redact_url(feed.url),
+            "url": feed.url,
             "title": feed.title,
             "outlet": outlet.name,
             "kind": outlet.kind,
@@ -54,7 +52,7 @@ def feed_health(session: Session) -> list[dict[str, Any]]:
             "last_fetch": iso(feed.last_fetch_at),
             "last_success": iso(feed.last_success_at),
             "error_count": feed.error_count,
-            "last_error": redact_text(feed.last_error),
+            "last_error": feed.last_error,
             "next_check": iso(feed.next_check_at),
         }
         for feed, outlet in rows
@@ -82,7 +80,7 @@ def recent_articles(
             "id": a.id,
             "outlet": outlet,
             "title": title,
-            "url": redact_url(a.url) if a.url else a.url,
+            "url": a.url,
             "published": iso(a.published),
             "language": a.language,
             "original_id": a.original_id,
@@ -129,7 +127,7 @@ def link_articles(session: Session, rows: list[dict[str, Any]]) -> list[dict[str
                 "id": article.id,
                 "outlet": outlet,
                 "title": title,
-                "url": redact_url(article.url) if article.url else article.url,
+                "url": article.url,
                 "story_id": stories.get(article.id),
             }
     return [
