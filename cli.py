@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -60,20 +61,22 @@ def feeds() -> None:
 def feeds_add(url: str, outlet: str, kind: str, country: str | None) -> None:
     """Add the feed at URL."""
     from storydiff.ingest.feeds import FeedSpec, add_feed
+    from storydiff.ingest.urls import redact_url
 
     with command_factory().begin() as session:
         feed, created = add_feed(session, FeedSpec(url, outlet, kind, country))
-        make_console().print(f"{'added' if created else 'already known'}: feed {feed.id} {feed.url}", soft_wrap=True)
+        shown = redact_url(feed.url)
+        make_console().print(f"{'added' if created else 'already known'}: feed {feed.id} {shown}", soft_wrap=True)
 
 
 @feeds.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def feeds_list(as_json: bool) -> None:
     """Feeds with their health: last fetch, status, error count, next check."""
-    from storydiff.store.queries import feed_health
+    from storydiff.ingest.feeds import feed_health_shown
 
     with command_factory()() as session:
-        rows = feed_health(session)
+        rows = feed_health_shown(session)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -137,16 +140,36 @@ def feeds_import(path: Path) -> None:
     "--opml", "as_opml", is_flag=True, hidden=True, help="Accepted for compatibility: OPML is the only format."
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
-def feeds_export(as_opml: bool, output: Path | None) -> None:
-    """Export every feed with its outlet metadata."""
+@click.option(
+    "--with-secrets",
+    is_flag=True,
+    help="Keep credentials in feed URLs (user:password@, key=, token=…) for a backup to import; "
+    "by default they are redacted to ***.",
+)
+def feeds_export(as_opml: bool, output: Path | None, with_secrets: bool) -> None:
+    """Export every feed with its outlet metadata (OPML). Credentials in feed URLs are redacted
+    unless --with-secrets; a file written with them is readable by its owner only."""
+    from sqlalchemy import select
+
     from storydiff.ingest.feeds import export_opml
+    from storydiff.ingest.urls import redact_url
+    from storydiff.store.models import Feed
 
     with command_factory()() as session:
-        text = export_opml(session)
+        text = export_opml(session, with_secrets=with_secrets)
+        redacted = sum(redact_url(url) != url for url in session.scalars(select(Feed.url)))
     if output:
+        if with_secrets:  # the file holds credentials: its owner's only
+            os.close(os.open(output, os.O_WRONLY | os.O_CREAT, 0o600))
+            output.chmod(0o600)
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+    if redacted and not with_secrets:
+        err_console.print(
+            f"{redacted} feed URL(s) carry credentials, exported as ***: "
+            "use --with-secrets for a backup you can import again"
+        )
 
 
 @main.command()

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from storydiff import settings
 from storydiff.cli_stories import command_factory
+from storydiff.ingest.urls import redact_url
 
 
 @click.group()
@@ -71,7 +72,7 @@ def feeds_remove(id_or_url: str) -> None:
 
     with command_factory().begin() as session:
         feed = remove_feed(session, id_or_url)
-        click.echo(f"removed: feed {feed.id} {feed.url}")
+        click.echo(f"removed: feed {feed.id} {redact_url(feed.url)}")
 
 
 def feeds_update(
@@ -88,7 +89,7 @@ def feeds_update(
     with command_factory().begin() as session:
         feed = update_feed(session, id_or_url, changes)
         click.echo(
-            f"updated: feed {feed.id} {feed.url} ({feed.outlet.name}, {feed.outlet.kind}{', paused' if feed.paused else ''})"
+            f"updated: feed {feed.id} {redact_url(feed.url)} ({feed.outlet.name}, {feed.outlet.kind}{', paused' if feed.paused else ''})"
         )
 
 

@@ -29,6 +29,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite at $STORYDIFF_DATA_DIR/storydiff.db."),
     Setting("REDIS_URL", "", "Celery broker URL. Empty: `storydiff serve` uses the in-process scheduler."),
     Setting("STORYDIFF_ALLOW_PRIVATE_URLS", "0", "1 allows fetching loopback/private/link-local addresses."),
+    Setting(
+        "STORYDIFF_ALLOWED_NETWORKS",
+        "",
+        "Addresses or CIDR networks fetched even though not public (e.g. an internal feed server `10.1.2.3`), comma-separated; every other private address stays refused.",
+    ),
     Setting("STORYDIFF_CONNECT_TIMEOUT", "10", "Seconds to wait for a TCP/TLS connection."),
     Setting("STORYDIFF_READ_TIMEOUT", "20", "Seconds to wait between bytes of a response."),
     Setting("STORYDIFF_TOTAL_TIMEOUT", "60", "Seconds a whole download may take (stops slow-drip servers)."),

@@ -1,7 +1,9 @@
 """Apprise channel: any Apprise URL (mailto://, slack://, matrix://, tgram://, discord://, ntfy://,
 json://…). The message is shaped to the service's limits (its title and body lengths): a title, a
-short body and the report link. A network target's host goes through the same address guard as
-feed fetching before Apprise connects."""
+short body and the report link. A network target's host goes through the same address check as
+feed fetching before Apprise connects. That check cannot be pinned: Apprise (requests, SMTP…) opens
+its own connections and resolves the name again, so a rebinding DNS could still answer another
+address to Apprise; only our own connections (feeds, pages, webhooks) are pinned to the checked address."""
 
 from __future__ import annotations
 
@@ -33,14 +35,28 @@ def shape(message: Message, title_max: int, body_max: int) -> tuple[str, str]:
     return title, body + tail
 
 
+def network_hosts(target: Any) -> list[str]:
+    """The hosts Apprise will connect to that the URL chose (so a subscriber could point them
+    inward): the plugin's host when the plugin takes one (its URL template has a host: json://,
+    mailto://, matrix://, gotify://…) and an e-mail plugin's SMTP server (?smtp=). Services at
+    fixed addresses (slack://, tgram://, discord://) put tokens where a host would be: those are
+    never looked up (that would send the token to the DNS)."""
+    hosts = []
+    if "host" in (getattr(target, "template_tokens", None) or {}) and getattr(target, "host", None):
+        hosts.append(str(target.host))
+    smtp = getattr(target, "smtp_host", None)
+    if smtp and str(smtp) not in hosts:
+        hosts.append(str(smtp))
+    return hosts
+
+
 def send(message: Message, url: str) -> None:
     import apprise
 
     target = plugin(url)
-    host = getattr(target, "host", None)
-    if host:
+    for host in network_hosts(target):
         try:
-            check_url_allowed(f"http://{host}/")
+            check_url_allowed(f"http://[{host}]/" if ":" in host else f"http://{host}/")
         except FetchError as exc:
             raise DeliveryError(str(exc), permanent=isinstance(exc, BlockedURL)) from exc
     title_max = getattr(target, "title_maxlen", 250) or 250

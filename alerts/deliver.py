@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from storydiff import settings
 from storydiff.alerts import apprise_channel, webhook
 from storydiff.alerts.channel import DeliveryError, Message
+from storydiff.ingest.urls import redact_text
 from storydiff.store.models import Alert, Delivery, DeliveryAttempt, Subscription
 
 PUSH_CHANNELS = ("webhook", "apprise")
@@ -216,19 +217,18 @@ def deliver_due(session: Session, now: datetime | None = None) -> list[Outcome]:
         try:
             status_code = send(sub, message(session, delivery, sub))
         except DeliveryError as exc:
+            error = redact_text(str(exc)) or type(exc).__name__  # stored and shown: no credentials
             delivery.attempts += 1
             session.add(
-                DeliveryAttempt(
-                    delivery_id=delivery.id, at=attempt_at, status_code=exc.status, error=str(exc), ok=False
-                )
+                DeliveryAttempt(delivery_id=delivery.id, at=attempt_at, status_code=exc.status, error=error, ok=False)
             )
-            delivery.last_error = str(exc)
+            delivery.last_error = error
             if exc.permanent or delivery.attempts >= max_attempts:
                 delivery.status = "failed"
             else:
                 delivery.next_attempt_at = attempt_at + timedelta(seconds=_backoff(delivery.attempts, exc.retry_after))
             sub.failing_since = sub.failing_since or attempt_at
-            outcomes.append(Outcome(delivery.id, delivery.uid, delivery.status, str(exc)))
+            outcomes.append(Outcome(delivery.id, delivery.uid, delivery.status, error))
         else:
             delivery.attempts += 1
             session.add(

@@ -14,6 +14,7 @@ from storydiff.alerts.deliver import flagged
 from storydiff.alerts.match import SEVERITIES, new_feed_token, split_list
 from storydiff.alerts.webhook import new_secret
 from storydiff.errors import InvalidInput, NotFound
+from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import OUTLET_KINDS, Alert, Delivery, DeliveryAttempt, Subscription
 from storydiff.store.stories import DIVERGENCE_TYPES
 
@@ -113,12 +114,13 @@ def remove(session: Session, sub_id: int) -> None:
 
 
 def masked_target(sub: Subscription) -> str:
-    """The target without credentials: an Apprise URL or webhook URL may carry passwords or tokens."""
+    """The target without credentials: a webhook URL keeps its host (userinfo masked, path and
+    query dropped: they often are the credential); an Apprise URL keeps only its scheme, since
+    Apprise puts tokens where the host would be (slack://TokenA/…, tgram://bot_token/…)."""
     if not sub.target:
         return ""
-    parts = urlsplit(sub.target)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}/…" if host else f"{parts.scheme}://…"
+    scheme = urlsplit(sub.target).scheme
+    return redact_url(sub.target, keep_path=False) if scheme in ("http", "https") else f"{scheme}://…"
 
 
 def as_dict(session: Session, sub: Subscription, base_url: str, secret: bool = False) -> dict[str, Any]:
@@ -173,7 +175,7 @@ def alerts_of(session: Session, sub_id: int, limit: int = 50) -> list[dict[str, 
                     "at": a.at.isoformat(timespec="seconds"),
                     "ok": a.ok,
                     "status_code": a.status_code,
-                    "error": a.error,
+                    "error": redact_text(a.error),
                 }
                 for a in session.scalars(
                     select(DeliveryAttempt)
@@ -197,7 +199,7 @@ def alerts_of(session: Session, sub_id: int, limit: int = 50) -> list[dict[str, 
                     "digest": delivery.digest,
                     "status": delivery.status,
                     "attempts": attempts,
-                    "last_error": delivery.last_error,
+                    "last_error": redact_text(delivery.last_error),
                 },
             }
         )

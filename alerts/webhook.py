@@ -3,8 +3,10 @@
 Headers ``webhook-id`` (the delivery's stable id: a retry sends the same one), ``webhook-timestamp``
 (Unix seconds) and ``webhook-signature`` = ``v1,`` + base64(HMAC-SHA256(secret, "id.timestamp.body")),
 where the secret is the subscription's ``whsec_…`` key, base64-decoded after the prefix. The target
-goes through the same guard as feed fetching (no private, loopback or link-local address unless
-STORYDIFF_ALLOW_PRIVATE_URLS=1; connect/read/total time limits; a bounded response read)."""
+goes through the same guard as feed fetching: the connection is resolved once, every address
+checked (no private, loopback, link-local, multicast or embedded-private address unless
+STORYDIFF_ALLOW_PRIVATE_URLS=1) and the socket pinned to the checked address; connect/read/total
+time limits; a bounded response read; redirects are not followed."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ import httpx
 
 from storydiff.alerts.channel import DeliveryError, Message, is_permanent_status
 from storydiff.errors import BlockedURL, FetchError
-from storydiff.ingest.fetch import _read_body, check_url_allowed, make_client, parse_retry_after
+from storydiff.ingest.fetch import _read_body, check_scheme, make_client, parse_retry_after, require_guarded
+from storydiff.ingest.urls import redact_text, redact_url
 
 RESPONSE_LIMIT = 64 * 1024  # a receiver's answer is read only this far
 
@@ -48,11 +51,13 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: float =
 
 
 def send(message: Message, url: str, secret: str, client: httpx.Client | None = None) -> int:
-    """POST the message; returns the HTTP status on 2xx, raises DeliveryError otherwise."""
+    """POST the message; returns the HTTP status on 2xx, raises DeliveryError otherwise. Errors name
+    the target without its path and query (a webhook URL's path is often its credential)."""
+    shown = redact_url(url, keep_path=False)
     try:
-        check_url_allowed(url)
-    except FetchError as exc:  # a refused address stays refused; a DNS failure may pass
-        raise DeliveryError(str(exc), permanent=isinstance(exc, BlockedURL)) from exc
+        check_scheme(url)
+    except BlockedURL as exc:
+        raise DeliveryError(f"refused {shown}: only http:// and https:// webhook URLs", permanent=True) from exc
     body = json.dumps(message.payload, ensure_ascii=False, sort_keys=True).encode()
     stamp = int(time.time())
     headers = {
@@ -63,14 +68,17 @@ def send(message: Message, url: str, secret: str, client: httpx.Client | None = 
     }
     own = client is None
     client = client or make_client()
+    require_guarded(client)
     try:
         with client.stream("POST", url, content=body, headers=headers) as response:
             status = response.status_code
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             with contextlib.suppress(FetchError):  # the answer's body is read (bounded), dropped: the status counts
-                _read_body(response, url, RESPONSE_LIMIT, time.monotonic() + 10)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"{url}: {type(exc).__name__}: {exc}") from exc
+                _read_body(response, shown, RESPONSE_LIMIT, time.monotonic() + 10)
+    except BlockedURL as exc:  # the connection's address check: a refused address stays refused
+        raise DeliveryError(f"refused {shown}: {exc}", permanent=True) from exc
+    except httpx.HTTPError as exc:  # a DNS failure or a refused connection may pass: retried
+        raise DeliveryError(f"{shown}: {type(exc).__name__}: {redact_text(str(exc))}") from exc
     finally:
         if own:
             client.close()
@@ -78,8 +86,8 @@ def send(message: Message, url: str, secret: str, client: httpx.Client | None = 
         return status
     if 300 <= status < 400:
         raise DeliveryError(
-            f"{url} answered {status}: webhooks do not follow redirects; use the final URL", status=status
+            f"{shown} answered {status}: webhooks do not follow redirects; use the final URL", status=status
         )
     raise DeliveryError(
-        f"{url} answered {status}", status=status, permanent=is_permanent_status(status), retry_after=retry_after
+        f"{shown} answered {status}", status=status, permanent=is_permanent_status(status), retry_after=retry_after
     )

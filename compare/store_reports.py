@@ -20,6 +20,7 @@ from storydiff.compare import embed
 from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
 from storydiff.compare.search_index import index_stories
 from storydiff.errors import NotFound
+from storydiff.ingest.urls import redact_url
 from storydiff.store.models import Article, Outlet, Report, Story, Version
 from storydiff.store.models import StoryArticle as Membership
 from storydiff.store.queries import newest_versions
@@ -46,7 +47,7 @@ def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
             title=version.title,
             text=version.text,
             published=article.published,
-            url=article.url,
+            url=redact_url(article.url) if article.url else article.url,  # reports and alerts show it
             kind=outlet.kind,
             country=outlet.country,
             original_id=article.original_id,

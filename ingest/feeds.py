@@ -7,13 +7,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import listparser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import ConfigError
-from storydiff.ingest.urls import canonical_url
+from storydiff.ingest.urls import canonical_url, redact_text, redact_url
 from storydiff.store.models import OUTLET_KINDS, Feed, Outlet
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "default_feeds.toml"
@@ -34,12 +35,12 @@ def _check(spec: FeedSpec) -> FeedSpec:
         )
     url = spec.url.strip()
     if canonical_url(url) is None:
-        raise ConfigError(f"{url!r} is not an http(s) URL; give the feed's full address")
+        raise ConfigError(f"{redact_url(url)!r} is not an http(s) URL; give the feed's full address")
     country = spec.country.upper() if spec.country else None
     if country is not None and (len(country) != 2 or not country.isalpha()):
         raise ConfigError(f"country {spec.country!r} of {spec.outlet!r} must be a two-letter ISO code")
     if not spec.outlet.strip():
-        raise ConfigError(f"feed {url} needs an outlet name (--outlet)")
+        raise ConfigError(f"feed {redact_url(url)} needs an outlet name (--outlet)")
     return FeedSpec(url, spec.outlet.strip(), spec.kind, country)
 
 
@@ -101,14 +102,23 @@ def import_file(session: Session, path: Path) -> tuple[int, int]:
     return added, len(checked) - added
 
 
-def export_opml(session: Session) -> str:
+def export_opml(session: Session, with_secrets: bool = False) -> str:
+    """Every feed as an OPML 2.0 outline with its outlet (kind and country in ``category``).
+    URLs are redacted (credentials become ``***``) unless with_secrets: an export to share or
+    to look at stays safe; a backup to import elsewhere needs with_secrets (its file holds them)."""
     root = ET.Element("opml", version="2.0")
     ET.SubElement(ET.SubElement(root, "head"), "title").text = "storydiff feeds"
     body = ET.SubElement(root, "body")
     for feed, outlet in session.execute(select(Feed, Outlet).join(Outlet).order_by(Outlet.name, Feed.url)):
         category = f"kind:{outlet.kind}" + (f",country:{outlet.country}" if outlet.country else "")
         ET.SubElement(
-            body, "outline", type="rss", text=outlet.name, title=outlet.name, xmlUrl=feed.url, category=category
+            body,
+            "outline",
+            type="rss",
+            text=outlet.name,
+            title=outlet.name,
+            xmlUrl=feed.url if with_secrets else redact_url(feed.url),
+            category=category,
         )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -190,3 +200,27 @@ def import_opml_lenient(session: Session, data: bytes) -> ImportReport:
             continue
         (report.added if created else report.known).append(feed.url)
     return report
+
+
+def feed_health_shown(session: Session) -> list[dict[str, Any]]:
+    """store.queries.feed_health as shown (feeds page, /api/feeds, ``feeds list``): each URL and
+    last error redacted (ingest.urls.redact_url)."""
+    from storydiff.store.queries import feed_health
+
+    return [
+        row | {"url": redact_url(str(row["url"])), "last_error": redact_text(row["last_error"])}
+        for row in feed_health(session)
+    ]
+
+
+def articles_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Article rows (store.queries.recent_articles, link_articles) with their links redacted,
+    the copied original's too."""
+
+    def shown(row: dict[str, Any]) -> dict[str, Any]:
+        url = row.get("url")
+        return row | {"url": redact_url(url) if isinstance(url, str) and url else url}
+
+    return [
+        shown(r) | ({"original": shown(r["original"])} if isinstance(r.get("original"), dict) else {}) for r in rows
+    ]

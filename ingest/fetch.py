@@ -1,9 +1,9 @@
 """HTTP fetching with hard limits (httpx): timeouts, body size (also decompressed), redirects,
-private-address refusal, conditional GET, Retry-After, per-host concurrency and politeness."""
+private-address refusal on every hop (each connection resolved once, checked and pinned: see
+ingest/netguard.py), conditional GET, Retry-After, per-host concurrency and politeness."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -24,6 +24,8 @@ from storydiff.errors import (
     HTTPStatusError,
     TooManyRedirects,
 )
+from storydiff.ingest.netguard import GuardedClient, checked_addresses
+from storydiff.ingest.urls import redact_text, redact_url
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
@@ -72,14 +74,15 @@ class HostLimiter:
         return sem
 
 
-def make_client() -> httpx.Client:
+def make_client() -> GuardedClient:
+    """The client of every outgoing request but Apprise's: each connection is resolved once, its
+    addresses checked, and the socket pinned to a checked address (DNS rebinding cannot turn it inward)."""
     connect = settings.get_float("STORYDIFF_CONNECT_TIMEOUT")
     read = settings.get_float("STORYDIFF_READ_TIMEOUT")
-    return httpx.Client(
+    return GuardedClient(
         timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
         follow_redirects=False,
         headers={"User-Agent": settings.get("STORYDIFF_USER_AGENT"), "Accept-Encoding": "gzip, deflate"},
-        trust_env=False,
     )
 
 
@@ -109,24 +112,32 @@ def _lookup_failure(exc: BaseException) -> socket.gaierror | None:
     return None
 
 
-def check_url_allowed(url: str) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to non-public addresses."""
+def check_scheme(url: str) -> None:
+    """Refuse anything but an http(s) URL with a host (file:, gopher:, a redirect to data:…)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedURL(f"refused {url!r}: only http:// and https:// URLs with a host can be fetched")
-    if settings.get_bool("STORYDIFF_ALLOW_PRIVATE_URLS"):
-        return
+        raise BlockedURL(f"refused {redact_url(url)!r}: only http:// and https:// URLs with a host can be fetched")
+
+
+def require_guarded(client: httpx.Client) -> None:
+    if not isinstance(client, GuardedClient):
+        raise TypeError("outgoing requests need a client from storydiff.ingest.fetch.make_client() (the SSRF guard)")
+
+
+def check_url_allowed(url: str) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts resolving to non-public addresses.
+
+    A check ahead of a connection made by someone else (Apprise): that connection resolves the
+    name again, so this cannot stop DNS rebinding. Our own requests (make_client) need no such
+    check: their connections are checked and pinned when they are made."""
+    check_scheme(url)
+    host = urlsplit(url).hostname or ""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        checked_addresses(host, urlsplit(url).port or 443)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ConnectFailed(resolve_error(parts.hostname, exc)) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
-            raise BlockedURL(
-                f"refused {url}: {parts.hostname} resolves to the non-public address {address}; "
-                "set STORYDIFF_ALLOW_PRIVATE_URLS=1 to allow private networks"
-            )
+        raise ConnectFailed(resolve_error(host, exc)) from exc
+    except BlockedURL as exc:
+        raise BlockedURL(f"refused {redact_url(url)}: {exc}") from None
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -162,6 +173,7 @@ def _decoder(encoding: str, url: str) -> zlib._Decompress | None:
 
 
 def _read_body(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
+    """The body within the limits; url is only named in the errors (pass it redacted)."""
     decoder = _decoder(response.headers.get("content-encoding", ""), url)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -200,7 +212,10 @@ def fetch(
     limiter: HostLimiter | None = None,
     accept: str = FEED_ACCEPT,
 ) -> FetchResult:
-    """GET url within every limit. Returns 2xx or 304 results; raises a FetchError otherwise."""
+    """GET url within every limit. Returns 2xx or 304 results; raises a FetchError otherwise.
+    Every hop's connection is checked and pinned by the client (make_client). Error messages name
+    URLs redacted (ingest.urls.redact_url): they are stored on the feed and shown."""
+    require_guarded(client)
     max_bytes = settings.get_int("STORYDIFF_MAX_BODY_BYTES")
     max_redirects = settings.get_int("STORYDIFF_MAX_REDIRECTS")
     started = time.monotonic()
@@ -213,7 +228,8 @@ def fetch(
     visited = [url]
     current = url
     while True:
-        check_url_allowed(current)
+        check_scheme(current)
+        shown = redact_url(current)
         host = (urlsplit(current).hostname or "").lower()
         sem = limiter.acquire(host) if limiter else None
         try:
@@ -221,9 +237,11 @@ def fetch(
                 if response.status_code in REDIRECT_CODES and "location" in response.headers:
                     target = urljoin(current, response.headers["location"])
                     if target in visited:
-                        raise TooManyRedirects(f"redirect loop: {' → '.join([*visited, target])}")
+                        raise TooManyRedirects(f"redirect loop: {' → '.join(map(redact_url, [*visited, target]))}")
                     if len(visited) > max_redirects:
-                        raise TooManyRedirects(f"{url} redirected more than {max_redirects} times; use the final URL")
+                        raise TooManyRedirects(
+                            f"{redact_url(url)} redirected more than {max_redirects} times; use the final URL"
+                        )
                     visited.append(target)
                     current = target
                     continue
@@ -233,14 +251,14 @@ def fetch(
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
                     hint = f"; server asks to retry after {retry_after:.0f}s" if retry_after is not None else ""
                     raise HTTPStatusError(
-                        f"HTTP {response.status_code} {response.reason_phrase} from {current}{hint}",
+                        f"HTTP {response.status_code} {response.reason_phrase} from {shown}{hint}",
                         response.status_code,
                         retry_after,
                     )
                 elif not 200 <= response.status_code < 300:
-                    raise FetchError(f"unexpected HTTP {response.status_code} from {current}")
+                    raise FetchError(f"unexpected HTTP {response.status_code} from {shown}")
                 else:
-                    body = _read_body(response, current, max_bytes, deadline)
+                    body = _read_body(response, shown, max_bytes, deadline)
                 return FetchResult(
                     url=current,
                     status=response.status_code,
@@ -251,15 +269,17 @@ def fetch(
                     max_age=parse_max_age(response.headers.get("cache-control")),
                     elapsed=time.monotonic() - started,
                 )
+        except BlockedURL as exc:  # the connection's address check (netguard)
+            raise BlockedURL(f"refused {shown}: {exc}") from None
         except httpx.TimeoutException as exc:
             raise FetchTimeout(
-                f"timed out fetching {current} ({type(exc).__name__}); the server is slow or down"
+                f"timed out fetching {shown} ({type(exc).__name__}); the server is slow or down"
             ) from exc
         except httpx.TransportError as exc:
             lookup = _lookup_failure(exc)
             if lookup is not None:
                 raise ConnectFailed(resolve_error(urlsplit(current).hostname, lookup)) from exc
-            raise ConnectFailed(f"cannot reach {current}: {exc or type(exc).__name__}") from exc
+            raise ConnectFailed(f"cannot reach {shown}: {redact_text(str(exc)) or type(exc).__name__}") from exc
         finally:
             if sem is not None:
                 sem.release()

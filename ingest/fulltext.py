@@ -13,6 +13,7 @@ from storydiff import settings
 from storydiff.errors import FeedError, NotFound
 from storydiff.ingest.extract import extract_main_text, is_thin
 from storydiff.ingest.fetch import PAGE_ACCEPT, HostLimiter, fetch, make_client
+from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import Article, Version
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,10 @@ def extract_article(
             article.fulltext_error = None
             outcome = "extracted"
     except FeedError as exc:
-        article.fulltext_error = f"could not fetch the article page: {exc}"
+        article.fulltext_error = f"could not fetch the article page: {exc}"  # its URLs are redacted
     except Exception as exc:  # trafilatura/lxml on hostile HTML: keep the summary, record why
-        log.exception("extraction of %s failed", article.url)
-        article.fulltext_error = f"extraction failed ({type(exc).__name__}: {exc}); kept the feed summary"
+        log.exception("extraction of %s failed", redact_url(article.url))
+        article.fulltext_error = redact_text(f"extraction failed ({type(exc).__name__}: {exc}); kept the feed summary")
     finally:
         if own:
             client.close()

@@ -24,6 +24,7 @@ from storydiff.ingest import parsepool
 from storydiff.ingest.fetch import FetchResult, HostLimiter, fetch, make_client
 from storydiff.ingest.parse import ParsedFeed, parse_feed
 from storydiff.ingest.schedule import Limits, next_check_after_error, next_check_after_success
+from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.ingest.writer import store_items
 from storydiff.store.models import Feed
 
@@ -39,7 +40,7 @@ def feed_lease() -> timedelta:
 @dataclass
 class RefreshResult:
     feed_id: int
-    url: str
+    url: str  # redacted (credentials masked): for showing
     status: str  # ok, not_modified, warning, error
     new: int = 0
     updated: int = 0
@@ -114,15 +115,15 @@ def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResu
     """Store what was fetched and update the feed's health and next check."""
     now = fetched.at
     feed.last_fetch_at = now
-    res = RefreshResult(feed.id, feed.url, "ok")
+    res = RefreshResult(feed.id, redact_url(feed.url), "ok")
     if fetched.error is not None:
         feed.error_count += 1
-        feed.last_error = str(fetched.error)
+        feed.last_error = redact_text(str(fetched.error))
         feed.last_status = "error"
         retry_after = fetched.error.retry_after if isinstance(fetched.error, HTTPStatusError) else None
         feed.next_check_at = next_check_after_error(now, feed.error_count, limits(), retry_after)
         res.status, res.error = "error", feed.last_error
-        log.warning("feed %s failed (%d in a row): %s", feed.url, feed.error_count, feed.last_error)
+        log.warning("feed %s failed (%d in a row): %s", res.url, feed.error_count, feed.last_error)
         return res
     assert fetched.result is not None
     feed.etag, feed.last_modified = fetched.result.etag, fetched.result.last_modified
@@ -137,7 +138,7 @@ def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResu
         res.article_ids = counts.new_article_ids + counts.updated_article_ids
         feed.title = (parsed.title or feed.title or "")[:500] or None
         feed.min_interval_s = max(filter(None, (parsed.ttl_seconds, fetched.result.max_age)), default=None)
-        feed.last_error = "; ".join(parsed.problems) or None
+        feed.last_error = redact_text("; ".join(parsed.problems)) or None
         feed.last_status = "warning" if parsed.problems else "ok"
         res.status = feed.last_status
         published = [i.published for i in parsed.items if i.published_flag is None]

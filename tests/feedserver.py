@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ class Seen:
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
         self.in_flight = self.max_in_flight = 0
@@ -49,6 +50,9 @@ class FeedServer:
                 finally:
                     with server._count_lock:
                         server.in_flight -= 1
+
+            def do_POST(self) -> None:  # recorded like a GET (the body is not read)
+                self.do_GET()
 
             def serve(self) -> None:
                 server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -86,9 +90,12 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:  # HTTPS: the listening socket hands out TLS connections
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = int(self.httpd.server_address[1])
+        self.base = f"{'https' if tls else 'http'}://{host}:{self.port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def add(self, path: str, body: bytes | str = b"", **kwargs: object) -> str:

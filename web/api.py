@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff.compare.store_reports import report_body, report_etag
 from storydiff.errors import InvalidInput, NotFound
+from storydiff.ingest.feeds import articles_shown, feed_health_shown
 from storydiff.store.models import Report, Story
-from storydiff.store.queries import feed_health, link_articles, recent_articles, stats
+from storydiff.store.queries import link_articles, recent_articles, stats
 from storydiff.store.stories import (
     DEFAULT_MIN_OUTLETS,
     SORTS,
@@ -190,7 +191,7 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
     )
     def api_feeds() -> list[dict[str, Any]]:
         with factory() as session:
-            return feed_health(session)
+            return feed_health_shown(session)
 
     @app.get(
         "/api/stats",
@@ -209,4 +210,4 @@ def article_page(session: Session, limit: int, cursor: str | None) -> tuple[list
     rows = recent_articles(session, limit + 1, before)
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = pack_cursor(last["published"], last["id"]) if last else None
-    return link_articles(session, rows[:limit]), next_cursor
+    return articles_shown(link_articles(session, rows[:limit])), next_cursor

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
 from storydiff.errors import NotFound, StorydiffError
+from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import Alert, Subscription
 from storydiff.store.tokens import check_token
 
@@ -118,7 +119,7 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
     def feed_json(feed: Any) -> dict[str, Any]:
         return {
             "id": feed.id,
-            "url": feed.url,
+            "url": redact_url(feed.url),
             "outlet": feed.outlet.name,
             "kind": feed.outlet.kind,
             "country": feed.outlet.country,
@@ -167,9 +168,9 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         with factory.begin() as session:
             report = feed_store.import_opml_lenient(session, data)
         return {
-            "added": report.added,
-            "known": report.known,
-            "invalid": [{"outline": o, "error": e} for o, e in report.invalid],
+            "added": [redact_url(u) for u in report.added],
+            "known": [redact_url(u) for u in report.known],
+            "invalid": [{"outline": redact_text(o), "error": redact_text(e)} for o, e in report.invalid],
         }
 
     @app.get("/api/subscriptions", tags=["alerts"], summary="Subscriptions (token)", dependencies=[Depends(writer)])

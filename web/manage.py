@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
 from storydiff.errors import StorydiffError
+from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import ApiToken, Feed, Subscription
 from storydiff.store.tokens import digest
 from storydiff.web.templating import TEMPLATES
@@ -128,7 +129,13 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
         base = settings.get("STORYDIFF_BASE_URL").rstrip("/")
         with factory() as session:
             feed_rows = [
-                {"id": f.id, "url": f.url, "outlet": f.outlet.name, "kind": f.outlet.kind, "paused": f.paused}
+                {
+                    "id": f.id,
+                    "url": redact_url(f.url),
+                    "outlet": f.outlet.name,
+                    "kind": f.outlet.kind,
+                    "paused": f.paused,
+                }
                 for f in session.scalars(select(Feed).order_by(Feed.id))
             ]
             sub_rows = [
@@ -154,8 +161,8 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
         context = {"csrf": csrf_token(cookie), "sub": sub, "alerts": alerts}
         return TEMPLATES.TemplateResponse(request, "subscription.html", context)
 
-    def done(message: str) -> RedirectResponse:
-        return RedirectResponse(f"/manage?msg={quote(message)}", status_code=303)
+    def done(message: str) -> RedirectResponse:  # the message travels in a URL: nothing secret in it
+        return RedirectResponse(f"/manage?msg={quote(redact_text(message) or '')}", status_code=303)
 
     @app.post("/manage/feeds", include_in_schema=False)
     async def manage_add_feed(request: Request) -> Response:

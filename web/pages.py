@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from storydiff.compare.render import report_markdown
 from storydiff.compare.store_reports import load_report, report_etag
 from storydiff.errors import InvalidInput
+from storydiff.ingest.feeds import feed_health_shown
 from storydiff.store.models import OUTLET_KINDS
-from storydiff.store.queries import feed_health, stats
+from storydiff.store.queries import stats
 from storydiff.store.stories import (
     DEFAULT_MIN_OUTLETS,
     DIVERGENCE_TYPES,
@@ -192,7 +193,7 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
     @app.get("/feeds", response_class=HTMLResponse, include_in_schema=False)
     def feeds_page(request: Request) -> HTMLResponse:
         with factory() as session:
-            context = {"feeds": feed_health(session), "stats": stats(session)}
+            context = {"feeds": feed_health_shown(session), "stats": stats(session)}
         return TEMPLATES.TemplateResponse(request, "feeds.html", context)
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)

@@ -8,19 +8,21 @@ from urllib.parse import urlsplit
 from fastapi.templating import Jinja2Templates
 
 from storydiff.compare.evidence import needs_quotes
+from storydiff.ingest.urls import redact_url
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
 
 def safe_href(url: str | None) -> str | None:
-    """A link target only when it is an http(s) URL; javascript:, data: and the like are dropped."""
+    """A link target only when it is an http(s) URL; javascript:, data: and the like are dropped;
+    credentials in it (userinfo, key/token/… parameters) are masked."""
     if not url:
         return None
     try:
         parts = urlsplit(url.strip())
     except ValueError:
         return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+    return redact_url(url.strip()) if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 TEMPLATES.env.filters["safe_href"] = safe_href
