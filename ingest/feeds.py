@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from storydiff.errors import ConfigError
 from storydiff.ingest.urls import canonical_url
+from storydiff.store.inputs import check_text
 from storydiff.store.models import OUTLET_KINDS, Feed, Outlet
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "default_feeds.toml"
@@ -33,6 +34,10 @@ def _check(spec: FeedSpec) -> FeedSpec:
             f"unknown outlet kind {spec.kind!r} for {spec.outlet!r}; use one of {', '.join(OUTLET_KINDS)}"
         )
     url = spec.url.strip()
+    check_text("the feed's URL", url, 2000)
+    check_text("the outlet name", spec.outlet.strip(), 200)
+    if spec.country:
+        check_text("the country", spec.country)
     if canonical_url(url) is None:
         raise ConfigError(f"{url!r} is not an http(s) URL; give the feed's full address")
     country = spec.country.upper() if spec.country else None

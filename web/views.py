@@ -152,8 +152,10 @@ def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[st
     return out
 
 
-def _type_of(schema: dict[str, Any], spec: dict[str, Any]) -> str:
+def _type_of(schema: dict[str, Any], spec: dict[str, Any] | bool) -> str:
     """A short type name of an OpenAPI schema: integer, string or null, list of StoryItem, …"""
+    if not isinstance(spec, dict):  # JSON Schema's `true`: anything
+        return "any"
     if "$ref" in spec:
         return spec["$ref"].rsplit("/", 1)[-1]
     if "anyOf" in spec:
