@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storydiff import settings
+from storydiff import logs, settings
 from storydiff.alerts.deliver import deliver_due, plan
 from storydiff.alerts.match import match_story
 from storydiff.compare.run import cluster_new_articles
@@ -51,6 +51,25 @@ app.conf.update(
         "deliver-alerts": {"task": "storydiff.deliver_alerts", "schedule": 15.0},  # retries and digests
     },
 )
+
+
+@signals.setup_logging.connect
+def _logging(**kwargs: Any) -> None:
+    """Celery asks: storydiff's configuration (STORYDIFF_LOG_LEVEL, STORYDIFF_LOG_FORMAT) instead of its
+    own, for the worker and beat alike (the worker's --loglevel is not used)."""
+    logs.configure()
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    logs.TASK.set((getattr(task, "name", "?"), task_id or "?"))  # on every log line of the task
+
+
+@signals.task_postrun.connect
+def _task_done(**kwargs: Any) -> None:
+    logs.TASK.set(None)
+
+
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
 
 

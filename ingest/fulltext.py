@@ -13,6 +13,7 @@ from storydiff import settings
 from storydiff.errors import FeedError, NotFound
 from storydiff.ingest.extract import extract_main_text, is_thin
 from storydiff.ingest.fetch import PAGE_ACCEPT, HostLimiter, fetch, make_client
+from storydiff.logs import safe_url
 from storydiff.store.models import Article, Version
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def extract_article(
     except FeedError as exc:
         article.fulltext_error = f"could not fetch the article page: {exc}"
     except Exception as exc:  # trafilatura/lxml on hostile HTML: keep the summary, record why
-        log.exception("extraction of %s failed", article.url)
+        log.exception("extraction of article %d (%s) failed", article.id, safe_url(article.url))
         article.fulltext_error = f"extraction failed ({type(exc).__name__}: {exc}); kept the feed summary"
     finally:
         if own:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from storydiff import settings
 from storydiff.errors import FeedError
 from storydiff.ingest.parse import ParsedFeed, parse_feed
+from storydiff.logs import safe_url
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -127,5 +128,5 @@ def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
         _reset_pool()
         raise FeedError(f"the parser process died while reading this feed ({exc}); it is retried later") from exc
     except Exception as exc:  # a parser bug on hostile input: this feed fails, the run goes on
-        log.exception("parsing %s failed", url)
+        log.exception("parsing %s failed", safe_url(url))
         raise FeedError(f"parsing failed ({type(exc).__name__}: {exc}); please report this feed") from exc
