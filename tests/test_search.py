@@ -29,6 +29,7 @@ APART = ClusterConfig(join_threshold=0.99, merge_threshold=2.0)  # every article
 
 
 def search(session, q, **kw):
+    kw.setdefault("min_outlets", 1)  # stories of one outlet too (the lists' default hides them)
     page, _ = list_stories(session, StoryFilter(q=q, **kw), limit=50)
     return [s["id"] for s in page]
 
@@ -120,7 +121,7 @@ def test_the_demo_story_is_found_by_names_places_and_outlets(db):
         assert search(s, "lavrov penguins") == [] and search(s, "penguins") == []
         assert search(s, "lavrov", outlet="Danube Daily") == [story_id]
         assert search(s, "lavrov", since=NOW + timedelta(days=30)) == []
-        page, _ = list_stories(s, StoryFilter(q="northwind"), limit=50)
+        page, _ = list_stories(s, StoryFilter(q="northwind", min_outlets=1), limit=50)
         assert page[0]["relevance"] > page[1]["relevance"]  # named in its text, not only its outlet
         for q, message in (("the", "only common words"), ("!!!", "no words")):
             with pytest.raises(InvalidInput, match=message):
@@ -190,25 +191,25 @@ def test_ranked_pages_have_no_duplicates_or_gaps_and_cursors_belong_to_their_sea
     ]
     publish(db, feed_server, "/h", "Harbour Herald", items, APART)
     with db() as s:
-        everything, _ = list_stories(s, StoryFilter(q="strike"), limit=100)
+        everything, _ = list_stories(s, StoryFilter(q="strike", min_outlets=1), limit=100)
         assert len(everything) == 19  # a word in the title or the lead
         scores = [(p["relevance"], p["id"]) for p in everything]
         assert scores == sorted(scores, reverse=True) and len(set(p["relevance"] for p in everything)) > 1
         for limit in (1, 4, 7):
             seen, cursor = [], None
             while True:
-                page, cursor = list_stories(s, StoryFilter(q="strike"), limit=limit, cursor=cursor)
+                page, cursor = list_stories(s, StoryFilter(q="strike", min_outlets=1), limit=limit, cursor=cursor)
                 seen += page
                 if not cursor:
                     break
             assert [p["id"] for p in seen] == [p["id"] for p in everything], limit
-        _, cursor = list_stories(s, StoryFilter(q="strike"), limit=4)
+        _, cursor = list_stories(s, StoryFilter(q="strike", min_outlets=1), limit=4)
         with pytest.raises(InvalidInput, match="cursor is not valid"):
-            list_stories(s, StoryFilter(q="harbour"), limit=4, cursor=cursor)
+            list_stories(s, StoryFilter(q="harbour", min_outlets=1), limit=4, cursor=cursor)
         with pytest.raises(InvalidInput, match="cursor is not valid"):
-            list_stories(s, StoryFilter(q="strike", sort="updated"), limit=4, cursor=cursor)
-        by_time, cursor = list_stories(s, StoryFilter(q="strike", sort="updated"), limit=10)
-        rest, _ = list_stories(s, StoryFilter(q="strike", sort="updated"), limit=10, cursor=cursor)
+            list_stories(s, StoryFilter(q="strike", sort="updated", min_outlets=1), limit=4, cursor=cursor)
+        by_time, cursor = list_stories(s, StoryFilter(q="strike", sort="updated", min_outlets=1), limit=10)
+        rest, _ = list_stories(s, StoryFilter(q="strike", sort="updated", min_outlets=1), limit=10, cursor=cursor)
         assert {p["id"] for p in by_time + rest} == {p["id"] for p in everything} and "relevance" not in rest[0]
 
 
