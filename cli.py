@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Column, Table
 from rich.text import Text
 
-from storydiff import settings
+from storydiff import logs, settings
 from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subscriptions, tokens
 from storydiff.cli_stories import command_factory, make_console, report_command, report_text, stories_command
 from storydiff.errors import StorydiffError
@@ -23,6 +23,14 @@ from storydiff.evals.cli import eval_group  # the eval commands live beside the 
 from storydiff.settings import DEFAULT_MIN_OUTLETS
 
 err_console = make_console(stderr=True)
+log = logging.getLogger("storydiff.cli")
+
+
+def shown_database_url() -> str:
+    """DATABASE_URL as it may be shown or logged: its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url()).render_as_string(hide_password=True)
 
 
 class Group(click.Group):
@@ -37,10 +45,14 @@ class Group(click.Group):
 
 
 @click.group(cls=Group)
-@click.option("-v", "--verbose", is_flag=True, help="Log progress and warnings.")
-def main(verbose: bool) -> None:
-    """storydiff: where news outlets' accounts of a story differ."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (INFO) too, not only warnings.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """storydiff: where news outlets' accounts of a story differ.
+
+    Logs go to stderr (STORYDIFF_LOG_FORMAT text or json); serve and demo log at
+    STORYDIFF_LOG_LEVEL (default INFO), the other commands warnings only unless -v."""
+    logs.configure(logs.cli_level(verbose, service=ctx.invoked_subcommand in ("serve", "demo")))
 
 
 @main.group()
@@ -264,24 +276,21 @@ def serve(host: str | None, port: int | None) -> None:
     from storydiff.store.models import Feed, Outlet
 
     factory = command_factory()
-    logging.getLogger("storydiff.service").setLevel(logging.INFO)  # the scheduler's notes reach the console
     with factory.begin() as session:
         feeds = session.scalar(select(func.count()).select_from(Feed)) or 0
         if not feeds and settings.get_bool("STORYDIFF_DEFAULT_FEEDS"):
             added, _ = import_file(session, DEFAULT_FEEDS)
             names = sorted(set(session.scalars(select(Outlet.name))))
-            err_console.print(
-                f"serve: the database had no feeds, so {added} default feeds of {len(names)} outlets were added "
-                f"({', '.join(names)}) from {DEFAULT_FEEDS}; STORYDIFF_DEFAULT_FEEDS=0 turns this off, "
-                "`storydiff feeds list` shows their health.",
-                markup=False, highlight=False, soft_wrap=True,
+            log.info(
+                "serve: the database had no feeds, so %d default feeds of %d outlets were added (%s) from %s; "
+                "STORYDIFF_DEFAULT_FEEDS=0 turns this off, `storydiff feeds list` shows their health.",
+                added, len(names), ", ".join(names), DEFAULT_FEEDS,
             )  # fmt: skip
         elif not feeds:
-            err_console.print(
-                "serve: no feeds yet (STORYDIFF_DEFAULT_FEEDS=0); add some with `storydiff feeds add URL --outlet NAME`.",
-                markup=False, highlight=False, soft_wrap=True,
-            )  # fmt: skip
-    err_console.print(f"serve: database {settings.database_url()}", markup=False, highlight=False, soft_wrap=True)
+            log.warning(
+                "serve: no feeds yet (STORYDIFF_DEFAULT_FEEDS=0); add some with `storydiff feeds add URL --outlet NAME`."
+            )
+    log.info("serve: database %s", shown_database_url())
     run(factory, host or settings.get("STORYDIFF_HOST"), port or settings.get_int("STORYDIFF_PORT"))
 
 

@@ -9,7 +9,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storydiff import settings
+from storydiff import logs, settings
 from storydiff.ingest import parsepool
 from storydiff.pipeline import all_failed_message, run_once
 
@@ -67,6 +67,7 @@ def serve(factory: sessionmaker[Session], host: str, port: int, scheduler: bool 
         # exception it unwinds through the finally below (scheduler and parse pool stop cleanly)
         raise SystemExit(128 + signum)
 
+    logs.ensure_configured()
     signal.signal(signal.SIGTERM, terminate)
     thread = None
     if scheduler and not settings.get("REDIS_URL"):
@@ -74,7 +75,9 @@ def serve(factory: sessionmaker[Session], host: str, port: int, scheduler: bool 
         thread.start()
         log.info("in-process scheduler started (no REDIS_URL)")
     try:
-        uvicorn.run(create_app(factory), host=host, port=port, log_level="info")
+        # uvicorn keeps our logging (log_config=None) and its access log off: the Guard writes one
+        # line per request with its request id and without the query string
+        uvicorn.run(create_app(factory), host=host, port=port, log_config=None, access_log=False)
     finally:
         if thread:
             thread.stop()

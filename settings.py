@@ -124,6 +124,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STORYDIFF_HOST", "127.0.0.1", "Address the web server binds to."),
     Setting("STORYDIFF_PORT", "8000", "Port of the web server."),
     Setting(
+        "STORYDIFF_LOG_LEVEL",
+        "INFO",
+        "Log threshold: DEBUG, INFO, WARNING, ERROR or CRITICAL (one-shot CLI commands: WARNING unless set, INFO with -v).",
+    ),
+    Setting(
+        "STORYDIFF_LOG_FORMAT",
+        "text",
+        "Log lines on stderr: text, or json (one object per line: time, level, logger, message, request_id, fields).",
+    ),
+    Setting(
         "STORYDIFF_SHARED_DATA",
         "../shared/data",
         "Folder of the real evaluation datasets (tests, evals); a relative path is taken from the working directory.",

@@ -20,11 +20,11 @@ from typing import Any
 
 import kombu.exceptions
 import redis
-from celery import Celery
+from celery import Celery, signals
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storydiff import settings
+from storydiff import logs, settings
 from storydiff.alerts.deliver import deliver_due, plan
 from storydiff.alerts.match import match_story
 from storydiff.compare.run import cluster_new_articles
@@ -61,6 +61,23 @@ app.conf.update(
         "sweep": {"task": "storydiff.sweep", "schedule": 60.0},  # work a lost task left behind
     },
 )
+
+
+@signals.setup_logging.connect
+def _logging(**kwargs: Any) -> None:
+    """Celery asks: storydiff's configuration (STORYDIFF_LOG_LEVEL, STORYDIFF_LOG_FORMAT) instead of its
+    own, for the worker and beat alike (the worker's --loglevel is not used)."""
+    logs.configure()
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    logs.TASK.set((getattr(task, "name", "?"), task_id or "?"))  # on every log line of the task
+
+
+@signals.task_postrun.connect
+def _task_done(**kwargs: Any) -> None:
+    logs.TASK.set(None)
 
 
 def _retries(window: float, first: float = 5.0, cap: float = 120.0) -> int:

@@ -15,6 +15,7 @@ from storydiff.alerts.match import SEVERITIES, new_feed_token, split_list
 from storydiff.alerts.webhook import new_secret
 from storydiff.errors import InvalidInput, NotFound
 from storydiff.ingest.urls import redact_text, redact_url
+from storydiff.store.inputs import check_text
 from storydiff.store.models import OUTLET_KINDS, Alert, Delivery, DeliveryAttempt, Subscription
 from storydiff.store.stories import DIVERGENCE_TYPES
 
@@ -40,6 +41,10 @@ class SubscriptionSpec:
     def check(self) -> SubscriptionSpec:
         if not self.name.strip() or len(self.name) > 200:
             raise InvalidInput("name: 1 to 200 characters")
+        for name, longest in (("name", 200), ("target", 2000), ("words", 500), ("outlets", 2000)):
+            check_text(name, getattr(self, name), longest)
+        for name in ("kinds", "types"):  # stored in 200 characters
+            check_text(name, getattr(self, name), 200)
         if self.channel not in CHANNELS:
             raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {self.channel!r}")
         if self.channel == "webhook":

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storydiff.errors import ConfigError
 from storydiff.ingest.urls import canonical_url, redact_text, redact_url
+from storydiff.store.inputs import check_text
 from storydiff.store.models import OUTLET_KINDS, Feed, Outlet
 
 DEFAULT_FEEDS = Path(__file__).resolve().parent / "default_feeds.toml"
@@ -34,6 +35,10 @@ def _check(spec: FeedSpec) -> FeedSpec:
             f"unknown outlet kind {spec.kind!r} for {spec.outlet!r}; use one of {', '.join(OUTLET_KINDS)}"
         )
     url = spec.url.strip()
+    check_text("the feed's URL", url, 2000)
+    check_text("the outlet name", spec.outlet.strip(), 200)
+    if spec.country:
+        check_text("the country", spec.country)
     if canonical_url(url) is None:
         raise ConfigError(f"{redact_url(url)!r} is not an http(s) URL; give the feed's full address")
     country = spec.country.upper() if spec.country else None

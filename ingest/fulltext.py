@@ -52,7 +52,7 @@ def extract_article(
     except FeedError as exc:
         article.fulltext_error = f"could not fetch the article page: {exc}"  # its URLs are redacted
     except Exception as exc:  # trafilatura/lxml on hostile HTML: keep the summary, record why
-        log.exception("extraction of %s failed", redact_url(article.url))
+        log.exception("extraction of article %d (%s) failed", article.id, redact_url(article.url))
         article.fulltext_error = redact_text(f"extraction failed ({type(exc).__name__}: {exc}); kept the feed summary")
     finally:
         if own:

@@ -9,6 +9,7 @@ other feeds in the same run are unaffected.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from storydiff.ingest.parse import ParsedFeed, parse_feed
 from storydiff.ingest.schedule import Limits, next_check_after_error, next_check_after_success
 from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.ingest.writer import store_items
+from storydiff.logs import scrub
 from storydiff.store.models import Feed
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class Fetched:
     error: FeedError | None = None
     pending: Future[ParsedFeed] | None = None  # parse queued on the process pool
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seconds: float = 0.0  # spent on this feed: fetching, parsing (or waiting for the pool), storing
 
 
 def limits() -> Limits:
@@ -80,6 +83,7 @@ def fetch_and_parse(
 ) -> Fetched:
     """Fetch one feed and parse it (in-process, or queued on the parse pool with use_pool)."""
     out = Fetched(feed_id)
+    started = time.perf_counter()
     try:
         out.result = fetch(url, client, etag=etag, last_modified=last_modified, limiter=limiter)
         if not out.result.not_modified:
@@ -89,6 +93,7 @@ def fetch_and_parse(
                 out.parsed = parse_feed(res.body, res.content_type, res.url, out.at)
     except FeedError as exc:
         out.error = exc
+    out.seconds += time.perf_counter() - started
     return out
 
 
@@ -96,6 +101,7 @@ def finish_parse(fetched: Fetched) -> Fetched:
     """Wait for a parse queued on the pool, or parse here (in the storing thread, not in the
     fetch threads, which would only contend for the GIL) when there is no pool."""
     res = fetched.result
+    started = time.perf_counter()
     if fetched.pending is None and fetched.parsed is None and fetched.error is None and res and not res.not_modified:
         try:
             fetched.parsed = parse_feed(res.body, res.content_type, res.url, fetched.at)
@@ -108,10 +114,47 @@ def finish_parse(fetched: Fetched) -> Fetched:
         except FeedError as exc:
             fetched.error = exc
         fetched.pending = None
+    fetched.seconds += time.perf_counter() - started
     return fetched
 
 
 def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
+    """Store what was fetched, update the feed's health and next check, and log the outcome."""
+    started = time.perf_counter()
+    res = _apply(session, feed, fetched)
+    log_outcome(feed, res, fetched.seconds + time.perf_counter() - started)
+    return res
+
+
+def log_outcome(feed: Feed, res: RefreshResult, seconds: float) -> None:
+    """One line per refresh: the feed's id and outlet (never its URL, which may carry a key), the
+    status, the counts and the time taken; a failure at WARNING with its error (URLs shortened)."""
+    outlet = feed.outlet.name if feed.outlet is not None else "?"
+    fields = {
+        "feed_id": feed.id,
+        "outlet": outlet,
+        "status": res.status,
+        "new": res.new,
+        "updated": res.updated,
+        "unchanged": res.unchanged,
+        "duration_ms": round(seconds * 1000),
+    }
+    if res.status == "error":
+        error = scrub(res.error or "")
+        log.warning(
+            "feed %d (%s): error, %d in a row, %.2f s: %s",
+            feed.id, outlet, feed.error_count, seconds, error,
+            extra=fields | {"error": error, "errors_in_a_row": feed.error_count},
+        )  # fmt: skip
+        return
+    log.info(
+        "feed %d (%s): %s, %d new, %d updated, %d unchanged, %.2f s",
+        feed.id, outlet, res.status, res.new, res.updated, res.unchanged, seconds,
+        extra=fields,
+    )  # fmt: skip
+
+
+def _apply(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
     """Store what was fetched and update the feed's health and next check."""
     now = fetched.at
     feed.last_fetch_at = now
@@ -123,7 +166,6 @@ def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResu
         retry_after = fetched.error.retry_after if isinstance(fetched.error, HTTPStatusError) else None
         feed.next_check_at = next_check_after_error(now, feed.error_count, limits(), retry_after)
         res.status, res.error = "error", feed.last_error
-        log.warning("feed %s failed (%d in a row): %s", res.url, feed.error_count, feed.last_error)
         return res
     assert fetched.result is not None
     feed.etag, feed.last_modified = fetched.result.etag, fetched.result.last_modified

@@ -31,7 +31,10 @@ def make_engine(url: str | None = None) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # a database that does not answer fails a connection in 10 s (libpq waits forever by default),
+    # so /healthz and the pages report it instead of hanging; a connect_timeout in the URL wins
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": 10}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,7 +12,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
 from storydiff.settings import DEFAULT_MIN_OUTLETS
+from storydiff.store.inputs import MAX_ID, bounded_int, check_text, finite_number, utc_time
 from storydiff.store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
 from storydiff.store.queries import iso
 from storydiff.store.search import matches, parse_query
 
 SORTS = ("relevance", "score", "updated", "outlets")
+MAX_OUTLETS = 1000  # the largest min_outlets filter
+MAX_CURSOR = 500  # characters: a cursor holds three short values
 DIVERGENCE_TYPES = ("numeric", "quote", "attribution", "contradiction", "framing", "omission", "exclusive")
 
 
@@ -40,7 +43,16 @@ class StoryFilter:
     sort: str | None = None  # None: relevance with a search, else updated
 
     def check(self) -> StoryFilter:
-        """The filter with its sort resolved; InvalidInput (a message saying what to change) if invalid."""
+        """The filter with its sort resolved and its times in UTC; InvalidInput (a message saying what
+        to change) if invalid."""
+        for name in ("outlet", "kind", "type", "q", "sort"):
+            value = getattr(self, name)
+            if value is not None:
+                check_text(name, value, 200)
+        since = utc_time(self.since, "since") if self.since else None
+        until = utc_time(self.until, "until") if self.until else None
+        if (since, until) != (self.since, self.until):
+            return replace(self, since=since, until=until).check()
         searching = bool(self.q and self.q.strip())
         if self.sort is None:
             return replace(self, sort="relevance" if searching else "updated").check()
@@ -58,8 +70,8 @@ class StoryFilter:
             raise InvalidInput(f"type must be one of {', '.join(DIVERGENCE_TYPES)}, not {self.type!r}")
         if self.since and self.until and self.since > self.until:
             raise InvalidInput("since is after until; swap them")
-        if self.min_outlets < 1:
-            raise InvalidInput("min_outlets must be at least 1")
+        if not 1 <= self.min_outlets <= MAX_OUTLETS:
+            raise InvalidInput(f"min_outlets must be a whole number from 1 to {MAX_OUTLETS}")
         return self
 
 
@@ -80,20 +92,35 @@ def pack_cursor(*values: Any) -> str:
 def unpack_cursor(cursor: str, *convert: Callable[[Any], Any]) -> list[Any]:
     """The values of a cursor, each passed through its converter; InvalidInput when it is not one of ours."""
     try:
+        if len(cursor) > MAX_CURSOR:  # also bounds the JSON's nesting far below the recursion limit
+            raise ValueError
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(convert):
             raise ValueError
         return [to(value) for to, value in zip(convert, values, strict=True)]
-    except (ValueError, TypeError, UnicodeDecodeError):  # JSONDecodeError and binascii.Error are ValueErrors
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, RecursionError):
+        # JSONDecodeError and binascii.Error are ValueErrors; OverflowError: a time beyond year 1 or 9999 in UTC
         raise InvalidInput(
             "cursor is not valid for this list or sort order; use the next_cursor value of the previous page"
         ) from None
 
 
 def integer(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    """A cursor's integer: a 64-bit one (TypeError or ValueError otherwise)."""
+    return bounded_int(value)
+
+
+def row_id(value: Any) -> int:
+    """A cursor's row id: within the INTEGER ids of the tables."""
+    return bounded_int(value, 0, MAX_ID)
+
+
+def cursor_time(value: Any) -> datetime:
+    """A cursor's time: ISO 8601 in UTC (a stored time may be older than 1970: no range here)."""
+    if not isinstance(value, str):
         raise TypeError
-    return value
+    when = datetime.fromisoformat(value)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)  # may overflow
 
 
 def count_below(session: Session, min_outlets: int) -> int:
@@ -102,12 +129,6 @@ def count_below(session: Session, min_outlets: int) -> int:
         return 0
     stmt = select(func.count()).select_from(Story).outerjoin(Report, Report.story_id == Story.id)
     return int(session.scalar(stmt.where(func.coalesce(Report.outlets, 0) < min_outlets)) or 0)
-
-
-def _number(value: Any) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TypeError
-    return value
 
 
 def _equal_to(expected: str) -> Callable[[Any], str]:
@@ -163,8 +184,8 @@ def list_stories(
     if flt.type:
         stmt = stmt.where(Report.types.like(f"%,{flt.type},%"))
     if cursor:
-        convert = {"updated": datetime.fromisoformat, "relevance": integer}.get(str(flt.sort), _number)
-        _, value, last_id = unpack_cursor(cursor, _equal_to(cursor_sort), convert, integer)
+        convert = {"updated": cursor_time, "relevance": integer}.get(str(flt.sort), finite_number)
+        _, value, last_id = unpack_cursor(cursor, _equal_to(cursor_sort), convert, row_id)
         stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
     rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
     page = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +50,8 @@ def list_tokens(session: Session) -> list[dict[str, Any]]:
 def revoke_token(session: Session, name_or_id: str) -> None:
     token = session.scalar(
         select(ApiToken).where(
-            (ApiToken.name == name_or_id) | (ApiToken.id == (int(name_or_id) if name_or_id.isdigit() else -1))
+            (ApiToken.name == name_or_id)
+            | (ApiToken.id == (int(name_or_id) if re.fullmatch(r"[0-9]{1,9}", name_or_id) else -1))
         )
     )
     if token is None:

@@ -29,7 +29,8 @@ APART = ClusterConfig(join_threshold=0.99, merge_threshold=2.0)  # every article
 
 
 def search(session, q, **kw):
-    page, _ = list_stories(session, StoryFilter(q=q, min_outlets=1, **kw), limit=50)
+    kw.setdefault("min_outlets", 1)  # stories of one outlet too (the lists' default hides them)
+    page, _ = list_stories(session, StoryFilter(q=q, **kw), limit=50)
     return [s["id"] for s in page]
 
 

@@ -19,15 +19,17 @@ from storydiff.store.stories import (
     DEFAULT_MIN_OUTLETS,
     SORTS,
     StoryFilter,
-    integer,
+    cursor_time,
     list_stories,
     outlet_names,
     outlets,
     pack_cursor,
+    row_id,
     story_summary,
     unpack_cursor,
 )
 from storydiff.web import schemas
+from storydiff.web.params import StoryId
 
 SORT_HELP = (
     "relevance (best match first; only with q, and its default), score (divergence score), updated (last article, "
@@ -131,7 +133,7 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         response_model=schemas.StoryDetail,
         responses=ERRORS,
     )
-    def api_story(story_id: int) -> dict[str, Any]:
+    def api_story(story_id: StoryId) -> dict[str, Any]:
         with factory() as session:
             story = session.get(Story, story_id)
             if story is None:
@@ -148,7 +150,7 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
             304: {"description": "Not modified: the If-None-Match ETag is current."},
         } | ERRORS,
     )  # fmt: skip
-    def api_report(story_id: int, request: Request) -> Response:
+    def api_report(story_id: StoryId, request: Request) -> Response:
         wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
         with factory() as session:
             tag = f'"{report_etag(session, story_id)}"'
@@ -206,7 +208,7 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
 
 def article_page(session: Session, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the newest articles, each with its story and the original of a wire copy."""
-    before = tuple(unpack_cursor(cursor, datetime.fromisoformat, integer)) if cursor else None
+    before = tuple(unpack_cursor(cursor, cursor_time, row_id)) if cursor else None
     rows = recent_articles(session, limit + 1, before)
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = pack_cursor(last["published"], last["id"]) if last else None

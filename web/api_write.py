@@ -14,12 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
-from storydiff.errors import NotFound, StorydiffError
+from storydiff.errors import InvalidInput, NotFound, StorydiffError
 from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import Alert, Subscription
 from storydiff.store.tokens import check_token
+from storydiff.web import schemas
+from storydiff.web.api import ERRORS
+from storydiff.web.params import FeedId, Line, ListItem, SubscriptionId
 
 Severity = Literal["low", "medium", "high"]
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = ERRORS | {
+    401: {"model": schemas.Error, "description": "No API token, or an unknown one."},
+    403: {"model": schemas.Error, "description": "The API token was revoked."},
+    413: {"model": schemas.Error, "description": "The body is too large."},
+}
 
 
 class AuthError(Exception):
@@ -41,28 +49,34 @@ def bearer(factory: sessionmaker[Session], header: str | None) -> None:
 
 
 class FeedIn(BaseModel):
-    url: str = Field(max_length=2000, description="The feed's address (RSS, Atom or JSON Feed).")
-    outlet: str = Field(max_length=200, description="The outlet publishing it, e.g. Reuters.")
-    kind: str = Field("newspaper", description="wire, broadcaster, newspaper, state_media, government, aggregator")
-    country: str | None = Field(None, max_length=2, description="Two-letter country code.")
+    url: Line = Field(max_length=2000, description="The feed's address (RSS, Atom or JSON Feed).")
+    outlet: Line = Field(max_length=200, description="The outlet publishing it, e.g. Reuters.")
+    kind: Line = Field(
+        "newspaper", max_length=20, description="wire, broadcaster, newspaper, state_media, government, aggregator"
+    )
+    country: Line | None = Field(None, max_length=2, description="Two-letter country code.")
 
 
 class FeedChange(BaseModel):
-    outlet: str | None = Field(None, max_length=200)
-    kind: str | None = None
-    country: str | None = Field(None, max_length=2)
+    outlet: Line | None = Field(None, max_length=200)
+    kind: Line | None = Field(None, max_length=20)
+    country: Line | None = Field(None, max_length=2)
     paused: bool | None = None
 
 
 class SubscriptionIn(BaseModel):
-    name: str = Field(max_length=200)
+    name: Line = Field(max_length=200)
     channel: Literal["webhook", "apprise", "atom"] = "atom"
-    target: str = Field("", max_length=2000, description="Webhook URL or Apprise URL; empty for atom.")
-    words: str = Field("", max_length=500, description="Words or names that must all appear in the story.")
-    outlets: list[str] = Field(default_factory=list, description="Only divergences involving one of these outlets.")
-    kinds: list[str] = Field(default_factory=list, description="Only divergences involving these outlet kinds.")
-    types: list[str] = Field(
-        default_factory=list, description="Divergence types; empty = all but omission and exclusive."
+    target: Line = Field("", max_length=2000, description="Webhook URL or Apprise URL; empty for atom.")
+    words: Line = Field("", max_length=500, description="Words or names that must all appear in the story.")
+    outlets: list[ListItem] = Field(
+        default_factory=list, max_length=100, description="Only divergences involving one of these outlets."
+    )
+    kinds: list[ListItem] = Field(
+        default_factory=list, max_length=20, description="Only divergences involving these outlet kinds."
+    )
+    types: list[ListItem] = Field(
+        default_factory=list, max_length=20, description="Divergence types; empty = all but omission and exclusive."
     )
     min_severity: Severity = "medium"
     min_score: float | None = Field(None, ge=0, le=1, description="Minimum story divergence score.")
@@ -72,18 +86,27 @@ class SubscriptionIn(BaseModel):
 
 
 class SubscriptionChange(BaseModel):
-    name: str | None = Field(None, max_length=200)
+    name: Line | None = Field(None, max_length=200)
     channel: Literal["webhook", "apprise", "atom"] | None = None
-    target: str | None = Field(None, max_length=2000)
-    words: str | None = Field(None, max_length=500)
-    outlets: list[str] | None = None
-    kinds: list[str] | None = None
-    types: list[str] | None = None
+    target: Line | None = Field(None, max_length=2000)
+    words: Line | None = Field(None, max_length=500)
+    outlets: list[ListItem] | None = Field(None, max_length=100)
+    kinds: list[ListItem] | None = Field(None, max_length=20)
+    types: list[ListItem] | None = Field(None, max_length=20)
     min_severity: Severity | None = None
     min_score: float | None = Field(None, ge=0, le=1)
     mode: Literal["immediate", "digest"] | None = None
     digest_minutes: int | None = Field(None, ge=5, le=10080)
     muted: bool | None = None
+
+
+def changes(body: BaseModel, nullable: set[str]) -> dict[str, Any]:
+    """The fields a PATCH sets; null only where it means "none" (InvalidInput elsewhere)."""
+    values = body.model_dump(exclude_unset=True)
+    nulls = sorted(k for k, v in values.items() if v is None and k not in nullable)
+    if nulls:
+        raise InvalidInput(f"{', '.join(nulls)} cannot be null; leave a field out to keep its value")
+    return values
 
 
 def _joined(values: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +120,7 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
     def writer(authorization: str | None = Header(None, description="Bearer <API token>")) -> None:
         bearer(factory, authorization)
 
+    write: dict[str, Any] = {"dependencies": [Depends(writer)], "responses": WRITE_ERRORS}
     base = settings.get("STORYDIFF_BASE_URL").rstrip("/")
 
     @app.exception_handler(AuthError)
@@ -126,9 +150,7 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
             "paused": feed.paused,
         }
 
-    @app.post(
-        "/api/feeds", tags=["feeds"], summary="Add a feed (token)", status_code=201, dependencies=[Depends(writer)]
-    )
+    @app.post("/api/feeds", tags=["feeds"], summary="Add a feed (token)", status_code=201, **write)
     def api_add_feed(body: FeedIn, response: Response) -> dict[str, Any]:
         with factory.begin() as session:
             feed, created = feed_store.add_feed(
@@ -138,19 +160,19 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
                 response.status_code = 200
             return feed_json(feed) | {"created": created}
 
-    @app.patch("/api/feeds/{feed_id}", tags=["feeds"], summary="Change a feed (token)", dependencies=[Depends(writer)])
-    def api_update_feed(feed_id: int, body: FeedChange) -> dict[str, Any]:
+    @app.patch("/api/feeds/{feed_id}", tags=["feeds"], summary="Change a feed (token)", **write)
+    def api_update_feed(feed_id: FeedId, body: FeedChange) -> dict[str, Any]:
         with factory.begin() as session:
-            return feed_json(feed_store.update_feed(session, feed_id, body.model_dump(exclude_unset=True)))
+            return feed_json(feed_store.update_feed(session, feed_id, changes(body, nullable={"country"})))
 
     @app.delete(
         "/api/feeds/{feed_id}",
         tags=["feeds"],
         summary="Remove a feed (token)",
         status_code=204,
-        dependencies=[Depends(writer)],
+        **write,
     )
-    def api_remove_feed(feed_id: int) -> Response:
+    def api_remove_feed(feed_id: FeedId) -> Response:
         with factory.begin() as session:
             feed_store.remove_feed(session, feed_id)
         return Response(status_code=204)
@@ -159,7 +181,14 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         "/api/feeds/opml",
         tags=["feeds"],
         summary="Import an OPML file (token): every valid outline is added, the invalid ones are listed",
-        dependencies=[Depends(writer)],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "The OPML document (at most 5 MB).",
+                "content": {"text/x-opml": {"schema": {"type": "string"}}, "text/xml": {"schema": {"type": "string"}}},
+            }
+        },
+        **write,
     )
     async def api_import_opml(request: Request) -> dict[str, Any]:
         data = await request.body()
@@ -173,7 +202,7 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
             "invalid": [{"outline": redact_text(o), "error": redact_text(e)} for o, e in report.invalid],
         }
 
-    @app.get("/api/subscriptions", tags=["alerts"], summary="Subscriptions (token)", dependencies=[Depends(writer)])
+    @app.get("/api/subscriptions", tags=["alerts"], summary="Subscriptions (token)", **write)
     def api_subscriptions() -> list[dict[str, Any]]:
         with factory() as session:
             rows = session.scalars(select(Subscription).order_by(Subscription.id)).all()
@@ -184,7 +213,7 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         tags=["alerts"],
         summary="Subscribe (token); the answer holds the webhook signing secret and the private Atom feed URL",
         status_code=201,
-        dependencies=[Depends(writer)],
+        **write,
     )
     def api_subscribe(body: SubscriptionIn) -> dict[str, Any]:
         with factory() as session:
@@ -195,9 +224,9 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         "/api/subscriptions/{sub_id}",
         tags=["alerts"],
         summary="One subscription (token)",
-        dependencies=[Depends(writer)],
+        **write,
     )
-    def api_subscription(sub_id: int) -> dict[str, Any]:
+    def api_subscription(sub_id: SubscriptionId) -> dict[str, Any]:
         with factory() as session:
             return subs.as_dict(session, subs.get(session, sub_id), base, secret=True)
 
@@ -205,11 +234,11 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         "/api/subscriptions/{sub_id}",
         tags=["alerts"],
         summary="Change a subscription (token)",
-        dependencies=[Depends(writer)],
+        **write,
     )
-    def api_change_subscription(sub_id: int, body: SubscriptionChange) -> dict[str, Any]:
+    def api_change_subscription(sub_id: SubscriptionId, body: SubscriptionChange) -> dict[str, Any]:
         with factory() as session:
-            sub = subs.update(session, sub_id, _joined(body.model_dump(exclude_unset=True)))
+            sub = subs.update(session, sub_id, _joined(changes(body, nullable={"min_score"})))
             return subs.as_dict(session, sub, base)
 
     @app.delete(
@@ -217,9 +246,9 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         tags=["alerts"],
         summary="Remove a subscription (token)",
         status_code=204,
-        dependencies=[Depends(writer)],
+        **write,
     )
-    def api_unsubscribe(sub_id: int) -> Response:
+    def api_unsubscribe(sub_id: SubscriptionId) -> Response:
         with factory() as session:
             subs.remove(session, sub_id)
         return Response(status_code=204)
@@ -228,9 +257,9 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         "/api/subscriptions/{sub_id}/alerts",
         tags=["alerts"],
         summary="A subscription's alerts with every delivery attempt (token)",
-        dependencies=[Depends(writer)],
+        **write,
     )
-    def api_alerts(sub_id: int) -> list[dict[str, Any]]:
+    def api_alerts(sub_id: SubscriptionId) -> list[dict[str, Any]]:
         with factory() as session:
             return subs.alerts_of(session, sub_id)
 
@@ -238,21 +267,34 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
         "/api/subscriptions/{sub_id}/test",
         tags=["alerts"],
         summary="Send a sample alert through the channel now (token)",
-        dependencies=[Depends(writer)],
+        **write,
     )
-    def api_test(sub_id: int) -> dict[str, Any]:
+    def api_test(sub_id: SubscriptionId) -> dict[str, Any]:
         from storydiff.alerts.sample import send_test
 
         with factory() as session:
             return send_test(subs.get(session, sub_id))
 
-    @app.get("/alerts/{token}.atom", tags=["alerts"], summary="A subscription's private Atom feed of alerts")
+    @app.get(
+        "/alerts/{token}.atom",
+        tags=["alerts"],
+        summary="A subscription's private Atom feed of alerts",
+        responses={
+            200: {"description": "The Atom feed.", "content": {"application/atom+xml": {}}},
+            400: {"description": "A control character in the address (HTML page).", "content": {"text/html": {}}},
+            404: {"description": "No such feed (HTML page).", "content": {"text/html": {}}},
+        },
+    )
     def atom_feed(token: str) -> Response:
         from storydiff.alerts.atom import render
 
         with factory() as session:
-            sub = session.scalar(select(Subscription).where(Subscription.feed_token == token))
-            if sub is None or len(token) < 16:
+            sub = (
+                session.scalar(select(Subscription).where(Subscription.feed_token == token))
+                if 16 <= len(token) <= 64
+                else None
+            )
+            if sub is None:
                 raise NotFound("no such alert feed; the subscription's feed_url has the right address")
             alerts = session.scalars(
                 select(Alert).where(Alert.subscription_id == sub.id).order_by(Alert.created_at.desc()).limit(100)

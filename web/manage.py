@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from typing import Any
@@ -26,6 +27,7 @@ from storydiff.errors import StorydiffError
 from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import ApiToken, Feed, Subscription
 from storydiff.store.tokens import digest
+from storydiff.web.params import FeedId, SubscriptionId
 from storydiff.web.templating import TEMPLATES
 
 COOKIE = "storydiff_session"
@@ -69,9 +71,10 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
         """The valid session cookie, or None (expired, forged, or its token revoked)."""
         cookie = request.cookies.get(COOKIE, "")
         parts = cookie.split(".")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        if len(parts) != 3 or not all(re.fullmatch(r"[0-9]{1,10}", p) for p in parts[:2]):
             return None
-        if not hmac.compare_digest(_sign(f"{parts[0]}.{parts[1]}"), parts[2]) or int(parts[1]) < time.time():
+        signature = _sign(f"{parts[0]}.{parts[1]}").encode()
+        if not hmac.compare_digest(signature, parts[2].encode()) or int(parts[1]) < time.time():
             return None
         with factory() as session:
             token = session.get(ApiToken, int(parts[0]))
@@ -86,7 +89,7 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
             raise Forbidden("sign in first (/signin)")
         body = await request.body()
         fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(cookie)):
+        if not hmac.compare_digest(fields.get("csrf", "").encode(), csrf_token(cookie).encode()):  # any text
             raise Forbidden("this form is out of date or was not sent from storydiff (CSRF check); reload the page")
         return cookie, fields
 
@@ -180,7 +183,7 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
             return done(f"{'added' if created else 'already known'}: {feed.url}")
 
     @app.post("/manage/feeds/{feed_id}/{action}", include_in_schema=False)
-    async def manage_feed(request: Request, feed_id: int, action: str) -> Response:
+    async def manage_feed(request: Request, feed_id: FeedId, action: str) -> Response:
         await form(request)
         with factory.begin() as session:
             if action == "remove":
@@ -212,7 +215,7 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
             )
 
     @app.post("/manage/subscriptions/{sub_id}/{action}", include_in_schema=False)
-    async def manage_subscription(request: Request, sub_id: int, action: str) -> Response:
+    async def manage_subscription(request: Request, sub_id: SubscriptionId, action: str) -> Response:
         await form(request)
         with factory() as session:
             if action in ("mute", "unmute"):

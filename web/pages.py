@@ -4,9 +4,10 @@ feeds health and the API docs rendered from the OpenAPI schema."""
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 from urllib.parse import urlencode
@@ -20,11 +21,13 @@ from storydiff.compare.render import report_markdown
 from storydiff.compare.store_reports import load_report, report_etag
 from storydiff.errors import InvalidInput
 from storydiff.ingest.feeds import feed_health_shown
+from storydiff.store.inputs import parse_time
 from storydiff.store.models import OUTLET_KINDS
 from storydiff.store.queries import stats
 from storydiff.store.stories import (
     DEFAULT_MIN_OUTLETS,
     DIVERGENCE_TYPES,
+    MAX_OUTLETS,
     SORTS,
     StoryFilter,
     count_below,
@@ -34,6 +37,7 @@ from storydiff.store.stories import (
 )
 from storydiff.web import svg, views
 from storydiff.web.api import article_page, known_outlet
+from storydiff.web.params import StoryId
 from storydiff.web.templating import TEMPLATES
 
 ARTICLES_PER_PAGE = 50
@@ -47,22 +51,14 @@ def _optional(request: Request, name: str) -> str | None:
 
 def _time(request: Request, name: str) -> datetime | None:
     raw = _optional(request, name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(
-            f"{name} must be a date or date-time like 2025-10-21 or 2025-10-21T18:00, not {raw!r}"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_time(raw, name) if raw is not None else None
 
 
 def page_filter(request: Request) -> StoryFilter:
     """The stories page's filter from its GET form (blank fields mean "any")."""
     raw_min = _optional(request, "min_outlets") or str(DEFAULT_MIN_OUTLETS)
-    if not raw_min.isdigit():
-        raise InvalidInput(f"min_outlets must be a whole number, not {raw_min!r}")
+    if not re.fullmatch(r"[0-9]{1,4}", raw_min) or not 1 <= int(raw_min) <= MAX_OUTLETS:
+        raise InvalidInput(f"min_outlets must be a whole number from 1 to {MAX_OUTLETS}, not {raw_min[:20]!r}")
     sort = _optional(request, "sort")
     if sort == "relevance" and not _optional(request, "q"):
         sort = None  # the form kept "relevance" from the last search and the search box was cleared
@@ -146,7 +142,7 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         return TEMPLATES.TemplateResponse(request, "stories.html", context)
 
     @app.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
-    def story_page(story_id: int, request: Request) -> Response:
+    def story_page(story_id: StoryId, request: Request) -> Response:
         kind = _optional(request, "type")
         with factory() as session:
             etag = report_etag(session, story_id)
@@ -160,7 +156,7 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         return HTMLResponse(cache[key])
 
     @app.get("/stories/{story_id}/export.{fmt}", include_in_schema=False)
-    def export(story_id: int, fmt: str, request: Request) -> Response:
+    def export(story_id: StoryId, fmt: str, request: Request) -> Response:
         if fmt not in ("md", "json", "html"):
             raise InvalidInput(f"export format must be md, json or html, not {fmt!r}")
         filename = f"storydiff-story-{story_id}.{fmt}"

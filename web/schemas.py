@@ -93,3 +93,10 @@ class Stats(BaseModel):
     stories: int
     failing_feeds: int
     wire_copies: int
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok, or degraded when the database or the broker does not answer.")
+    database: str = Field(description="ok, or unreachable: the reason.")
+    broker: str = Field(description="ok, not used (in-process scheduler), or unreachable: the reason.")
+    error: str | None = Field(None, description="When degraded: every reason in one line.")
