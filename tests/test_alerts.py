@@ -381,12 +381,16 @@ def test_web_sign_in_with_a_token_and_csrf_checked_forms(db):
         made = http.post(
             "/manage/subscriptions", data={"name": "desk", "channel": "atom", "words": "ferry", "csrf": csrf}
         )
-        assert made.status_code == 303
+        assert made.status_code == 303 and made.headers["location"].startswith("/manage/subscriptions/")
+        hook = {"name": "hook", "channel": "webhook", "target": "https://hooks.example/in", "csrf": csrf}
+        shown = http.post("/manage/subscriptions", data=hook)
+        assert "whsec_" not in shown.headers["location"]  # a secret never goes into a URL (history, logs)
+        assert "whsec_" in http.get(shown.headers["location"]).text  # it is shown on the subscription's page
         page = http.get("/manage")
         assert "Example News" in page.text and "desk" in page.text and ".atom" in page.text
         with db() as s:
             feed_id = s.scalar(select(Feed.id))
-            sub_id = s.scalar(select(Subscription.id))
+            sub_id = s.scalar(select(Subscription.id).where(Subscription.name == "desk"))
         assert http.post(f"/manage/feeds/{feed_id}/pause", data={"csrf": csrf}).status_code == 303
         assert http.post(f"/manage/subscriptions/{sub_id}/mute", data={"csrf": csrf}).status_code == 303
         with db() as s:

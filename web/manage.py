@@ -159,7 +159,7 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
             return RedirectResponse("/signin", status_code=303)
         base = settings.get("STORYDIFF_BASE_URL").rstrip("/")
         with factory() as session:
-            sub = subs.as_dict(session, subs.get(session, sub_id), base)
+            sub = subs.as_dict(session, subs.get(session, sub_id), base, secret=True)
             alerts = subs.alerts_of(session, sub_id, 100)
         context = {"csrf": csrf_token(cookie), "sub": sub, "alerts": alerts}
         return TEMPLATES.TemplateResponse(request, "subscription.html", context)
@@ -208,11 +208,8 @@ def register_manage(app: FastAPI, factory: sessionmaker[Session]) -> None:
                 sub = subs.create(session, spec)
             except StorydiffError as exc:
                 return done(f"not subscribed: {exc}")
-            return done(
-                f"subscribed {sub.name!r}; webhook secret {sub.secret}"
-                if channel == "webhook"
-                else f"subscribed {sub.name!r}"
-            )
+            # the webhook's signing secret is shown on the subscription's page, never put in a URL
+            return RedirectResponse(f"/manage/subscriptions/{sub.id}", status_code=303)
 
     @app.post("/manage/subscriptions/{sub_id}/{action}", include_in_schema=False)
     async def manage_subscription(request: Request, sub_id: SubscriptionId, action: str) -> Response:
