@@ -206,7 +206,8 @@ def test_the_cli_shows_redacted_urls_and_exports_secrets_only_when_asked(db, sec
 def test_log_lines_name_urls_redacted(db, feed_server, caplog):
     url = feed_server.add("/gone.xml", "", status=410)
     secret = url.replace("http://", "http://reader:hunter2@") + "?token=T0K3N"
-    with caplog.at_level(logging.INFO):
+    # httpx's request line is kept at WARNING by our logging set-up; lowered here, its URL is still masked
+    with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="httpx"):
         with make_client() as client, pytest.raises(Exception, match="HTTP 410"):
             fetch(secret, client)
         with db.begin() as s:
@@ -218,7 +219,7 @@ def test_log_lines_name_urls_redacted(db, feed_server, caplog):
     assert any(
         "HTTP Request: GET http://***@127.0.0.1" in r.getMessage() and "token=***" in r.getMessage() for r in requests
     )
-    assert any("feed http://***@127.0.0.1" in r.getMessage() for r in failures)
+    assert any("(Gone): error" in r.getMessage() and "HTTP 410" in r.getMessage() for r in failures)
     assert_clean(caplog.text)
     assert_clean("\n".join(r.getMessage() for r in caplog.records))
 
