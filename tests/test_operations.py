@@ -272,7 +272,12 @@ def test_healthz_is_degraded_with_the_reason_when_the_database_or_broker_is_down
         monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
         healthy = client.get("/healthz")
         need(healthy.json()["broker"] == "ok", f"Redis at 127.0.0.1:6379: {healthy.json()['broker']}")
-        assert healthy.status_code == 200 and healthy.json() == {"status": "ok", "database": "ok", "broker": "ok", "stuck": {}}
+        assert healthy.status_code == 200 and healthy.json() == {
+            "status": "ok",
+            "database": "ok",
+            "broker": "ok",
+            "stuck": {},
+        }
 
 
 def test_the_openapi_document_states_the_limits_and_errors(demo_site):
