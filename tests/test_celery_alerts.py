@@ -90,11 +90,12 @@ def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, 
                 story_id = s.scalar(
                     select(Report.story_id).where(Report.divergences > 0).order_by(Report.outlets.desc())
                 )
-            from storydiff.worker import app
+            from celery import Celery
 
-            app.conf.broker_url = REDIS_URL
-            app.send_task("storydiff.compare_story", args=[story_id], queue="compare")
-            app.send_task("storydiff.compare_story", args=[story_id], queue="compare")
+            sender = Celery("sender", broker=REDIS_URL)  # its own connection: the worker module's app stays untouched
+            sender.send_task("storydiff.compare_story", args=[story_id], queue="compare")
+            sender.send_task("storydiff.compare_story", args=[story_id], queue="compare")
+            sender.close()
             time.sleep(15)
             assert len(hook.requests) == 3
             with db() as s:
