@@ -1,7 +1,11 @@
-"""Alerts through the distributed mode: real Celery beat and two worker processes on Redis,
-SQLite or PostgreSQL, the demo feeds, and a real webhook receiver on 127.0.0.1 that answers
-500, 500, then 200. The numeric divergence of the demo story gives exactly one alert, delivered
-after three attempts that all carry one webhook-id; comparing the story again sends nothing."""
+"""Alerts through the distributed mode: real Celery beat and worker processes on Redis, SQLite or
+PostgreSQL, the demo feeds, and a real webhook receiver on 127.0.0.1.
+
+- Two workers, the receiver answering 500, 500, then 200: the numeric divergence of the demo
+  story gives exactly one alert, delivered after three attempts that all carry one webhook-id;
+  comparing the story again sends nothing.
+- The worker is SIGKILLed while the receiver holds the alert's request: a new worker delivers it
+  once the lease runs out, with the same webhook-id, and there is still one alert."""
 
 import json
 import os
@@ -38,8 +42,10 @@ def wait_for(condition, seconds: float, processes) -> bool:
     return False
 
 
-@pytest.mark.slow
-def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, monkeypatch, tmp_path):
+CELERY = [sys.executable, "-m", "celery", "-A", "storydiff.worker"]
+
+
+def celery_env(**extra: str) -> dict[str, str]:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
         up, why = True, None
@@ -47,15 +53,42 @@ def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, 
         up, why = False, exc
     need(up, f"Redis at {REDIS_URL} is not reachable ({why}); start redis-server")
     redis.Redis.from_url(REDIS_URL).flushdb()
-    server = DemoFeedServer().start()
-    env = {
+    return {
         **os.environ,
         "REDIS_URL": REDIS_URL,
         "STORYDIFF_ALLOW_PRIVATE_URLS": "1",
         "STORYDIFF_HOST_DELAY": "0",
         "STORYDIFF_ALERT_BACKOFF": "1",
+        **extra,
     }
-    celery = [sys.executable, "-m", "celery", "-A", "storydiff.worker"]
+
+
+def start_worker(name: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CELERY, "worker", "-Q", "fetch,extract,compare,alerts,celery", "--pool", "solo", "-n", f"{name}@%h",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def start_beat(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CELERY, "beat", "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def stop(processes: list[subprocess.Popen[str]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+        process.communicate(timeout=30)
+
+
+@pytest.mark.slow
+def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, monkeypatch, tmp_path):
+    env = celery_env()
+    server = DemoFeedServer().start()
     processes = []
     with receiver() as hook:
         hook.answer(500, 500)
@@ -64,16 +97,7 @@ def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, 
         with db.begin() as s:
             add_demo_feeds(s, server.base_url)
         try:
-            for n in (1, 2):
-                processes.append(subprocess.Popen(
-                    [*celery, "worker", "-Q", "fetch,extract,compare,alerts,celery", "--pool", "solo", "-n", f"w{n}@%h",
-                     "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-                    cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                ))  # fmt: skip
-            processes.append(subprocess.Popen(
-                [*celery, "beat", "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO"],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            ))  # fmt: skip
+            processes += [start_worker("w1", env), start_worker("w2", env), start_beat(tmp_path, env)]
             assert wait_for(lambda: len(hook.requests) >= 3, 240, processes), f"{len(hook.requests)} requests"
             ids = {r.headers["webhook-id"] for r in hook.requests}
             assert len(ids) == 1 and len(hook.requests) == 3
@@ -105,6 +129,40 @@ def test_one_alert_three_attempts_one_delivery_id_with_two_workers_and_beat(db, 
             print(json.dumps({"requests": len(hook.requests), "ids": sorted(ids)}))
         finally:
             server.stop()
-            for process in processes:
-                process.terminate()
-                process.communicate(timeout=30)
+            stop(processes)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_delivering_leaves_the_alert_to_the_next_worker(db, tmp_path):
+    env = celery_env(STORYDIFF_ALERT_LEASE="3")
+    server = DemoFeedServer().start()
+    processes = []
+    with receiver() as hook:
+        hook.answer((200, {}, 120.0))  # the first delivery hangs: the worker is killed while it waits
+        with db() as s:
+            subs.create(s, subs.SubscriptionSpec("tolls", "webhook", hook.url, types="numeric"))
+        with db.begin() as s:
+            add_demo_feeds(s, server.base_url)
+        first = start_worker("w1", env)
+        processes += [first, start_beat(tmp_path, env)]
+        try:
+            assert wait_for(lambda: len(hook.requests) >= 1, 240, processes), "the alert was never sent"
+            first.kill()  # SIGKILL: no shutdown, no acknowledgement, the delivery's lease is left to run out
+            first.wait(timeout=30)
+            processes.remove(first)
+            processes.append(start_worker("w2", env))
+
+            def delivered() -> bool:
+                with db() as s:
+                    return s.scalar(select(Delivery.status)) == "delivered"
+
+            assert wait_for(delivered, 120, processes)
+            assert len(hook.requests) == 2
+            assert hook.requests[0].headers["webhook-id"] == hook.requests[1].headers["webhook-id"]
+            assert hook.requests[0].body == hook.requests[1].body
+            with db() as s:
+                assert s.scalar(select(func.count(Alert.id))) == 1
+                assert s.scalars(select(DeliveryAttempt.status_code)).all() == [200]
+        finally:
+            server.stop()
+            stop([*processes, first] if first not in processes else processes)
