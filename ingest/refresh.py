@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
@@ -206,17 +206,32 @@ def refresh_feed(session: Session, feed_id: int, client: httpx.Client | None = N
 
 
 def due_feed_ids(session: Session, now: datetime | None = None, lease: bool = False) -> list[int]:
-    """Feeds whose next check has come; with lease=True they are pushed back by feed_lease() so a
-    second scheduler tick does not hand them out again while a worker is busy with them."""
+    """Feeds whose next check has come, oldest first. With lease=True they are claimed: their next
+    check is pushed back by feed_lease(), so another scheduler tick does not hand them out again
+    while a worker is busy with them. The claim is a conditional update (still due?) that returns
+    the rows it changed, so concurrent schedulers split the due feeds and never take one twice; on
+    PostgreSQL the candidate rows are locked and rows another claim holds are skipped (FOR UPDATE
+    SKIP LOCKED) instead of waited for."""
     now = now or datetime.now(UTC)
-    feeds = session.scalars(
-        select(Feed).where(Feed.next_check_at <= now, Feed.paused.is_(False)).order_by(Feed.next_check_at)
-    ).all()
-    if lease:
-        for feed in feeds:
-            feed.next_check_at = now + feed_lease()
-        session.commit()
-    return [f.id for f in feeds]
+    due = (Feed.next_check_at <= now, Feed.paused.is_(False))
+    query = select(Feed.id).where(*due).order_by(Feed.next_check_at, Feed.id)
+    if not lease:
+        return list(session.scalars(query))
+    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+    claimed: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        claimed.update(
+            session.scalars(
+                update(Feed)
+                .where(Feed.id.in_(chunk), *due)
+                .values(next_check_at=now + feed_lease())
+                .returning(Feed.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    session.commit()
+    return [feed_id for feed_id in ids if feed_id in claimed]
 
 
 def refresh_due_feeds(

@@ -60,3 +60,37 @@ def test_parsing_in_process_matches_the_parse_pool(db, feed_server, monkeypatch)
     results = sorted(refresh_due_feeds(db), key=lambda r: r.url)
     assert [(r.status, r.new) for r in results] == [("ok", 3), ("error", 0)]
     assert "HTML page" in results[1].error
+
+
+def test_concurrent_claims_split_the_due_feeds_and_never_take_one_twice(db):
+    """Four schedulers claim at once (beat restarted twice, or two beats by mistake): every due feed
+    is handed out exactly once. On PostgreSQL without SKIP LOCKED the later claims wait for the
+    first, then take the same rows again."""
+    import threading
+
+    with db.begin() as s:
+        for n in range(120):
+            add_feed(s, FeedSpec(f"http://127.0.0.1:9/claim/{n}.xml", f"Claim {n % 7}", "newspaper"))
+    barrier = threading.Barrier(4)
+    claimed: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def claim() -> None:
+        try:
+            with db() as s:
+                s.execute(select(func.count()).select_from(Feed))  # connected before the start line
+                barrier.wait(timeout=30)
+                claimed.append(due_feed_ids(s, lease=True))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    every = [feed_id for ids in claimed for feed_id in ids]
+    assert len(every) == len(set(every)) == 120
+    with db() as s:
+        assert due_feed_ids(s, lease=True) == []
