@@ -31,7 +31,7 @@ from storydiff.compare.run import cluster_new_articles
 from storydiff.compare.store_reports import compare_story, stale_story_ids
 from storydiff.errors import NotFound
 from storydiff.ingest.fulltext import extract_article
-from storydiff.ingest.refresh import due_feed_ids, refresh_feed
+from storydiff.ingest.refresh import due_feed_ids, hold_for_refresh, refresh_feed
 from storydiff.pipeline import pending_work
 from storydiff.store import open_database
 from storydiff.store.models import Article
@@ -56,7 +56,7 @@ app.conf.update(
         "storydiff.sweep": {"queue": "compare"},
     },
     beat_schedule={
-        "schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 60.0},
+        "schedule-due-feeds": {"task": "storydiff.schedule_due_feeds", "schedule": 30.0},
         "deliver-alerts": {"task": "storydiff.deliver_alerts", "schedule": 15.0},  # retries and digests
         "sweep": {"task": "storydiff.sweep", "schedule": 60.0},  # work a lost task left behind
     },
@@ -142,6 +142,7 @@ def schedule_due_feeds() -> int:
 @app.task(name="storydiff.refresh_feed", **RETRY)
 def refresh_feed_task(feed_id: int) -> dict[str, Any]:
     with _factory()() as session:
+        hold_for_refresh(session, feed_id)
         result = refresh_feed(session, feed_id)
         for article_id in result.article_ids:
             article = session.get(Article, article_id)

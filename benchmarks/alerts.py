@@ -10,7 +10,7 @@ pipeline (`pipeline.run_once` in this process, no broker), the floor of what the
 
 What bounds the latency in a deployment: a new article is only seen when its feed is next checked
 (the adaptive schedule, never more often than STORYDIFF_MIN_INTERVAL, 300 s by default) and beat
-hands out due feeds once a minute; this benchmark starts the clock when the feed is refreshed,
+hands out due feeds every 30 s; this benchmark starts the clock when the feed is refreshed,
 so it measures what storydiff adds after that.
 
     python benchmarks/alerts.py [--runs 20] [--redis redis://127.0.0.1:6379/10] [--database-url URL]
@@ -277,7 +277,7 @@ def main() -> None:
     if latencies and embedded:
         print(f"ratio Celery / embedded p50: {statistics.median(latencies) / statistics.median(embedded):.2f}")
     print("plus, in a deployment: the wait for the feed's next check (≥ STORYDIFF_MIN_INTERVAL = 300 s by default) "
-          "and up to one beat tick (60 s)")  # fmt: skip
+          "and up to one beat tick (30 s)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -39,6 +39,26 @@ def feed_lease() -> timedelta:
     return timedelta(seconds=settings.get_float("STORYDIFF_FEED_LEASE"))
 
 
+def running_lease() -> timedelta:
+    """How long a refresh in progress holds its feed: the longest a download may take
+    (STORYDIFF_TOTAL_TIMEOUT) plus a margin for parsing and storing. A worker killed mid-refresh
+    delays its feed this long, not the whole claim lease, which also covers the wait in the queue."""
+    return timedelta(seconds=settings.get_float("STORYDIFF_TOTAL_TIMEOUT") + 15)
+
+
+def hold_for_refresh(session: Session, feed_id: int, now: datetime | None = None) -> None:
+    """A worker starts refreshing the feed: its claim becomes the shorter running lease (the
+    refresh sets the real next check when it ends, success or failure)."""
+    now = now or datetime.now(UTC)
+    session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id)
+        .values(next_check_at=now + running_lease())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 @dataclass
 class RefreshResult:
     feed_id: int
