@@ -21,6 +21,7 @@ from typing import Any
 import kombu.exceptions
 import redis
 from celery import Celery, signals
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,8 +31,9 @@ from storydiff.alerts.match import match_story
 from storydiff.compare.run import cluster_new_articles
 from storydiff.compare.store_reports import compare_story, stale_story_ids
 from storydiff.errors import NotFound
+from storydiff.ingest import parsepool
 from storydiff.ingest.fulltext import extract_article
-from storydiff.ingest.refresh import due_feed_ids, hold_for_refresh, refresh_feed
+from storydiff.ingest.refresh import RefreshResult, due_feed_ids, hold_for_refresh, refresh_due_feeds, refresh_feed
 from storydiff.pipeline import pending_work
 from storydiff.store import open_database
 from storydiff.store.models import Article
@@ -47,6 +49,7 @@ app.conf.update(
     broker_transport_options={"visibility_timeout": settings.get_int("STORYDIFF_VISIBILITY_TIMEOUT")},
     task_routes={
         "storydiff.refresh_feed": {"queue": "fetch"},
+        "storydiff.refresh_feeds": {"queue": "fetch"},
         "storydiff.extract_article": {"queue": "extract"},
         "storydiff.cluster_articles": {"queue": "compare"},
         "storydiff.compare_story": {"queue": "compare"},
@@ -68,6 +71,11 @@ def _logging(**kwargs: Any) -> None:
     """Celery asks: storydiff's configuration (STORYDIFF_LOG_LEVEL, STORYDIFF_LOG_FORMAT) instead of its
     own, for the worker and beat alike (the worker's --loglevel is not used)."""
     logs.configure()
+
+
+@signals.worker_init.connect
+def _worker_init(**kwargs: Any) -> None:
+    parsepool.IN_CELERY_WORKER = True
 
 
 @signals.task_prerun.connect
@@ -131,25 +139,52 @@ def _factory() -> sessionmaker[Session]:
 
 @app.task(name="storydiff.schedule_due_feeds")
 def schedule_due_feeds() -> int:
-    """Beat entry: enqueue refresh_feed for every due feed (leased so it is not enqueued twice)."""
+    """Beat entry: claim every due feed (so it is not handed out twice) and enqueue their refresh in
+    batches of STORYDIFF_REFRESH_BATCH: a batch fetches its feeds concurrently, as the embedded
+    mode does, so one slow server does not hold a worker and the per-task cost is shared."""
     with _factory()() as session:
         ids = due_feed_ids(session, lease=True)
-    for feed_id in ids:
-        refresh_feed_task.delay(feed_id)
+    size = max(1, settings.get_int("STORYDIFF_REFRESH_BATCH"))
+    for start in range(0, len(ids), size):
+        refresh_feeds_task.delay(ids[start : start + size])
     return len(ids)
+
+
+def _after_refresh(results: list[RefreshResult]) -> None:
+    """Queue what the refreshed feeds brought: full-text extraction, then one clustering run."""
+    new = [article_id for result in results for article_id in result.article_ids]
+    if not new:
+        return
+    with _factory()() as session:
+        waiting = session.scalars(select(Article.id).where(Article.id.in_(new), Article.needs_fulltext.is_(True))).all()
+    for article_id in waiting:
+        enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
+    enqueue_once(cluster_articles_task, key="cluster")
+
+
+@app.task(name="storydiff.refresh_feeds", **RETRY)
+def refresh_feeds_task(feed_ids: list[int]) -> dict[str, int]:
+    """Refresh a batch of feeds (fetched concurrently, stored one at a time)."""
+    with _factory()() as session:
+        for feed_id in feed_ids:
+            hold_for_refresh(session, feed_id)
+    results = refresh_due_feeds(_factory(), feed_ids)
+    _after_refresh(results)
+    counts: dict[str, int] = {"feeds": len(results), "new": 0, "updated": 0}
+    for result in results:
+        counts["new"] += result.new
+        counts["updated"] += result.updated
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return counts
 
 
 @app.task(name="storydiff.refresh_feed", **RETRY)
 def refresh_feed_task(feed_id: int) -> dict[str, Any]:
+    """Refresh one feed (the CLI's and the API's "refresh now")."""
     with _factory()() as session:
         hold_for_refresh(session, feed_id)
         result = refresh_feed(session, feed_id)
-        for article_id in result.article_ids:
-            article = session.get(Article, article_id)
-            if article is not None and article.needs_fulltext:
-                enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
-    if result.article_ids:
-        enqueue_once(cluster_articles_task, key="cluster")
+    _after_refresh([result])
     return {"feed_id": feed_id, "status": result.status, "new": result.new, "updated": result.updated}
 
 

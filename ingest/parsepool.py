@@ -27,6 +27,9 @@ _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 
 
+IN_CELERY_WORKER = False  # set by storydiff.worker when a Celery worker starts
+
+
 def _main_is_importable() -> bool:
     """spawn re-imports the parent's __main__ file; a script read from stdin has none."""
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
@@ -37,6 +40,8 @@ def process_count() -> int:
     if not _main_is_importable():
         return 0
     value = settings.get("STORYDIFF_PARSE_PROCESSES").strip().lower()
+    if value == "auto" and IN_CELERY_WORKER:
+        return 0  # the worker processes are the parallelism; a pool per worker only adds memory
     if value == "auto":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return cores if cores > 1 else 0
