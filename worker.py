@@ -150,28 +150,39 @@ def schedule_due_feeds() -> int:
     return len(ids)
 
 
-def _after_refresh(results: list[RefreshResult]) -> None:
-    """Queue what the refreshed feeds brought: full-text extraction, then one clustering run."""
-    new = [article_id for result in results for article_id in result.article_ids]
-    if not new:
+def _queue_extractions(result: RefreshResult) -> None:
+    """Queue full-text extraction for the articles a refresh stored that wait for their page."""
+    if not result.article_ids:
         return
     with _factory()() as session:
-        waiting = session.scalars(select(Article.id).where(Article.id.in_(new), Article.needs_fulltext.is_(True))).all()
+        waiting = session.scalars(
+            select(Article.id).where(Article.id.in_(result.article_ids), Article.needs_fulltext.is_(True))
+        ).all()
     for article_id in waiting:
         enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
-    enqueue_once(cluster_articles_task, key="cluster")
 
 
 @app.task(name="storydiff.refresh_feeds", **RETRY)
 def refresh_feeds_task(feed_ids: list[int]) -> dict[str, int]:
-    """Refresh a batch of feeds (fetched concurrently, stored one at a time)."""
+    """Refresh a batch of feeds (fetched concurrently, stored one at a time). What a feed brought is
+    queued as soon as the feed is stored, so a batch cut short by an outage (and retried: the
+    stored feeds then answer "not modified") leaves nothing to the sweep."""
     with _factory()() as session:
         for feed_id in feed_ids:
             hold_for_refresh(session, feed_id)
-    results = refresh_due_feeds(_factory(), feed_ids)
-    _after_refresh(results)
-    counts: dict[str, int] = {"feeds": len(results), "new": 0, "updated": 0}
-    for result in results:
+    stored: list[RefreshResult] = []
+
+    def follow_up(result: RefreshResult) -> None:
+        stored.append(result)
+        _queue_extractions(result)
+
+    try:
+        refresh_due_feeds(_factory(), feed_ids, on_result=follow_up)
+    finally:
+        if any(result.article_ids for result in stored):
+            enqueue_once(cluster_articles_task, key="cluster")
+    counts: dict[str, int] = {"feeds": len(stored), "new": 0, "updated": 0}
+    for result in stored:
         counts["new"] += result.new
         counts["updated"] += result.updated
         counts[result.status] = counts.get(result.status, 0) + 1
@@ -184,7 +195,9 @@ def refresh_feed_task(feed_id: int) -> dict[str, Any]:
     with _factory()() as session:
         hold_for_refresh(session, feed_id)
         result = refresh_feed(session, feed_id)
-    _after_refresh([result])
+    _queue_extractions(result)
+    if result.article_ids:
+        enqueue_once(cluster_articles_task, key="cluster")
     return {"feed_id": feed_id, "status": result.status, "new": result.new, "updated": result.updated}
 
 

@@ -130,12 +130,19 @@ def drop_database(admin_url: str, url: str) -> None:
     admin.dispose()
 
 
-def add_feeds(factory: Any, feeds: Feeds, count: int) -> None:
+def prepared(args: argparse.Namespace, feeds: Feeds) -> tuple[str, Any, Any]:
+    """A fresh, migrated PostgreSQL database holding the feeds: its URL, engine and session factory."""
     from storydiff.ingest.feeds import FeedSpec, add_feed
+    from storydiff.store import make_engine, migrate, session_factory
 
+    url = fresh_database(args.admin_url)
+    engine = make_engine(url)
+    migrate(engine)
+    factory = session_factory(engine)
     with factory.begin() as s:
-        for number in range(count):
+        for number in range(args.feeds):
             add_feed(s, FeedSpec(feeds.url(number), f"Outlet {number % 97}", "newspaper"))
+    return url, engine, factory
 
 
 def state(factory: Any) -> dict[str, int]:
@@ -210,19 +217,14 @@ def due_now(factory: Any) -> datetime:
     return now
 
 
-def claim_and_send(factory: Any, redis_url: str) -> int:
-    """What beat's schedule_due_feeds does at its tick."""
+def beat_tick(redis_url: str) -> None:
+    """What beat does every 30 s: schedule_due_feeds claims the due feeds and enqueues their
+    refresh batches (run by a worker)."""
     from celery import Celery
 
-    from storydiff.ingest.refresh import due_feed_ids
-
-    with factory() as s:
-        ids = due_feed_ids(s, lease=True)
     sender = Celery("load", broker=redis_url)
-    for feed_id in ids:
-        sender.send_task("storydiff.refresh_feed", args=[feed_id], queue="fetch")
+    sender.send_task("storydiff.schedule_due_feeds")
     sender.close()
-    return len(ids)
 
 
 def watch(factory: Any, redis_url: str, workers: list[subprocess.Popen], started: float, expected_feeds: int,
@@ -273,8 +275,6 @@ def main() -> None:
         STORYDIFF_DATA_DIR=tmp, STORYDIFF_ALLOW_PRIVATE_URLS="1", STORYDIFF_FULLTEXT="0", STORYDIFF_HOST_DELAY="0",
         STORYDIFF_DEFAULT_FEEDS="0", STORYDIFF_LOG_LEVEL="WARNING",
     )  # fmt: skip
-    from storydiff.store import make_engine, migrate, session_factory
-
     rng = random.Random(13)
     bodies, slow, failing, large = build(args, rng)
     feeds = Feeds(bodies, slow, failing)
@@ -285,24 +285,16 @@ def main() -> None:
     try:
         single = None
         if not args.skip_embedded:
-            url = fresh_database(args.admin_url)
+            url, engine, factory = prepared(args, feeds)
             urls.append(url)
-            engine = make_engine(url)
-            migrate(engine)
-            factory = session_factory(engine)
-            add_feeds(factory, feeds, args.feeds)
             seconds, st = embedded(factory)
             single = st["clustered"] / seconds
             print(f"embedded (one process): {seconds:.1f} s, {st['articles']} articles stored, {st['clustered']} "
                   f"clustered → {single:.0f} articles/s, {args.feeds / seconds * 60:.0f} feeds/min")  # fmt: skip
             engine.dispose()
 
-        url = fresh_database(args.admin_url)
+        url, engine, factory = prepared(args, feeds)
         urls.append(url)
-        engine = make_engine(url)
-        migrate(engine)
-        factory = session_factory(engine)
-        add_feeds(factory, feeds, args.feeds)
         import redis
 
         redis.Redis.from_url(args.redis).flushdb()
@@ -334,7 +326,7 @@ def main() -> None:
                         feeds.bodies[f] = body.replace(b"</channel>", new + b"</channel>", 1)
                 since = due_now(factory)
                 started = time.perf_counter()
-                claim_and_send(factory, args.redis)
+                beat_tick(args.redis)
                 seconds, st, rss = watch(
                     factory, args.redis, workers, started, args.feeds, args.timeout, f"round {number}"
                 )
