@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storydiff import settings
-from storydiff.compare import embed
-from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
+from storydiff.compare.schema import SCHEMA_VERSION
 from storydiff.compare.search_index import index_stories
 from storydiff.errors import NotFound
 from storydiff.ingest.urls import redact_url
@@ -25,10 +24,15 @@ from storydiff.store.models import Article, Outlet, Report, Story, Version
 from storydiff.store.models import StoryArticle as Membership
 from storydiff.store.queries import newest_versions
 
+if TYPE_CHECKING:
+    from storydiff.compare.report import StoryArticle
+
 MAX_STORY_ARTICLES = 200  # a report compares at most the newest 200 articles of a story
 
 
 def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
+    from storydiff.compare.report import StoryArticle  # the comparison stack loads when a report is built
+
     newest = newest_versions()
     rows = session.execute(
         select(Article, Version, Outlet)
@@ -61,6 +65,9 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None) 
     story = session.get(Story, story_id)
     if story is None:
         raise NotFound(f"story {story_id} does not exist (it may have been merged into another); list stories first")
+    from storydiff.compare import embed
+    from storydiff.compare.report import build_report
+
     semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
     report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title, semantic=semantic)
     body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
