@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storydiff import settings
 from storydiff.compare.schema import SCHEMA_VERSION
@@ -22,7 +22,6 @@ from storydiff.errors import NotFound
 from storydiff.ingest.urls import redact_url
 from storydiff.store.models import Article, Outlet, Report, Story, Version
 from storydiff.store.models import StoryArticle as Membership
-from storydiff.store.queries import newest_versions
 
 if TYPE_CHECKING:
     from storydiff.compare.report import StoryArticle
@@ -33,12 +32,14 @@ MAX_STORY_ARTICLES = 200  # a report compares at most the newest 200 articles of
 def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
     from storydiff.compare.report import StoryArticle  # the comparison stack loads when a report is built
 
-    newest = newest_versions()
+    # each member's newest version by a correlated lookup on (article_id, seq): a grouped subquery
+    # over every version (newest_versions()) made SQLite aggregate the whole table once per story
+    later = aliased(Version)
+    newest = select(func.max(later.seq)).where(later.article_id == Article.id).scalar_subquery()
     rows = session.execute(
         select(Article, Version, Outlet)
         .join(Membership, Membership.article_id == Article.id)
-        .join(newest, newest.c.article_id == Article.id)
-        .join(Version, (Version.article_id == Article.id) & (Version.seq == newest.c.seq))
+        .join(Version, (Version.article_id == Article.id) & (Version.seq == newest))
         .join(Outlet, Outlet.id == Article.outlet_id)
         .where(Membership.story_id == story_id)
         .order_by(Article.published.desc(), Article.id.desc())
