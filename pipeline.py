@@ -56,14 +56,21 @@ def run_once(
     fulltext: bool | None = None,
     on_result: Callable[[RefreshResult], None] | None = None,
     through: str = "alerts",
+    keep_parse_pool: bool = True,
 ) -> PipelineRun:
     """One pass over the pipeline. ``feed_ids`` None refreshes the due feeds; ``fulltext`` None
     follows STORYDIFF_FULLTEXT; ``on_result`` is called after each feed (progress bars);
     ``through`` stops after a step: "ingest" (refresh + full text), "cluster", "compare" or "alerts"
-    (match the recomputed stories against the subscriptions, plan and send what is due)."""
+    (match the recomputed stories against the subscriptions, plan and send what is due).
+    ``keep_parse_pool=False`` (a one-shot command) stops the parse processes once the feeds are
+    stored, so their memory is free before clustering and reports; a service keeps them."""
     if through not in STEPS:
         raise ValueError(f"through must be one of {STEPS}")
     run = PipelineRun(refreshed=refresh_due_feeds(factory, feed_ids, on_result=on_result))
+    if not keep_parse_pool:
+        from storydiff.ingest import parsepool
+
+        parsepool.shutdown()
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             run.fulltext = extract_pending(session)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -259,10 +260,10 @@ def refresh_due_feeds(
     results: list[RefreshResult] = []
     limiter = HostLimiter()
     with make_client() as client, ThreadPoolExecutor(settings.get_int("STORYDIFF_FETCH_WORKERS")) as pool:
-        futures = [pool.submit(fetch_and_parse, *t, client, limiter, True) for t in targets]
+        futures = deque(pool.submit(fetch_and_parse, *t, client, limiter, True) for t in targets)
         with factory() as session:
-            for future in futures:
-                fetched = finish_parse(future.result())
+            while futures:
+                fetched = finish_parse(futures.popleft().result())  # a stored feed's body and items are freed
                 feed = session.get(Feed, fetched.feed_id)
                 if feed is None:
                     continue
