@@ -238,12 +238,19 @@ def storydiff_bin() -> Path:
     return found
 
 
-def run_storydiff(urls: list[str], workdir: Path, server: ConditionalServer) -> tuple[Measure, Measure, str]:
-    exe = str(storydiff_bin())
+def run_storydiff(
+    urls: list[str], workdir: Path, server: ConditionalServer, no_fulltext_flag: bool, exe_path: Path | None = None
+) -> tuple[Measure, Measure, str]:
+    """STORYDIFF_FULLTEXT=0: the feed text is the article (nothing to fetch from 127.0.0.1), so every
+    article is clustered and compared in the same run. With ``--no-fulltext`` instead (the issue's
+    command) summary-only articles are stored as waiting for their page and are not clustered yet."""
+    exe = str(exe_path or storydiff_bin())
     data = workdir / "storydiff"
     data.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYDIFF_") and k != "DATABASE_URL"}
     env.update(STORYDIFF_DATA_DIR=str(data), STORYDIFF_ALLOW_PRIVATE_URLS="1")
+    if not no_fulltext_flag:
+        env["STORYDIFF_FULLTEXT"] = "0"
     opml = workdir / "feeds.opml"
     outlines = "".join(
         f'<outline type="rss" text="Outlet {n}" title="Outlet {n}" xmlUrl="{url}" category="kind:newspaper"/>'
@@ -251,8 +258,10 @@ def run_storydiff(urls: list[str], workdir: Path, server: ConditionalServer) -> 
     )
     opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><head/><body>{outlines}</body></opml>')
     subprocess.run([exe, "feeds", "import", str(opml)], env=env, check=True, capture_output=True, cwd=workdir)
-    command = [exe, "ingest", "--once", "--all", "--no-fulltext"]
+    command = [exe, "ingest", "--once", "--all"] + (["--no-fulltext"] if no_fulltext_flag else [])
     cold = measure(command, env, workdir)
+    clustered = next(line.split()[1] for line in cold.output.splitlines() if line.startswith("stories: "))
+    compared = next(line.split()[1] for line in cold.output.splitlines() if line.startswith("reports: "))
     server.reset_counts()
     rerun = measure(command, env, workdir)
     stats = subprocess.run([exe, "stats", "--json"], env=env, check=True, capture_output=True, cwd=workdir)
@@ -260,7 +269,8 @@ def run_storydiff(urls: list[str], workdir: Path, server: ConditionalServer) -> 
     return (
         cold,
         rerun,
-        f"{counts['articles']} articles, {counts['wire_copies']} wire copies, {counts['stories']} stories",
+        f"{counts['articles']} articles ({clustered} clustered), {counts['wire_copies']} wire copies, "
+        f"{counts['stories']} stories, {compared} reports",
     )
 
 
@@ -367,8 +377,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--feeds", type=int, default=120)
     parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--only", default="feedparser,reader,newsboat,storydiff", help="comma-separated systems")
+    parser.add_argument(
+        "--only", default="feedparser,reader,newsboat,storydiff,storydiff-nofulltext", help="comma-separated systems"
+    )
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="the storydiff command of another checkout (e.g. ../base/.venv/bin/storydiff): measured in the "
+        "same runs as 'baseline', for before/after figures",
+    )
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     bodies = build_feeds(args.feeds, args.items)
@@ -380,8 +398,14 @@ def main() -> None:
         System("feedparser", "feedparser alone, bytes in memory, 1 process (floor)"),
         System("reader", "reader (Python, feedparser + SQLite), workers=8"),
         System("newsboat", "newsboat (C++), -x reload, reload-threads 2"),
-        System("storydiff", "storydiff ingest --once --all --no-fulltext (whole pipeline)"),
+        System("storydiff", "storydiff ingest --once --all, STORYDIFF_FULLTEXT=0 (every article clustered, compared)"),
+        System(
+            "storydiff-nofulltext",
+            "storydiff ingest --once --all --no-fulltext (summary-only articles left waiting for their page)",
+        ),
     ]
+    if args.baseline:
+        systems.append(System("baseline", f"baseline: {args.baseline} ingest --once --all, STORYDIFF_FULLTEXT=0"))
     if importlib.util.find_spec("reader") is None:
         systems[1].skipped = "not installed (pip install -e '.[bench]')"
     else:
@@ -394,7 +418,7 @@ def main() -> None:
         first = subprocess.run(["newsboat", "--version"], capture_output=True, text=True).stdout.split()
         systems[2].label = systems[2].label.replace("newsboat", f"newsboat {first[1]}", 1)
     for system in systems:
-        if system.name not in wanted and not system.skipped:
+        if system.name not in wanted | {"baseline"} and not system.skipped:
             system.skipped = "not selected (--only)"
 
     load = os.getloadavg()
@@ -414,8 +438,10 @@ def main() -> None:
                     cold, rerun, note = run_reader(urls, tmp, server)
                 elif system.name == "newsboat":
                     cold, rerun, note = run_newsboat(urls, tmp, server)
+                elif system.name == "baseline":
+                    cold, rerun, note = run_storydiff(urls, tmp, server, False, args.baseline)
                 else:
-                    cold, rerun, note = run_storydiff(urls, tmp, server)
+                    cold, rerun, note = run_storydiff(urls, tmp, server, system.name == "storydiff-nofulltext")
                 counts = server.reset_counts()
                 if system.name != "feedparser":
                     note += f"; re-run answered {counts[200]} × 200, {counts[304]} × 304"
@@ -451,12 +477,14 @@ def main() -> None:
             f"{cold['rss_mb']:.0f} MB | "
             + (f"{rerun['wall']:.2f} s | {rerun['cpu']:.2f} | {rerun['rss_mb']:.0f} MB |" if rerun else "— | | |")
         )
-    if "storydiff" in figures:
-        ours = figures["storydiff"]
+    for own in ("storydiff", "storydiff-nofulltext"):
+        if own not in figures:
+            continue
+        ours = figures[own]
         print()
-        print("storydiff / peer, same run (below 1.0: storydiff is faster / leaner):")
+        print(f"{own} / peer, same run (below 1.0: storydiff is faster / leaner):")
         for name, peer in figures.items():
-            if name == "storydiff":
+            if name.startswith("storydiff") or (name == "baseline" and own != "storydiff"):
                 continue
             parts = []
             for phase in ("cold", "rerun"):
@@ -469,6 +497,9 @@ def main() -> None:
                     f"RSS {a['rss_mb'] / b['rss_mb']:.2f}×"
                 )
             print(f"  vs {name:<10} " + "; ".join(parts))
+    for system in systems:
+        if not system.skipped:
+            print(f"{system.name}: {system.note}")
     for system in systems:
         if system.skipped:
             print(f"{system.name}: skipped — {system.skipped}")
