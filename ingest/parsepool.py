@@ -122,7 +122,8 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     feed to parse at all, e.g. a run where every feed answers 304)."""
     from storydiff.ingest.parse import parse_feed
 
-    return parse_feed(body, content_type, url, fetched_at)
+    # the language is identified by the storing process, for new articles only: no model per worker
+    return parse_feed(body, content_type, url, fetched_at, identify_language=False)
 
 
 def _warm() -> None:
@@ -132,13 +133,10 @@ def _warm() -> None:
         "http://localhost/",
         datetime.now(UTC),
     )
-    from storydiff.ingest.text import detect_language
-
-    detect_language("load the language identification model once")
 
 
 def warm_up() -> None:
-    """Start the worker processes and load their modules and models now."""
+    """Start the worker processes and load their modules now."""
     pool = _get_pool()
     if pool is not None:
         for future in [pool.submit(_warm) for _ in range(process_count())]:

@@ -137,7 +137,7 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
                 "first_seen": now,
                 "published": i.published,
                 "published_flag": i.published_flag,
-                "language": i.language,
+                "language": i.identified_language(),
                 "minhash": i.minhash,
                 "needs_fulltext": wants,
             }
