@@ -204,7 +204,7 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     fulltext = False if no_fulltext else None
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("fetching feeds", total=len(ids))
-        run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task))
+        run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task), one_shot=True)
     results = run.refreshed
     out = make_console()
     # nothing is cut: the feed's URL and its error share a cell that wraps (long words fold)

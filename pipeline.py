@@ -56,14 +56,23 @@ def run_once(
     fulltext: bool | None = None,
     on_result: Callable[[RefreshResult], None] | None = None,
     through: str = "alerts",
+    one_shot: bool = False,
 ) -> PipelineRun:
     """One pass over the pipeline. ``feed_ids`` None refreshes the due feeds; ``fulltext`` None
     follows STORYDIFF_FULLTEXT; ``on_result`` is called after each feed (progress bars);
     ``through`` stops after a step: "ingest" (refresh + full text), "cluster", "compare" or "alerts"
-    (match the recomputed stories against the subscriptions, plan and send what is due)."""
+    (match the recomputed stories against the subscriptions, plan and send what is due).
+    ``one_shot=True`` (a command that runs once) frees what only the refresh needs once the feeds are
+    stored — the parse processes and the language model — before clustering and reports; a service
+    keeps them for its next tick."""
     if through not in STEPS:
         raise ValueError(f"through must be one of {STEPS}")
     run = PipelineRun(refreshed=refresh_due_feeds(factory, feed_ids, on_result=on_result))
+    if one_shot:
+        from storydiff.ingest import parsepool, text
+
+        parsepool.shutdown()
+        text.release_language_model()
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             run.fulltext = extract_pending(session)

@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storydiff import settings
-from storydiff.alerts import apprise_channel, webhook
+from storydiff.alerts import webhook
 from storydiff.alerts.channel import DeliveryError, Message
 from storydiff.ingest.urls import redact_text
 from storydiff.store.models import Alert, Delivery, DeliveryAttempt, Subscription
@@ -160,6 +160,8 @@ def send(sub: Subscription, msg: Message) -> int | None:
     if sub.channel == "webhook":
         return webhook.send(msg, sub.target, sub.secret)
     if sub.channel == "apprise":
+        from storydiff.alerts import apprise_channel  # Apprise loads its plugins: only when used
+
         apprise_channel.send(msg, sub.target)
         return None
     raise DeliveryError(

@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -113,6 +114,8 @@ def main() -> None:
     from storydiff.ingest.feeds import FeedSpec, add_feed
     from storydiff.ingest.refresh import refresh_due_feeds
     from storydiff.store import open_database
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: tests/ is not on the path
     from tests.feedserver import FeedServer
 
     rng = random.Random(42)

@@ -113,25 +113,42 @@ class OnlineClusterer:
         self.since_merge = 0
         self.merged_into: dict[int, int] = {}  # absorbed story id → the story it went into
         self.open: set[int] = set()  # ids of open stories: the only ones any step iterates over
+        # raw feature weights by (title, text): wire copies repeat their original's text word for word
+        self._weights: dict[tuple[str, str], dict[str, float]] = {}
 
     # ---- features -------------------------------------------------------------------------
-    def vector(self, doc: Doc) -> dict[str, float]:
+    def _raw_weights(self, title_text: str, text: str) -> dict[str, float]:
+        """Feature → summed weight of one document's title, lead and body (pure; cached, read-only)."""
+        key = (title_text, text)
+        cached = self._weights.get(key)
+        if cached is not None:
+            return cached
         cfg = self.config
-        self.names.observe(doc.title)
-        title = tokens(doc.title)
+        title = tokens(title_text)
         weights: dict[str, float] = defaultdict(float)
         for feature in [*title, *(f"{a}_{b}" for a, b in pairwise(title))]:
             weights[feature] += cfg.title_weight
-        lead, body = doc.text[: cfg.lead_chars], doc.text[cfg.lead_chars : cfg.body_chars]
+        lead, body = text[: cfg.lead_chars], text[cfg.lead_chars : cfg.body_chars]
         for token in tokens(lead):
             weights[token] += cfg.lead_weight
         for token in tokens(body):
             weights[token] += cfg.body_weight
+        self._weights[key] = weights
+        return weights
+
+    def vector(self, doc: Doc) -> dict[str, float]:
+        cfg = self.config
+        self.names.observe(doc.title)
+        weights = self._raw_weights(doc.title, doc.text)
         self.df.add(set(weights))
         vec = {}
+        idf, is_name = self.df.idf, self.names.is_name
         for feature, weight in weights.items():
-            value = math.sqrt(weight) * self.df.idf(feature)
-            if all(self.names.is_name(part) for part in feature.split("_")):
+            value = math.sqrt(weight) * idf(feature)
+            if "_" in feature:
+                if all(is_name(part) for part in feature.split("_")):
+                    value *= cfg.name_boost
+            elif is_name(feature):
                 value *= cfg.name_boost
             vec[feature] = value
         if len(vec) > cfg.max_features:

@@ -7,8 +7,6 @@ import math
 import re
 from collections import Counter
 
-from wordfreq import zipf_frequency
-
 # function words: what every comparison ignores (the paraphrase model is fitted with exactly these)
 FUNCTION_WORDS = frozenset(
     [
@@ -182,6 +180,8 @@ class DocFrequencies:
     def _background(self, feature: str) -> float:
         cached = self._prior.get(feature)
         if cached is None:
+            from wordfreq import zipf_frequency  # ~0.4 s to import: only once there is something to cluster
+
             share = 1.0
             for part in feature.split("_"):  # a bigram is as rare as its parts together
                 share *= min(1.0, self.words_per_doc * 10 ** (zipf_frequency(part, "en") - 9))

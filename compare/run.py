@@ -13,8 +13,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from storydiff import settings
@@ -92,6 +93,21 @@ def _map_ids(clusters: dict[int, list[int]], stored: dict[int, int]) -> tuple[di
     return kept, absorbed
 
 
+def _update_stories(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write the kept stories' new title, times and status in one executemany. An ORM UPDATE per story
+    made the session look for matching objects in its identity map each time (thousands of articles
+    after a large run); instead, the Story objects it holds for these ids are expired once, so they
+    read the new values when next used."""
+    if not rows:
+        return
+    table = Story.__table__
+    session.execute(update(table).where(table.c.id == bindparam("story_id")), rows)
+    ids = {row["story_id"] for row in rows}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Story) and inspect(obj).identity[0] in ids:
+            session.expire(obj)
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -154,6 +170,7 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
         rows = session.execute(select(Story.id, Story.status).where(Story.id.in_(kept.values())))
         status = {story_id: state for story_id, state in rows}
         db_id: dict[int, int] = {}
+        kept_rows: list[dict[str, Any]] = []
         for cluster in sorted(clusters):
             story = clusterer.stories[cluster]
             values = {
@@ -165,13 +182,14 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
             run.closed += values["status"] == "closed" and status.get(kept.get(cluster, -1)) != "closed"
             if cluster in kept:
                 db_id[cluster] = kept[cluster]
-                session.execute(update(Story).where(Story.id == kept[cluster]).values(**values))
+                kept_rows.append({"story_id": kept[cluster], **values})
             else:
                 row = Story(**values)
                 session.add(row)
                 session.flush()
                 db_id[cluster] = row.id
                 run.new_stories += 1
+        _update_stories(session, kept_rows)
         changed: set[int] = set()
         for cluster, members in clusters.items():
             target = db_id[cluster]

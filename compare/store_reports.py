@@ -10,31 +10,36 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storydiff import settings
-from storydiff.compare import embed
-from storydiff.compare.report import SCHEMA_VERSION, StoryArticle, build_report
+from storydiff.compare.schema import SCHEMA_VERSION
 from storydiff.compare.search_index import index_stories
 from storydiff.errors import NotFound
 from storydiff.ingest.urls import redact_url
 from storydiff.store.models import Article, Outlet, Report, Story, Version
 from storydiff.store.models import StoryArticle as Membership
-from storydiff.store.queries import newest_versions
+
+if TYPE_CHECKING:
+    from storydiff.compare.report import StoryArticle
 
 MAX_STORY_ARTICLES = 200  # a report compares at most the newest 200 articles of a story
 
 
 def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
-    newest = newest_versions()
+    from storydiff.compare.report import StoryArticle  # the comparison stack loads when a report is built
+
+    # each member's newest version by a correlated lookup on (article_id, seq): a grouped subquery
+    # over every version (newest_versions()) made SQLite aggregate the whole table once per story
+    later = aliased(Version)
+    newest = select(func.max(later.seq)).where(later.article_id == Article.id).scalar_subquery()
     rows = session.execute(
         select(Article, Version, Outlet)
         .join(Membership, Membership.article_id == Article.id)
-        .join(newest, newest.c.article_id == Article.id)
-        .join(Version, (Version.article_id == Article.id) & (Version.seq == newest.c.seq))
+        .join(Version, (Version.article_id == Article.id) & (Version.seq == newest))
         .join(Outlet, Outlet.id == Article.outlet_id)
         .where(Membership.story_id == story_id)
         .order_by(Article.published.desc(), Article.id.desc())
@@ -61,6 +66,9 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None) 
     story = session.get(Story, story_id)
     if story is None:
         raise NotFound(f"story {story_id} does not exist (it may have been merged into another); list stories first")
+    from storydiff.compare import embed
+    from storydiff.compare.report import build_report
+
     semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
     report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title, semantic=semantic)
     body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)

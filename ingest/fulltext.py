@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from storydiff import settings
 from storydiff.errors import FeedError, NotFound
-from storydiff.ingest.extract import extract_main_text, is_thin
 from storydiff.ingest.fetch import PAGE_ACCEPT, HostLimiter, fetch, make_client
 from storydiff.ingest.urls import redact_text, redact_url
 from storydiff.store.models import Article, Version
@@ -41,6 +40,8 @@ def extract_article(
     outcome = "failed"
     try:
         page = fetch(article.url, client, limiter=limiter or page_limiter(), accept=PAGE_ACCEPT)
+        from storydiff.ingest.extract import extract_main_text, is_thin  # trafilatura: only with a page
+
         text = extract_main_text(page.body, page.url)
         if is_thin(text, version.summary):
             article.fulltext_error = f"extraction found only {len(text)} characters; kept the feed summary"

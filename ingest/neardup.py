@@ -1,9 +1,13 @@
-"""Near-duplicate (wire copy) detection with MinHash LSH from datasketch (pure).
+"""Near-duplicate (wire copy) detection with MinHash LSH (pure, numpy only).
 
 Each article body gets a MinHash signature over word 3-shingles. The signature is cut into
 BANDS bands of ROWS values; articles sharing any band bucket are candidates, and candidates
 whose estimated Jaccard similarity reaches the threshold are copies of one another.
 With 16 bands × 4 rows, pairs at Jaccard 0.8 become candidates with probability > 0.999.
+
+The signature is datasketch's MinHash (2.x, scheme "affine32", num_perm=64, seed=7) computed
+here in a few numpy lines, bit for bit (``tests/test_writer.py`` compares them): importing
+datasketch pulls in scipy and redis, ~80 MB and ~0.6 s in every parse worker and CLI start.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import struct
 import zlib
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 64
 BANDS = 16
@@ -22,8 +25,12 @@ MIN_SHINGLES = 8  # shorter texts are too small to call copies
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
-_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme  # drawn once, reused
+SEED = 7
+# datasketch's affine32 permutations h -> a·h + b mod 2^32 (a odd), drawn as datasketch draws them
+_GEN = np.random.RandomState(SEED)
+_A = _GEN.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+_B = _GEN.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+del _GEN
 _P1, _P2 = np.uint64(0x9E3779B1), np.uint64(0x85EBCA77)  # odd multipliers mixing 3 word hashes
 
 
@@ -43,9 +50,17 @@ def signature(text: str) -> np.ndarray | None:
     hashes = shingle_hashes(text)
     if len(hashes) < MIN_SHINGLES:
         return None
-    mh = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    mh.update_batch(hashes.tolist())  # values are already hashed: hashfunc=int passes them through
-    return mh.hashvalues.astype(np.uint64)
+    hv = _fmix32(hashes.astype(np.uint32)).reshape(-1, 1)
+    return (hv * _A + _B).min(axis=0).astype(np.uint64)  # uint32 arithmetic wraps: mod 2^32
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch's pre-mix of every input hash)."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
 
 
 def band_buckets(sig: np.ndarray) -> list[int]:

@@ -78,10 +78,20 @@ class Item:
     language: str | None
     author: str | None
     minhash: bytes | None = None  # near-duplicate signature of title + body (None: too short)
+    # parsed with identify_language=False and no usable declared language: identify_language() fills
+    # it in where it is needed (the writer, for a new article)
+    language_pending: bool = False
 
     @property
     def body(self) -> str:
         return best_body(self.content, self.summary)
+
+    def identified_language(self) -> str | None:
+        """The item's language; identified from its text now when parsing left it pending (the same
+        answer ``parse_feed`` gives with identify_language=True)."""
+        if not self.language_pending:
+            return self.language
+        return detect_language(f"{self.title}. {self.summary or self.content}")
 
 
 @dataclass(frozen=True)
@@ -159,8 +169,13 @@ def _ttl(feed: Any) -> int | None:
     return minutes * 60 if 0 < minutes <= 7 * 24 * 60 else None
 
 
-def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
-    """Parse one fetched feed document. Raises ParseError when the body is not a feed at all."""
+def parse_feed(
+    body: bytes, content_type: str | None, url: str, fetched_at: datetime, identify_language: bool = True
+) -> ParsedFeed:
+    """Parse one fetched feed document. Raises ParseError when the body is not a feed at all.
+    ``identify_language=False`` keeps a declared language but leaves identification from the text
+    to ``Item.identified_language()`` (``language_pending``): the parse workers then need not load
+    the language model (~75 MB each), and only new articles are identified, in the storing process."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -197,10 +212,17 @@ def parse_feed(body: bytes, content_type: str | None, url: str, fetched_at: date
             duplicates += 1
             continue
         seen.add(entry_id)
-        lang = detect_language(f"{title}. {summary or content}", entry.get("language") or language)
+        declared = entry.get("language") or language
+        if identify_language:
+            lang, pending = detect_language(f"{title}. {summary or content}", declared), False
+        else:  # a usable declared language, else None and identified later from the same text
+            lang = detect_language("", declared)
+            pending = lang is None
         sig = neardup.signature(f"{title}\n{best_body(content, summary)}")
         minhash = neardup.to_bytes(sig) if sig is not None else None
-        items.append(Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author"), minhash))
+        items.append(
+            Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author"), minhash, pending)
+        )
     if duplicates:
         problems.append(f"{duplicates} entries repeat an earlier entry's GUID; kept the first of each")
     if skipped:

@@ -1,11 +1,17 @@
 """Feed parsing in worker processes, so parsing (CPU) runs on another core while the calling
 process stores the previous feeds. Fetching stays in threads of the calling process, so the
 per-host limits remain global. A crash of a worker process only fails the feed it was parsing;
-the pool is rebuilt. ``STORYDIFF_PARSE_PROCESSES=0`` parses in-process instead."""
+the pool is rebuilt. ``STORYDIFF_PARSE_PROCESSES=0`` parses in-process instead.
+
+Workers are lean: they import the pure parser (feedparser, lxml, numpy, py3langid) and nothing
+else. spawn would re-run the parent's ``__main__`` in each worker — for the ``storydiff``
+command that is the whole CLI with SQLAlchemy, the web app and the comparison stack (about
+190 MB a worker instead of about 60) — so the processes are started with ``__main__`` hidden."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -13,14 +19,19 @@ import signal
 import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from storydiff import settings
 from storydiff.errors import FeedError
-from storydiff.ingest.parse import ParsedFeed, parse_feed
 from storydiff.ingest.urls import redact_url
+
+if TYPE_CHECKING:
+    from storydiff.ingest.parse import ParsedFeed
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -30,15 +41,7 @@ _pool: ProcessPoolExecutor | None = None
 IN_CELERY_WORKER = False  # set by storydiff.worker when a Celery worker starts
 
 
-def _main_is_importable() -> bool:
-    """spawn re-imports the parent's __main__ file; a script read from stdin has none."""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return main_file is None or os.path.exists(main_file)
-
-
 def process_count() -> int:
-    if not _main_is_importable():
-        return 0
     value = settings.get("STORYDIFF_PARSE_PROCESSES").strip().lower()
     if value == "auto" and IN_CELERY_WORKER:
         return 0  # the worker processes are the parallelism; a pool per worker only adds memory
@@ -63,14 +66,42 @@ def _init_worker() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While a process is spawned, ``__main__`` is an empty module: spawn then has no main
+    script to re-run in the child, which imports only what it unpickles (the parser)."""
+    with _main_lock:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+class _LeanProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        with _main_hidden():
+            super().start()
+
+
+class _LeanSpawnContext(multiprocessing.context.SpawnContext):
+    """spawn whose processes do not re-run the parent's ``__main__`` (the pool starts its
+    workers on demand, from whichever thread submits)."""
+
+    Process = _LeanProcess
+
+
 def _get_pool() -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
         if _pool is None and process_count() > 0:
             # spawn, not fork: the parent has live threads (fetchers, scheduler)
-            _pool = ProcessPoolExecutor(
-                process_count(), mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
-            )
+            _pool = ProcessPoolExecutor(process_count(), mp_context=_LeanSpawnContext(), initializer=_init_worker)
             atexit.register(shutdown)
         return _pool
 
@@ -91,20 +122,26 @@ def shutdown() -> None:
         _pool = None
 
 
+def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> ParsedFeed:
+    """Runs in a worker: the parser is imported there, never in the parent (which may have no
+    feed to parse at all, e.g. a run where every feed answers 304)."""
+    from storydiff.ingest.parse import parse_feed
+
+    # the language is identified by the storing process, for new articles only: no model per worker
+    return parse_feed(body, content_type, url, fetched_at, identify_language=False)
+
+
 def _warm() -> None:
-    parse_feed(
+    _parse(
         b'<rss version="2.0"><channel><title>w</title><item><title>warm up the parser</title></item></channel></rss>',
         "application/rss+xml",
         "http://localhost/",
         datetime.now(UTC),
     )
-    from storydiff.ingest.text import detect_language
-
-    detect_language("load the language identification model once")
 
 
 def warm_up() -> None:
-    """Start the worker processes and load their modules and models now."""
+    """Start the worker processes and load their modules now."""
     pool = _get_pool()
     if pool is not None:
         for future in [pool.submit(_warm) for _ in range(process_count())]:
@@ -117,7 +154,7 @@ def submit(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     if pool is None:
         return None
     try:
-        return pool.submit(parse_feed, body, content_type, url, fetched_at)
+        return pool.submit(_parse, body, content_type, url, fetched_at)
     except (BrokenProcessPool, RuntimeError):
         _reset_pool()
         return None

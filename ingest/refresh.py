@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import select, update
@@ -23,12 +25,13 @@ from storydiff import settings
 from storydiff.errors import FeedError, HTTPStatusError, NotFound
 from storydiff.ingest import parsepool
 from storydiff.ingest.fetch import FetchResult, HostLimiter, fetch, make_client
-from storydiff.ingest.parse import ParsedFeed, parse_feed
 from storydiff.ingest.schedule import Limits, next_check_after_error, next_check_after_success
 from storydiff.ingest.urls import redact_text, redact_url
-from storydiff.ingest.writer import store_items
 from storydiff.logs import scrub
 from storydiff.store.models import Feed
+
+if TYPE_CHECKING:
+    from storydiff.ingest.parse import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,8 @@ def fetch_and_parse(
             res = out.result
             out.pending = parsepool.submit(res.body, res.content_type, res.url, out.at) if use_pool else None
             if not use_pool:
+                from storydiff.ingest.parse import parse_feed  # feedparser, lxml: only with a feed to parse
+
                 out.parsed = parse_feed(res.body, res.content_type, res.url, out.at)
     except FeedError as exc:
         out.error = exc
@@ -123,6 +128,8 @@ def finish_parse(fetched: Fetched) -> Fetched:
     res = fetched.result
     started = time.perf_counter()
     if fetched.pending is None and fetched.parsed is None and fetched.error is None and res and not res.not_modified:
+        from storydiff.ingest.parse import parse_feed
+
         try:
             fetched.parsed = parse_feed(res.body, res.content_type, res.url, fetched.at)
         except FeedError as exc:
@@ -149,6 +156,8 @@ def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResu
 def log_outcome(feed: Feed, res: RefreshResult, seconds: float) -> None:
     """One line per refresh: the feed's id and outlet (never its URL, which may carry a key), the
     status, the counts and the time taken; a failure at WARNING with its error (URLs shortened)."""
+    if not log.isEnabledFor(logging.WARNING if res.status == "error" else logging.INFO):
+        return  # nothing to log (a one-shot command logs warnings only): no outlet to load
     outlet = feed.outlet.name if feed.outlet is not None else "?"
     fields = {
         "feed_id": feed.id,
@@ -194,6 +203,8 @@ def _apply(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
     if fetched.parsed is None:
         res.status, feed.last_status, feed.last_error = "not_modified", "not_modified", None
     else:
+        from storydiff.ingest.writer import store_items  # numpy, MinHash: only with items to store
+
         parsed = fetched.parsed
         counts = store_items(session, feed, parsed.items, now)
         res.new, res.updated, res.unchanged = counts.new, counts.updated, counts.unchanged
@@ -269,10 +280,10 @@ def refresh_due_feeds(
     results: list[RefreshResult] = []
     limiter = HostLimiter()
     with make_client() as client, ThreadPoolExecutor(settings.get_int("STORYDIFF_FETCH_WORKERS")) as pool:
-        futures = [pool.submit(fetch_and_parse, *t, client, limiter, True) for t in targets]
+        futures = deque(pool.submit(fetch_and_parse, *t, client, limiter, True) for t in targets)
         with factory() as session:
-            for future in futures:
-                fetched = finish_parse(future.result())
+            while futures:
+                fetched = finish_parse(futures.popleft().result())  # a stored feed's body and items are freed
                 feed = session.get(Feed, fetched.feed_id)
                 if feed is None:
                     continue

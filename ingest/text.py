@@ -72,6 +72,12 @@ _identifier = None
 LANGUAGE_SAMPLE = 240  # title + lead identify the language; more text costs time, not accuracy
 
 
+def release_language_model() -> None:
+    """Drop the loaded language model (~75 MB); the next identification loads it again."""
+    global _identifier
+    _identifier = None
+
+
 def detect_language(text: str, declared: str | None = None) -> str | None:
     """ISO 639-1 code: the feed's declared language when present, else identified from the text."""
     if declared:

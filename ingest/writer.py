@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import bindparam, select, update
@@ -14,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from storydiff import settings
 from storydiff.ingest import neardup
-from storydiff.ingest.parse import Item
 from storydiff.store.models import Article, ArticleBand, ArticleFeed, Feed, Version
 from storydiff.store.queries import newest_versions
+
+if TYPE_CHECKING:
+    from storydiff.ingest.parse import Item
 
 CHUNK = 500  # ids per IN (...) query
 
@@ -134,7 +137,7 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
                 "first_seen": now,
                 "published": i.published,
                 "published_flag": i.published_flag,
-                "language": i.language,
+                "language": i.identified_language(),
                 "minhash": i.minhash,
                 "needs_fulltext": wants,
             }

@@ -294,16 +294,7 @@ def story_terms(title: str, members: Sequence[Member]) -> dict[str, int]:
     per_member: dict[str, float] = defaultdict(float)
     outlets: set[str] = set()
     for m in members:
-        found: dict[str, float] = {}
-        for term in _terms_and_phrases(tokenize(m.title)):
-            found[term] = MEMBER_TITLE
-        lead_tokens = tokenize(_lead(m.lead))
-        name_words, name_pairs = names(lead_tokens)
-        for t in _words(lead_tokens):
-            found[t.term] = found.get(t.term, 0.0) + LEAD + (NAME if t.term in name_words else 0.0)
-        for pair in set(name_pairs):
-            found[pair] = found.get(pair, 0.0) + LEAD + NAME
-        for term, value in found.items():
+        for term, value in _member_terms(m.title, m.lead):
             per_member[term] += value
         outlets.add(m.outlet)
     norm = math.sqrt(len(members)) or 1.0
@@ -313,6 +304,22 @@ def story_terms(title: str, members: Sequence[Member]) -> dict[str, int]:
         for term in set(_terms_and_phrases(tokenize(name))):
             score[term] += OUTLET
     return {term: term_weight(value) for term, value in score.items()}
+
+
+@lru_cache(maxsize=2048)
+def _member_terms(title: str, lead: str) -> tuple[tuple[str, float], ...]:
+    """One member's terms and their weight before the story's normalisation (pure; cached: a story is
+    indexed when clustered and again with its report, and wire copies repeat their original)."""
+    found: dict[str, float] = {}
+    for term in _terms_and_phrases(tokenize(title)):
+        found[term] = MEMBER_TITLE
+    lead_tokens = tokenize(_lead(lead))
+    name_words, name_pairs = names(lead_tokens)
+    for t in _words(lead_tokens):
+        found[t.term] = found.get(t.term, 0.0) + LEAD + (NAME if t.term in name_words else 0.0)
+    for pair in set(name_pairs):
+        found[pair] = found.get(pair, 0.0) + LEAD + NAME
+    return tuple(found.items())
 
 
 def _terms_and_phrases(tokens: Sequence[Token]) -> list[str]:

@@ -211,3 +211,35 @@ def test_per_host_concurrency_limit(db, feed_server, monkeypatch):
     results = refresh_due_feeds(db)  # 8 fetch threads, one host
     assert [r.status for r in results] == ["ok"] * 6
     assert feed_server.max_in_flight == 2
+
+
+def test_parse_workers_import_the_parser_only(tmp_path):
+    """A parse worker does not re-run its parent's __main__: started from a script that imports the
+    whole CLI (as the `storydiff` command does), it holds the parser and none of SQLAlchemy, the web
+    app or the comparison stack."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "cli_like_main.py"
+    script.write_text(
+        "import json, sys\n"
+        "import storydiff.cli, storydiff.pipeline  # noqa: F401  (what `storydiff ingest` loads)\n"
+        "from storydiff.ingest import parsepool\n"
+        "if __name__ == '__main__':\n"
+        "    parsepool.warm_up()\n"
+        "    pool = parsepool._get_pool()\n"
+        "    worker = pool.submit(eval, 'sorted(__import__(\"sys\").modules)').result()\n"
+        "    parsepool.shutdown()\n"
+        "    print(json.dumps(['sqlalchemy' in sys.modules, worker]))\n"
+    )
+    env = dict(os.environ, STORYDIFF_PARSE_PROCESSES="1")
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    parent_has_sqlalchemy, worker = json.loads(out.stdout.splitlines()[-1])
+    assert parent_has_sqlalchemy
+    assert "feedparser" in worker and "storydiff.ingest.parse" in worker
+    for heavy in ("sqlalchemy", "storydiff.cli", "storydiff.web", "storydiff.compare.report", "scipy", "rich"):
+        assert heavy not in worker, heavy

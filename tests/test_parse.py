@@ -171,3 +171,29 @@ def test_malformed_feed_keeps_readable_entries():
     parsed = parse_feed(body.encode(), "application/rss+xml", "http://ex.com/f", NOW)
     assert [i.title for i in parsed.items][:1] == ["Good one"]
     assert parsed.problems and parsed.problems[0].startswith("malformed feed")
+
+
+def test_language_left_pending_is_identified_later_with_the_same_answer(shared_data):
+    """The parse workers parse with identify_language=False (no language model per worker): a declared
+    language is kept, the rest is identified later from the same text, with the answer parse_feed gives.
+    Every real feed is read as served and with its declared languages removed."""
+    import re
+
+    compared = pending = 0
+    for path in sorted((shared_data / "rss-feeds-real").rglob("*.xml")):
+        raw = path.read_bytes()
+        for body in (raw, re.sub(rb"<(dc:)?language>[^<]*</(dc:)?language>", b"", raw)):
+            try:
+                full = parse_feed(body, "application/rss+xml", "https://feed.example/", NOW)
+            except ParseError:
+                continue
+            lazy = parse_feed(body, "application/rss+xml", "https://feed.example/", NOW, identify_language=False)
+            for a, b in zip(full.items, lazy.items, strict=True):
+                assert not a.language_pending
+                assert b.language_pending == (b.language is None)
+                if not b.language_pending:
+                    assert b.language == a.language  # declared by the feed or the entry
+                assert b.identified_language() == a.language
+                compared += 1
+                pending += b.language_pending
+    assert compared > 1000 and pending > 500  # both paths are exercised

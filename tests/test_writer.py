@@ -112,3 +112,30 @@ def test_it_stores_an_item_without_url_under_its_entry_id(db):
     with db() as s:
         (key,) = s.scalars(select(Article.key)).all()
     assert key.startswith("entry:") and key.endswith(":guid-1")
+
+
+def test_signatures_are_datasketch_minhash_bit_for_bit(shared_data):
+    """neardup computes datasketch's MinHash (affine32, 64 permutations, seed 7) itself so that the
+    parse workers need not import datasketch (scipy, redis): the signatures stored before must match."""
+    import feedparser
+    import numpy as np
+    from datasketch import MinHash
+
+    ds = MinHash(num_perm=neardup.NUM_PERM, seed=neardup.SEED)
+    texts = []
+    for path in sorted((shared_data / "rss-feeds-real").rglob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            texts.append(f"{entry.get('title', '')}\n{entry.get('summary', '')}")
+    compared = 0
+    for text in [WIRE, *texts]:
+        ours = neardup.signature(text)
+        hashes = neardup.shingle_hashes(text)
+        if len(hashes) < neardup.MIN_SHINGLES:
+            assert ours is None
+            continue
+        theirs = MinHash(num_perm=neardup.NUM_PERM, hashfunc=int, permutations=ds.permutations, scheme=ds.scheme)
+        theirs.update_batch(hashes.tolist())
+        assert ours is not None and ours.dtype == np.uint64
+        assert np.array_equal(ours, theirs.hashvalues.astype(np.uint64))
+        compared += 1
+    assert compared > 500
