@@ -233,7 +233,10 @@ def test_pages_and_forms_answer_hostile_input_without_5xx(db):
 
         @PAGES
         @given(
-            forged=st.text(st.characters(codec="latin-1", exclude_characters=";\x7f", min_codepoint=0x20), max_size=60),
+            # what a client can send: no control characters, no trailing blank (HTTP trims it)
+            forged=st.text(
+                st.characters(codec="latin-1", exclude_characters=";\x7f", min_codepoint=0x20), max_size=60
+            ).map(lambda text: text.rstrip(" \t")),
             field=HOSTILE,
         )
         def sessions(forged: str, field: str) -> None:
