@@ -36,7 +36,7 @@ from storydiff.ingest.fulltext import extract_article
 from storydiff.ingest.refresh import RefreshResult, due_feed_ids, hold_for_refresh, refresh_due_feeds, refresh_feed
 from storydiff.pipeline import pending_work
 from storydiff.store import open_database
-from storydiff.store.models import Article
+from storydiff.store.models import Article, ArticleFeed
 
 app = Celery("storydiff", broker=settings.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
 app.conf.update(
@@ -151,25 +151,40 @@ def schedule_due_feeds() -> int:
 
 
 def _queue_extractions(result: RefreshResult) -> None:
-    """Queue full-text extraction for the articles a refresh stored that wait for their page."""
-    if not result.article_ids:
-        return
-    with _factory()() as session:
-        waiting = session.scalars(
-            select(Article.id).where(Article.id.in_(result.article_ids), Article.needs_fulltext.is_(True))
-        ).all()
-    for article_id in waiting:
+    """Queue full-text extraction for the articles a refresh stored that wait for their page (known
+    from the refresh itself: no database round trip that an outage could cut between the feed being
+    stored and its follow-up being queued)."""
+    for article_id in result.fulltext_ids:
         enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
 
 
-@app.task(name="storydiff.refresh_feeds", **RETRY)
-def refresh_feeds_task(feed_ids: list[int]) -> dict[str, int]:
+def _queue_waiting_work(feed_ids: list[int]) -> None:
+    """After an outage: queue, from the database state, the text extraction of these feeds'
+    articles still waiting for it, and a clustering run. A commit cut by the outage may have been
+    applied although the worker saw an error; the retry then finds those feeds "not modified"
+    and would otherwise leave their articles to the sweep."""
+    with _factory()() as session:
+        waiting = session.scalars(
+            select(Article.id).where(
+                Article.needs_fulltext.is_(True),
+                Article.id.in_(select(ArticleFeed.article_id).where(ArticleFeed.feed_id.in_(feed_ids))),
+            )
+        ).all()
+    for article_id in waiting:
+        enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
+    enqueue_once(cluster_articles_task, key="cluster")
+
+
+@app.task(name="storydiff.refresh_feeds", bind=True, **RETRY)
+def refresh_feeds_task(self: Any, feed_ids: list[int]) -> dict[str, int]:
     """Refresh a batch of feeds (fetched concurrently, stored one at a time). What a feed brought is
-    queued as soon as the feed is stored, so a batch cut short by an outage (and retried: the
-    stored feeds then answer "not modified") leaves nothing to the sweep."""
+    queued as soon as the feed is stored; a retry after an outage also queues what the database
+    says is still waiting, so a batch cut short leaves nothing to the sweep."""
     with _factory()() as session:
         for feed_id in feed_ids:
             hold_for_refresh(session, feed_id)
+    if self.request.retries:
+        _queue_waiting_work(feed_ids)
     stored: list[RefreshResult] = []
 
     def follow_up(result: RefreshResult) -> None:
@@ -189,9 +204,11 @@ def refresh_feeds_task(feed_ids: list[int]) -> dict[str, int]:
     return counts
 
 
-@app.task(name="storydiff.refresh_feed", **RETRY)
-def refresh_feed_task(feed_id: int) -> dict[str, Any]:
+@app.task(name="storydiff.refresh_feed", bind=True, **RETRY)
+def refresh_feed_task(self: Any, feed_id: int) -> dict[str, Any]:
     """Refresh one feed (the CLI's and the API's "refresh now")."""
+    if self.request.retries:
+        _queue_waiting_work([feed_id])
     with _factory()() as session:
         hold_for_refresh(session, feed_id)
         result = refresh_feed(session, feed_id)

@@ -72,6 +72,7 @@ class RefreshResult:
     unchanged: int = 0
     error: str | None = None
     article_ids: list[int] = field(default_factory=list)  # new or changed articles
+    fulltext_ids: list[int] = field(default_factory=list)  # new articles waiting for their page's text
 
 
 @dataclass
@@ -209,6 +210,7 @@ def _apply(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
         counts = store_items(session, feed, parsed.items, now)
         res.new, res.updated, res.unchanged = counts.new, counts.updated, counts.unchanged
         res.article_ids = counts.new_article_ids + counts.updated_article_ids
+        res.fulltext_ids = counts.fulltext_article_ids
         feed.title = (parsed.title or feed.title or "")[:500] or None
         feed.min_interval_s = max(filter(None, (parsed.ttl_seconds, fetched.result.max_age)), default=None)
         feed.last_error = redact_text("; ".join(parsed.problems)) or None

@@ -31,6 +31,7 @@ class StoreCounts:
     unchanged: int = 0
     new_article_ids: list[int] = field(default_factory=list)
     updated_article_ids: list[int] = field(default_factory=list)
+    fulltext_article_ids: list[int] = field(default_factory=list)  # new articles waiting for their page's text
 
 
 def content_hash(item: Item) -> str:
@@ -163,6 +164,7 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
         counts.unchanged += len(also)
         counts.new = len(ids)
         counts.new_article_ids = ids
+        counts.fulltext_article_ids = [a for a, wants in zip(ids, wants_fulltext, strict=True) if wants]
         link_copies(session, {a: s for a, s in zip(ids, sigs, strict=True) if s is not None})
     if links:
         session.connection().execute(ArticleFeed.__table__.insert(), links)

@@ -80,13 +80,13 @@ def settled(db, total: int) -> bool:
         return stored == total and pending == 0 and clustered == total and not stale_story_ids(s)
 
 
-def wait_until(condition, seconds: float, processes: list[subprocess.Popen], log: Path) -> float:
+def wait_until(condition, seconds: float, processes: list[subprocess.Popen], log: Path, poll: float = 1.0) -> float:
     """Seconds until condition() holds; fails if it does not within `seconds` or a process died."""
     started = time.monotonic()
     while not condition():
         assert time.monotonic() - started < seconds, f"not recovered in {seconds} s:\n{log.read_text()[-3000:]}"
         assert all(p.poll() is None for p in processes), log.read_text()[-3000:]
-        time.sleep(1)
+        time.sleep(poll)
     return time.monotonic() - started
 
 
@@ -238,7 +238,8 @@ def test_a_database_outage_in_the_middle_of_an_ingest_is_waited_out(db, tmp_path
             with db() as s:
                 return s.scalar(select(func.count(Article.id))) > 0
 
-        wait_until(some_stored, 120, processes, log)
+        # the demo ingest takes a second or two once it starts: look often, to cut in its middle
+        wait_until(some_stored, 120, processes, log, poll=0.02)
         proxy.cut()  # the database is gone for the workers …
         time.sleep(15)
         with db() as s:
