@@ -105,17 +105,23 @@ def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     weights = stem_weights(stems)
     vocab = {w: i for i, w in enumerate(weights)}
     weight = np.fromiter(weights.values(), dtype=float, count=len(weights))
-    rows = [i for i, s in enumerate(stems) for _ in s]
-    cols = [vocab[w] for s in stems for w in s]
-    binary = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
-    weighted = binary.multiply(weight).tocsr()
-    inter = np.asarray((weighted @ binary.T).todense())
-    own = np.asarray(weighted.sum(axis=1)).ravel()
-    dice = 2 * inter / np.maximum(own[:, None] + own[None, :], 1e-9)
+    cols = np.fromiter((vocab[w] for s in stems for w in s), dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in stems], out=indptr[1:])
+    binary = csr_matrix((np.ones(len(cols)), cols, indptr), shape=(n, len(vocab)))  # built as CSR: no COO pass
+    weighted = csr_matrix((weight[cols], cols, indptr), shape=(n, len(vocab)))
+    inter = (weighted @ binary.T).toarray()
+    own = np.bincount(np.repeat(np.arange(n), np.diff(indptr)), weights=weight[cols], minlength=n)
     sorted_stems = [" ".join(sorted(s)) for s in stems]
-    ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1) / 100.0
+    ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1)
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
-    return np.clip(OVERLAP_WEIGHT * dice + (1 - OVERLAP_WEIGHT) * ratio, 0.0, 1.0), contained, weights
+    total = np.add.outer(own, own)  # dice = 2 * inter / (own_i + own_j), in place: n² arrays are the cost here
+    np.maximum(total, 1e-9, out=total)
+    np.divide(inter, total, out=total)
+    total *= 2 * OVERLAP_WEIGHT
+    total += ratio * ((1 - OVERLAP_WEIGHT) / 100.0)
+    np.clip(total, 0.0, 1.0, out=total)
+    return total, contained, weights
 
 
 def is_aligned(a: str, b: str, threshold: float = ALIGN_THRESHOLD) -> bool:
