@@ -174,7 +174,9 @@ def find_speaker(sentence: str) -> str | None:
     lowered = sentence.lower()
     if not _REPORTING_WORDS & set(LOWER_WORDS.findall(lowered)) and "according to" not in lowered:
         return None  # cheap exit: no reporting verb, no "according to"
-    outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)  # a verb inside a quote is not attribution
+    outside = sentence
+    if "“" in sentence or '"' in sentence or "‘" in sentence:  # a verb inside a quote is not attribution
+        outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)
     for pattern in (_ACCORDING, _VERB_SUBJECT):
         match = pattern.search(outside)
         if match and not (pattern is _VERB_SUBJECT and match.group("verb") in ("told", "tells")):

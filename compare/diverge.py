@@ -234,12 +234,10 @@ def _informative(claim: Claim) -> bool:
     return bool(claim.entities or claim.numbers or claim.quotes)
 
 
-def _covered_elsewhere(story: StoryView, group: ClaimGroup, cols: list[int], index: dict[ClaimRef, int]) -> bool:
-    """The voice (its claims' positions: cols) tells the group's fact inside a longer sentence that aligned elsewhere."""
-    rows = [index[m] for m in group.members]
-    if not cols:
-        return False
-    return bool(story.alignment.contained[np.ix_(rows, cols)].mean(axis=0).max() >= COVERED_SHARE)
+def _covered_elsewhere(shares: np.ndarray, cols: list[int]) -> bool:
+    """The voice (its claims' positions: cols) tells the group's fact inside a longer sentence that
+    aligned elsewhere; ``shares``: per claim of the story, the mean share of the group's content it holds."""
+    return bool(cols) and bool(shares[cols].max() >= COVERED_SHARE)
 
 
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
@@ -252,16 +250,23 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
     sizes = sorted(len(a.claims) for a in story.accounts)
     median = sizes[len(sizes) // 2] if sizes else 0
     out = []
+    contained = story.alignment.contained
     for index, group in enumerate(story.alignment.groups):
         carried = {story.voice[a] for a in group.accounts}
+        shares: np.ndarray | None = None  # read only for the groups that may be covered elsewhere
+
+        def covered(voice: int, group: ClaimGroup = group) -> bool:
+            nonlocal shares
+            if shares is None:
+                shares = contained[[position[m] for m in group.members]].mean(axis=0)
+            return _covered_elsewhere(shares, columns.get(voice, []))
+
         first = group.members[0]
         claim = story.claim(first)
         if claim.text.strip() == titles[first.account].strip():
             continue
         if len(carried) == 1 and len(all_voices) >= 3 and _informative(claim) and first not in disputed:
-            if any(
-                _covered_elsewhere(story, group, columns.get(v, []), position) for v in all_voices if v not in carried
-            ):
+            if any(covered(v) for v in all_voices if v not in carried):
                 continue  # another voice tells it too, inside a longer sentence
             accounts = tuple(a for a in range(len(story.accounts)) if story.voice[a] in carried)
             outlet = outlet_names(story.accounts, accounts)
@@ -281,7 +286,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                     voice in carried
                     or voice in opposing
                     or (published and first_told and published < first_told)  # written before the fact was out
-                    or _covered_elsewhere(story, group, columns.get(voice, []), position)
+                    or covered(voice)
                 ):
                     continue
                 missing = tuple(a for a in range(len(story.accounts)) if story.voice[a] == voice)
