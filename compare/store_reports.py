@@ -61,8 +61,9 @@ def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
     ]
 
 
-def compare_story(session: Session, story_id: int, now: datetime | None = None) -> dict[str, Any]:
-    """Build and store the story's report; commits; returns the report."""
+def compare_story(session: Session, story_id: int, now: datetime | None = None, index: bool = True) -> dict[str, Any]:
+    """Build and store the story's report; commits; returns the report. ``index``: also rewrite the
+    story's search-index rows (``compare_stale_stories`` does that once for a whole batch instead)."""
     story = session.get(Story, story_id)
     if story is None:
         raise NotFound(f"story {story_id} does not exist (it may have been merged into another); list stories first")
@@ -82,7 +83,8 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None) 
     row.body = body
     session.add(row)
     story.divergence_score = report["divergence_score"]
-    index_stories(session, [story_id])  # a member's edited title or lead is searchable with the report
+    if index:
+        index_stories(session, [story_id])  # a member's edited title or lead is searchable with the report
     session.commit()
     return report
 
@@ -118,8 +120,11 @@ def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
     done: list[int] = []
     while True:
         batch = [s for s in stale_story_ids(session, limit) if s not in done]
+        # the batch's search rows first, in one pass (a crash before its reports leaves them stale: redone)
+        index_stories(session, batch)
+        session.commit()
         for story_id in batch:
-            compare_story(session, story_id)
+            compare_story(session, story_id, index=False)
             done.append(story_id)
         if len(batch) < limit:
             return done
