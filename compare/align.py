@@ -103,17 +103,25 @@ def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     if n == 0:
         return np.zeros((0, 0)), np.zeros((0, 0)), {}
     weights = stem_weights(stems)
+    # identical stem sets (a wire copy's sentences, a repeated line) get identical scores: each
+    # distinct set is scored once and the n × n matrices are read back from the distinct ones
+    keys = [" ".join(sorted(s)) for s in stems]
+    distinct = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    take = np.fromiter((distinct[k] for k in keys), dtype=np.int64, count=n)
+    firsts = [stems[i] for i in np.unique(take, return_index=True)[1]]
     vocab = {w: i for i, w in enumerate(weights)}
     weight = np.fromiter(weights.values(), dtype=float, count=len(weights))
-    cols = np.fromiter((vocab[w] for s in stems for w in s), dtype=np.int64)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(s) for s in stems], out=indptr[1:])
-    binary = csr_matrix((np.ones(len(cols)), cols, indptr), shape=(n, len(vocab)))  # built as CSR: no COO pass
-    weighted = csr_matrix((weight[cols], cols, indptr), shape=(n, len(vocab)))
+    cols = np.fromiter((vocab[w] for s in firsts for w in s), dtype=np.int64)
+    indptr = np.zeros(len(firsts) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in firsts], out=indptr[1:])
+    shape = (len(firsts), len(vocab))
+    binary = csr_matrix((np.ones(len(cols)), cols, indptr), shape=shape)  # built as CSR: no COO pass
+    weighted = csr_matrix((weight[cols], cols, indptr), shape=shape)
     inter = (weighted @ binary.T).toarray()
-    own = np.bincount(np.repeat(np.arange(n), np.diff(indptr)), weights=weight[cols], minlength=n)
-    sorted_stems = [" ".join(sorted(s)) for s in stems]
-    ratio = process.cdist(sorted_stems, sorted_stems, scorer=fuzz.ratio, dtype=np.float32, workers=1)
+    own = np.bincount(np.repeat(np.arange(len(firsts)), np.diff(indptr)), weights=weight[cols], minlength=len(firsts))
+    ratio = process.cdist(list(distinct), list(distinct), scorer=fuzz.ratio, dtype=np.float32, workers=1)
+    if len(firsts) < n:
+        inter, own, ratio = inter[np.ix_(take, take)], own[take], ratio[np.ix_(take, take)]
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
     total = np.add.outer(own, own)  # dice = 2 * inter / (own_i + own_j), in place: n² arrays are the cost here
     np.maximum(total, 1e-9, out=total)
