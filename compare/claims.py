@@ -169,10 +169,17 @@ def _clean_source(source: str) -> str | None:
     return source
 
 
-def find_speaker(sentence: str) -> str | None:
+def lower_words(sentence: str) -> frozenset[str]:
+    """The sentence's lower-cased ASCII words: what the cheap exits of the finders below look at
+    (read once per sentence by ``extract_claims`` and passed to each)."""
+    return frozenset(LOWER_WORDS.findall(sentence.lower()))
+
+
+def find_speaker(sentence: str, words: frozenset[str] | None = None) -> str | None:
     """The source the sentence is attributed to, or None for an unattributed claim."""
     lowered = sentence.lower()
-    if not _REPORTING_WORDS & set(LOWER_WORDS.findall(lowered)) and "according to" not in lowered:
+    words = lower_words(sentence) if words is None else words
+    if not _REPORTING_WORDS & words and "according to" not in lowered:
         return None  # cheap exit: no reporting verb, no "according to"
     outside = sentence
     if "“" in sentence or '"' in sentence or "‘" in sentence:  # a verb inside a quote is not attribution
@@ -187,15 +194,16 @@ def find_speaker(sentence: str) -> str | None:
     return None
 
 
-def find_hedges(sentence: str) -> tuple[str, ...]:
-    if not _HEDGE_WORDS & set(LOWER_WORDS.findall(sentence.lower())):
+def find_hedges(sentence: str, words: frozenset[str] | None = None) -> tuple[str, ...]:
+    if not _HEDGE_WORDS & (lower_words(sentence) if words is None else words):
         return ()  # cheap exit before the alternation
     return tuple(dict.fromkeys(h.lower() for h in _HEDGE.findall(sentence)))
 
 
-def is_negated(sentence: str) -> bool:
+def is_negated(sentence: str, words: frozenset[str] | None = None) -> bool:
     lowered = sentence.lower()
-    if not (_NEGATION_WORDS & set(LOWER_WORDS.findall(lowered))) and "n't" not in lowered and "n’t" not in lowered:
+    words = lower_words(sentence) if words is None else words
+    if not (_NEGATION_WORDS & words) and "n't" not in lowered and "n’t" not in lowered:
         return False
     return bool(_NEGATION.search(sentence))
 
@@ -244,7 +252,8 @@ def extract_claims(text: str) -> list[Claim]:
     quote_open = False  # inside a quotation that runs over several sentences
     for index, (sentence, start, end) in enumerate(split_sentences(text)):
         quotes = tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
-        speaker = find_speaker(sentence)
+        words = lower_words(sentence)
+        speaker = find_speaker(sentence, words)
         # a quotation running over sentences keeps its speaker: “A,” X said. “B. C.”
         continues = (quote_open and _closes_before_opening(sentence)) or (
             since == 0 and sentence.lstrip().startswith("“") and not claims_said_nothing(claims)
@@ -269,10 +278,10 @@ def extract_claims(text: str) -> list[Claim]:
                 span=(start, end),
                 speaker=speaker,
                 quotes=quotes,
-                numbers=find_numbers(sentence, start),
+                numbers=find_numbers(sentence, start, words),
                 entities=find_entities(sentence),
-                hedges=find_hedges(sentence),
-                negated=is_negated(sentence),
+                hedges=find_hedges(sentence, words),
+                negated=is_negated(sentence, words),
                 boilerplate=bool(_BOILERPLATE.search(sentence)),
             )
         )

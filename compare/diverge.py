@@ -139,6 +139,8 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             continue
         parent[root(a)] = root(b)
     for group in story.alignment.groups:
+        if not any(story.claim(m).negated for m in group.members):
+            continue  # a flip needs a negated claim (the test _negation_flip starts with)
         for a, b in combinations(group.members, 2):
             if story.voice[a.account] != story.voice[b.account] and _negation_flip(story, a, b):
                 for r in (a, b):

@@ -151,10 +151,11 @@ def _last_word(text: str) -> str:
     return text[start:].lower()
 
 
-def find_numbers(sentence: str, offset: int) -> tuple[Quantity, ...]:
+def find_numbers(sentence: str, offset: int, words: frozenset[str] | None = None) -> tuple[Quantity, ...]:
+    """``words``: the sentence's lower-cased ASCII words when the caller has them already."""
     out: list[Quantity] = []
     lowered = sentence.lower()
-    words = set(LOWER_WORDS.findall(lowered))
+    words = frozenset(LOWER_WORDS.findall(lowered)) if words is None else words
     spelled = bool(words & _NUMBER_WORD_SET or "a few" in lowered)
     if not spelled and not _HAS_DIGIT.search(sentence) and not words & _DURATION_WORDS:
         return ()  # cheap exit: no digit, number word or duration
