@@ -181,15 +181,18 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
     if not sigs:
         return
     threshold = settings.get_float("STORYDIFF_NEARDUP_THRESHOLD")
-    band_rows = [
-        {"article_id": aid, "bucket": bucket} for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)
-    ]
-    session.connection().execute(ArticleBand.__table__.insert(), band_rows)
+    owner = {(bucket, aid) for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)}
+    conn = session.connection()
+    # ~15 plain integer rows an article: straight to the driver's executemany (SQLAlchemy's per-row
+    # parameter processing cost more than the insert itself)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {ArticleBand.__tablename__} (bucket, article_id) VALUES ({mark}, {mark})", sorted(owner)
+    )
     candidates: dict[int, set[int]] = {}
-    owner = {(r["bucket"], r["article_id"]) for r in band_rows}
-    for chunk in _chunks(sorted({r["bucket"] for r in band_rows})):
+    for chunk in _chunks(sorted({bucket for bucket, _ in owner})):
         members_of: dict[int, list[int]] = {}
-        for bucket, aid in session.execute(
+        for bucket, aid in session.connection().execute(  # Core rows: no ORM loading for ~15 rows an article
             select(ArticleBand.bucket, ArticleBand.article_id).where(ArticleBand.bucket.in_(chunk))
         ):
             members_of.setdefault(bucket, []).append(aid)
@@ -230,7 +233,6 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
         if new_id != keep:
             parent[new_id] = keep
     table = Article.__table__
-    conn = session.connection()
     if moved_roots:
         final = {old: root(new) for old, new in moved_roots.items()}
         conn.execute(
@@ -253,7 +255,7 @@ def _copy_info(session: Session, ids: set[int]) -> dict[int, tuple[int | None, d
     """article id → (original id, published, MinHash bytes)."""
     out: dict[int, tuple[int | None, datetime, bytes | None]] = {}
     for chunk in _chunks(sorted(ids)):
-        rows = session.execute(
+        rows = session.connection().execute(
             select(Article.id, Article.original_id, Article.published, Article.minhash).where(Article.id.in_(chunk))
         )
         out.update({aid: (orig, published, raw) for aid, orig, published, raw in rows})
