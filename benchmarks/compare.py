@@ -7,9 +7,11 @@ changed — so the aligner meets realistic rewording and the differ has real wor
 measured in the same run on the same story: difflib pairwise alignment (for every pair of
 outlets, every sentence of one against every sentence of the other with
 ``SequenceMatcher.ratio``, best match kept) — the obvious way to "diff" accounts without
-storydiff. Target: median ≤ 100 ms per story.
+storydiff. Target: median ≤ 100 ms per story (the lexical path). ``--semantic N`` also times N runs
+of the semantic same-fact backend (extra ``semantic``: every masked text it compares is embedded,
+nothing kept between runs), reported separately.
 
-    python benchmarks/compare.py [--runs 15]
+    python benchmarks/compare.py [--runs 15] [--semantic 3]
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def difflib_alignment(articles: list) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--semantic", type=int, default=0, metavar="N", help="also time N runs on the semantic path")
     args = parser.parse_args()
     from storydiff.compare.checks import framing_terms, quote_words
     from storydiff.compare.diverge import _negation_profile
@@ -125,6 +128,22 @@ def main() -> None:
           f"over {args.runs} runs; target ≤ 100 ms")  # fmt: skip
     print(f"difflib pairwise alignment (alignment only): {baseline * 1000:.0f} ms")
     print(f"ratio difflib / storydiff: {baseline / ours:.1f}× faster, doing alignment plus divergence typing")
+    if args.semantic:
+        from storydiff.compare import embed
+
+        if not embed.available():
+            print("semantic path: skipped (install the extra: pip install -e '.[semantic]')")
+            return
+        build_report(story, semantic=True)  # loads the model once (not timed)
+        slow = []
+        for _ in range(args.semantic):
+            for cached in (_negation_profile, framing_terms, quote_words, _stems):
+                cached.cache_clear()
+            started = time.perf_counter()
+            build_report(story, semantic=True)
+            slow.append(time.perf_counter() - started)
+        print(f"semantic path (MiniLM int8, one core): median {statistics.median(slow) * 1000:.0f} ms over "
+              f"{args.semantic} runs, {statistics.median(slow) / ours:.0f}× the lexical path")  # fmt: skip
 
 
 if __name__ == "__main__":
