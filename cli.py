@@ -247,10 +247,16 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(as_json: bool) -> None:
     """Counts of feeds, articles, versions, stories and failing feeds."""
-    from storydiff.store.queries import stats as get_stats
+    from storydiff.store import make_engine, migrate
+    from storydiff.store.counts import stats as get_stats
 
-    with command_factory()() as session:
-        counts = get_stats(session)
+    engine = make_engine()  # Core only: no session, no ORM to import
+    try:
+        migrate(engine)
+        with engine.connect() as conn:
+            counts = get_stats(conn)
+    finally:
+        engine.dispose()
     if as_json:
         click.echo(json.dumps(counts))
     else:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from storydiff.store.models import Article, Feed, Outlet, Story, StoryArticle, Version
+from storydiff.store.counts import stats as stats  # re-exported: the counts are Core only (store/counts.py)
+from storydiff.store.models import Article, Feed, Outlet, StoryArticle, Version
 
 
 def newest_versions(article_ids: Sequence[int] | None = None) -> Subquery:
@@ -18,20 +19,6 @@ def newest_versions(article_ids: Sequence[int] | None = None) -> Subquery:
     if article_ids is not None:
         stmt = stmt.where(Version.article_id.in_(article_ids))
     return stmt.subquery()
-
-
-def stats(session: Session) -> dict[str, int]:
-    def count(stmt: Any) -> int:
-        return int(session.scalar(stmt) or 0)
-
-    return {
-        "feeds": count(select(func.count()).select_from(Feed)),
-        "articles": count(select(func.count()).select_from(Article)),
-        "versions": count(select(func.count()).select_from(Version)),
-        "stories": count(select(func.count()).select_from(Story)),
-        "failing_feeds": count(select(func.count()).select_from(Feed).where(Feed.error_count > 0)),
-        "wire_copies": count(select(func.count()).select_from(Article).where(Article.original_id.is_not(None))),
-    }
 
 
 def iso(value: Any) -> str | None:

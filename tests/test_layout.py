@@ -4,6 +4,7 @@ the pure ingest modules light to import, data files found from editable and regu
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -111,6 +112,31 @@ def test_it_imports_the_pure_parser_without_the_io_stack(tmp_path):
     loaded = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     assert "feedparser" in loaded
     assert not loaded & {"sqlalchemy", "httpx", "trafilatura"}
+
+
+def test_the_stats_command_counts_without_importing_the_orm(tmp_path):
+    code = (
+        "import sys; from storydiff.cli import main; sys.argv = ['storydiff', 'stats', '--json']\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code"
+    )
+    data = tmp_path / "data"
+    env = {**os.environ, "STORYDIFF_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data}/db.sqlite"}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        for _ in range(2)  # the first creates and migrates the database (Alembic loads the ORM)
+    ]
+    for done in runs:
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout)["feeds"] == 0
+    loaded = {line.split("|")[-1].strip() for line in runs[1].stderr.splitlines() if "|" in line}
+    assert "sqlalchemy" in loaded and "sqlalchemy.orm" not in loaded and "storydiff.store.models" not in loaded
 
 
 DATA_PATHS = """
