@@ -192,9 +192,9 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
     candidates: dict[int, set[int]] = {}
     for chunk in _chunks(sorted({bucket for bucket, _ in owner})):
         members_of: dict[int, list[int]] = {}
-        for bucket, aid in session.connection().execute(  # Core rows: no ORM loading for ~15 rows an article
+        for bucket, aid in conn.execute(  # Core rows fetched at once: no ORM loading for ~15 rows an article
             select(ArticleBand.bucket, ArticleBand.article_id).where(ArticleBand.bucket.in_(chunk))
-        ):
+        ).all():
             members_of.setdefault(bucket, []).append(aid)
         for bucket, members in members_of.items():
             for new_id in (m for m in members if (bucket, m) in owner):
@@ -255,8 +255,7 @@ def _copy_info(session: Session, ids: set[int]) -> dict[int, tuple[int | None, d
     """article id → (original id, published, MinHash bytes)."""
     out: dict[int, tuple[int | None, datetime, bytes | None]] = {}
     for chunk in _chunks(sorted(ids)):
-        rows = session.connection().execute(
-            select(Article.id, Article.original_id, Article.published, Article.minhash).where(Article.id.in_(chunk))
-        )
+        found = select(Article.id, Article.original_id, Article.published, Article.minhash).where(Article.id.in_(chunk))
+        rows = session.connection().execute(found).all()
         out.update({aid: (orig, published, raw) for aid, orig, published, raw in rows})
     return out
