@@ -68,6 +68,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Processes parsing feeds during an ingest run; auto = one per core (0 on one core and in a Celery worker).",
     ),
     Setting("STORYDIFF_REFRESH_BATCH", "8", "Feeds per refresh task in the Celery deployment (fetched concurrently)."),
+    Setting(
+        "STORYDIFF_COMPARE_BATCH",
+        "20",
+        "Stories per report task in the Celery deployment (their reports recomputed, then their alerts matched, in one task).",
+    ),
     Setting("STORYDIFF_SCHEDULER_TICK", "60", "Seconds between two runs of the in-process scheduler."),
     Setting("STORYDIFF_NEARDUP_THRESHOLD", "0.8", "Estimated Jaccard similarity above which an item is a wire copy."),
     Setting(

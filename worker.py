@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import httpx
 import kombu.exceptions
 import redis
 from celery import Celery, signals
@@ -32,6 +33,7 @@ from storydiff.compare.run import cluster_new_articles
 from storydiff.compare.store_reports import compare_story, stale_story_ids
 from storydiff.errors import NotFound
 from storydiff.ingest import parsepool
+from storydiff.ingest.fetch import make_client
 from storydiff.ingest.fulltext import extract_article
 from storydiff.ingest.refresh import RefreshResult, due_feed_ids, hold_for_refresh, refresh_due_feeds, refresh_feed
 from storydiff.pipeline import pending_work
@@ -46,15 +48,23 @@ app.conf.update(
     task_ignore_result=True,
     timezone="UTC",
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": settings.get_int("STORYDIFF_VISIBILITY_TIMEOUT")},
+    broker_transport_options={
+        "visibility_timeout": settings.get_int("STORYDIFF_VISIBILITY_TIMEOUT"),
+        # a worker takes its next task from the first non-empty queue in its -Q order (fetch first),
+        # not round-robin: refreshes never wait behind a backlog of clustering and report work
+        "queue_order_strategy": "priority",
+    },
     task_routes={
+        "storydiff.schedule_due_feeds": {"queue": "fetch"},  # beat's tick: ahead of any backlog too
         "storydiff.refresh_feed": {"queue": "fetch"},
         "storydiff.refresh_feeds": {"queue": "fetch"},
         "storydiff.extract_article": {"queue": "extract"},
         "storydiff.cluster_articles": {"queue": "compare"},
         "storydiff.compare_story": {"queue": "compare"},
+        "storydiff.compare_stories": {"queue": "compare"},
         "storydiff.schedule_stale_reports": {"queue": "compare"},
         "storydiff.match_alerts": {"queue": "alerts"},
+        "storydiff.match_alerts_batch": {"queue": "alerts"},
         "storydiff.deliver_alerts": {"queue": "alerts"},
         "storydiff.sweep": {"queue": "compare"},
     },
@@ -132,9 +142,48 @@ def started(key: str) -> None:
     _redis().delete(f"storydiff:queued:{key}")
 
 
+def _mark_queued(prefix: str, ids: list[int]) -> list[int]:
+    """The ids whose work was not queued yet, now marked as queued (one round trip for all)."""
+    pipe = _redis().pipeline(transaction=False)
+    for item in ids:
+        pipe.set(f"storydiff:queued:{prefix}:{item}", 1, nx=True, ex=PENDING_TTL)
+    return [item for item, fresh in zip(ids, pipe.execute(), strict=True) if fresh]
+
+
+def _started_all(prefix: str, ids: list[int]) -> None:
+    if ids:
+        _redis().delete(*(f"storydiff:queued:{prefix}:{item}" for item in ids))
+
+
+def enqueue_reports(story_ids: list[int]) -> int:
+    """Queue the report recomputation of these stories, STORYDIFF_COMPARE_BATCH per task; a story
+    whose report is already queued is left out (coalesced per story, as with one task per story).
+    One task per story cost a Celery message, two Redis round trips and a database session each."""
+    fresh = _mark_queued("compare", sorted(set(story_ids)))
+    size = max(1, settings.get_int("STORYDIFF_COMPARE_BATCH"))
+    for start in range(0, len(fresh), size):
+        compare_stories_task.delay(fresh[start : start + size])
+    return len(fresh)
+
+
+def enqueue_matching(story_ids: list[int]) -> int:
+    """Queue alert matching for these stories' new reports (one task for all of them, coalesced per story)."""
+    fresh = _mark_queued("match", sorted(set(story_ids)))
+    if fresh:
+        match_alerts_batch_task.delay(fresh)
+    return len(fresh)
+
+
 @functools.cache
 def _factory() -> sessionmaker[Session]:
     return open_database()[1]
+
+
+@functools.cache
+def _client() -> httpx.Client:
+    """One HTTP client per worker process, shared by its refresh tasks (thread-safe): its connections
+    and TLS context are kept, not rebuilt for every batch of feeds."""
+    return make_client()
 
 
 @app.task(name="storydiff.schedule_due_feeds")
@@ -181,8 +230,7 @@ def refresh_feeds_task(self: Any, feed_ids: list[int]) -> dict[str, int]:
     queued as soon as the feed is stored; a retry after an outage also queues what the database
     says is still waiting, so a batch cut short leaves nothing to the sweep."""
     with _factory()() as session:
-        for feed_id in feed_ids:
-            hold_for_refresh(session, feed_id)
+        hold_for_refresh(session, list(feed_ids))
     if self.request.retries:
         _queue_waiting_work(feed_ids)
     stored: list[RefreshResult] = []
@@ -192,7 +240,7 @@ def refresh_feeds_task(self: Any, feed_ids: list[int]) -> dict[str, int]:
         _queue_extractions(result)
 
     try:
-        refresh_due_feeds(_factory(), feed_ids, on_result=follow_up)
+        refresh_due_feeds(_factory(), feed_ids, on_result=follow_up, client=_client())
     finally:
         if any(result.article_ids for result in stored):
             enqueue_once(cluster_articles_task, key="cluster")
@@ -233,8 +281,7 @@ def cluster_articles_task() -> dict[str, int]:
     started("cluster")
     with _factory()() as session:
         run = cluster_new_articles(session)
-    for story_id in run.story_ids:
-        enqueue_once(compare_story_task, story_id, key=f"compare:{story_id}")
+    enqueue_reports(run.story_ids)
     return {"articles": run.articles, "new_stories": run.new_stories, "merged": run.merged}
 
 
@@ -249,6 +296,38 @@ def compare_story_task(story_id: int) -> dict[str, Any]:
             return {"story_id": story_id, "skipped": "story no longer exists"}
     enqueue_once(match_alerts_task, story_id, key=f"match:{story_id}")
     return {"story_id": story_id, "divergences": len(report["divergences"])}
+
+
+@app.task(name="storydiff.compare_stories", **RETRY)
+def compare_stories_task(story_ids: list[int]) -> dict[str, Any]:
+    """Recompute and store the reports of a batch of stories (what a clustering run or the sweep
+    queues), then queue their alert matching as one task. Idempotent: a retry recomputes them."""
+    _started_all("compare", story_ids)
+    done: list[int] = []
+    with _factory()() as session:
+        for story_id in story_ids:
+            try:
+                compare_story(session, story_id)
+            except NotFound:  # merged into another story since it was queued
+                session.rollback()
+                continue
+            done.append(story_id)
+    enqueue_matching(done)
+    return {"stories": len(story_ids), "compared": len(done)}
+
+
+@app.task(name="storydiff.match_alerts_batch", **RETRY)
+def match_alerts_batch_task(story_ids: list[int]) -> dict[str, Any]:
+    """Alerts for a batch of stories' stored reports (idempotent), then one delivery run."""
+    _started_all("match", story_ids)
+    created = 0
+    with _factory()() as session:
+        for story_id in story_ids:
+            created += len(match_story(session, story_id))
+        planned = plan(session)
+    if planned:
+        enqueue_once(deliver_alerts_task, key="deliver")
+    return {"stories": len(story_ids), "alerts": created, "deliveries": planned}
 
 
 @app.task(name="storydiff.match_alerts", **RETRY)
@@ -279,7 +358,7 @@ def schedule_stale_reports() -> int:
     or given its full text after the story was last compared); part of the sweep."""
     with _factory()() as session:
         ids = stale_story_ids(session)
-    return sum(enqueue_once(compare_story_task, story_id, key=f"compare:{story_id}") for story_id in ids)
+    return enqueue_reports(ids)
 
 
 @app.task(name="storydiff.sweep")
@@ -293,10 +372,8 @@ def sweep() -> dict[str, int]:
         queued["extract"] += enqueue_once(extract_article_task, article_id, key=f"extract:{article_id}")
     if work.unclustered:
         queued["cluster"] += enqueue_once(cluster_articles_task, key="cluster")
-    for story_id in work.stale:
-        queued["compare"] += enqueue_once(compare_story_task, story_id, key=f"compare:{story_id}")
-    for story_id in work.unmatched:
-        queued["match"] += enqueue_once(match_alerts_task, story_id, key=f"match:{story_id}")
+    queued["compare"] += enqueue_reports(work.stale)
+    queued["match"] += enqueue_matching(work.unmatched)
     if work.overdue_deliveries:
         queued["deliver"] += enqueue_once(deliver_alerts_task, key="deliver")
     return queued

@@ -1,26 +1,35 @@
 """Load: many feeds through the distributed mode (Celery workers on Redis, PostgreSQL) against the
-embedded mode (one process) on the same feeds, measured in the same run.
+embedded mode in one process on the same feeds, measured in the same run.
 
 1,000 feeds are served from 127.0.0.1, their items resampled from the real RSS files in
 ../shared/data/rss-feeds-real (unique guids and links): 3 % answer slowly (5 s before the first
 byte), 3 % fail (HTTP 500), 1 % are large (20× the items). No full-text extraction (the links point
 nowhere reachable); everything else runs: fetch, parse, store, wire-copy linking, clustering,
-reports, alert matching.
+reports, alert matching. Every feed is on one host here, unlike a real feed list, so the per-host
+limit is raised to the number of fetch threads (STORYDIFF_PER_HOST_CONCURRENCY=8 unless set): the
+politeness limit of 2 would otherwise decide both figures (30 slow feeds × 5 s through 2 slots).
 
-- **embedded**: a fresh PostgreSQL database, `pipeline.run_once` in this process until nothing is
-  pending — the single-process figure.
-- **distributed**: another fresh database, N Celery worker processes (solo pool) and beat on
-  Redis. At t0 every feed is due and claimed, as beat's `schedule_due_feeds` does at its tick; the
-  run ends when every feed has been refreshed and every stored article is clustered with its story's
-  report current. Then a second round: every feed gains items and is due again, to see whether the
-  workers' memory stays flat.
+- **single-process figure** (the baseline of the ratio): a fresh PostgreSQL database,
+  `pipeline.run_once` until nothing is pending, in a process of its own (not this one, which serves
+  the feeds) with STORYDIFF_PARSE_PROCESSES=0 — one process, no parse pool. ``--embedded-pool`` also
+  times the embedded default (STORYDIFF_PARSE_PROCESSES=auto: extra parse processes on every core).
+- **distributed**: another fresh database, N Celery worker processes (``--pool threads --concurrency
+  2`` by default: two tasks at a time per process, so a refresh waiting for a slow server does not
+  hold the whole process; ``--pool solo`` for one) and beat on Redis. At t0 every feed is due and
+  claimed, as beat's `schedule_due_feeds` does at its tick; a round ends at the first sample (every
+  2 s) where every feed has been refreshed in this round and every stored article is clustered with
+  its story's report current. Then more rounds (``--rounds``, default 3): every feed gains two items
+  and is due again, to see whether refreshes stay within their interval and memory stays flat.
 
-Printed: feeds refreshed per minute, articles/s (stored and clustered, over the whole run), the
-queue depth and each worker's RSS (its process tree) over time, the refresh latency (from the feed
-being due to its refresh being stored: p50/p95/max, which must stay within the feed's interval,
-STORYDIFF_MIN_INTERVAL), and the ratio of the distributed to the embedded throughput.
+Printed: feeds refreshed per minute, articles/s (stored and clustered with reports, over the
+round), the queue depth and each worker's RSS (its process tree) every 10 s, the refresh latency
+(from the feed being due to its refresh being stored: p50/p95/max, which must stay within the
+feed's interval, STORYDIFF_MIN_INTERVAL), the CPU time of the embedded process and of the workers
+per 1,000 articles (PostgreSQL's not counted), and the ratio of the distributed round-1 throughput
+to the single-process figure (target ≥ 1.8 with 2 workers).
 
-    python benchmarks/load.py [--feeds 1000 --items 10 --workers 2 --redis redis://127.0.0.1:6379/11]
+    python benchmarks/load.py [--feeds 1000 --items 10 --workers 2 --pool threads --concurrency 2 --rounds 3]
+                              [--embedded-pool] [--redis redis://127.0.0.1:6379/11]
                               [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
@@ -151,7 +160,7 @@ def prepared(args: argparse.Namespace, feeds: Feeds) -> tuple[str, Any, Any]:
     return url, engine, factory
 
 
-def state(factory: Any) -> dict[str, int]:
+def state(factory: Any, since: datetime | None = None) -> dict[str, int]:
     from sqlalchemy import func, select
 
     from storydiff.compare.store_reports import stale_story_ids
@@ -159,7 +168,12 @@ def state(factory: Any) -> dict[str, int]:
 
     with factory() as s:
         return {
-            "refreshed": s.scalar(select(func.count(Feed.id)).where(Feed.last_fetch_at.is_not(None))) or 0,
+            "refreshed": s.scalar(  # in this round: since every feed was made due
+                select(func.count(Feed.id)).where(
+                    Feed.last_fetch_at >= since if since else Feed.last_fetch_at.is_not(None)
+                )
+            )
+            or 0,
             "articles": s.scalar(select(func.count(Article.id))) or 0,
             "clustered": s.scalar(select(func.count(StoryArticle.article_id))) or 0,
             "stale": len(stale_story_ids(s)),
@@ -193,6 +207,21 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants so far, seconds (from /proc)."""
+    total, todo, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
@@ -210,6 +239,36 @@ def embedded(factory: Any) -> tuple[float, dict[str, int]]:
             break
         run_once(factory, feed_ids=[])
     return time.perf_counter() - started, state(factory)
+
+
+def embedded_in_child(url: str, parse_processes: str) -> tuple[float, dict[str, int], float]:
+    """The embedded mode in a process of its own (this one serves the feeds and must not share its
+    interpreter with the measured pipeline), with STORYDIFF_PARSE_PROCESSES as given."""
+    import json
+
+    env = {**os.environ, "DATABASE_URL": url, "STORYDIFF_PARSE_PROCESSES": parse_processes}
+    out = subprocess.run([sys.executable, __file__, "--embedded-child"], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    seconds, st, cpu = json.loads(out.strip().splitlines()[-1])
+    return seconds, st, cpu
+
+
+def _embedded_child() -> None:
+    import json
+    import resource
+
+    from storydiff.store import open_database
+
+    engine, factory = open_database()
+    seconds, st = embedded(factory)
+    engine.dispose()
+    from storydiff.ingest import parsepool
+
+    parsepool.shutdown()  # its processes' CPU time counts (RUSAGE_CHILDREN)
+    cpu = sum(
+        r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+    print(json.dumps([seconds, st, cpu]))
 
 
 def due_now(factory: Any) -> datetime:
@@ -233,19 +292,19 @@ def beat_tick(redis_url: str) -> None:
     sender.close()
 
 
-def watch(factory: Any, redis_url: str, workers: list[subprocess.Popen], started: float, expected_feeds: int,
-          timeout: float, label: str) -> tuple[float, dict[str, int], list[float]]:  # fmt: skip
+def watch(factory: Any, redis_url: str, workers: list[subprocess.Popen], started: float, since: datetime,
+          expected_feeds: int, timeout: float, label: str) -> tuple[float, dict[str, int], list[float]]:  # fmt: skip
     """Sample until the round has settled; prints one line every ~10 s. Returns the round's wall
     time, the final state and each worker's last RSS."""
     import redis
 
     broker = redis.Redis.from_url(redis_url)
     last_print = 0.0
-    settled_for = 0
+    settled_for, settled_at = 0, 0.0
     while True:
         time.sleep(2)
         now = time.perf_counter() - started
-        st = state(factory)
+        st = state(factory, since)
         depth = sum(int(broker.llen(q)) for q in QUEUES)
         rss = [tree_rss_mb(w.pid) for w in workers]
         if now - last_print >= 10:
@@ -254,9 +313,13 @@ def watch(factory: Any, redis_url: str, workers: list[subprocess.Popen], started
                   f"  clustered {st['clustered']:6}  stale reports {st['stale']:4}  queued {depth:5}"
                   f"  worker RSS {' / '.join(f'{r:.0f}' for r in rss)} MB", flush=True)  # fmt: skip
         done = st["refreshed"] >= expected_feeds and st["clustered"] == st["articles"] and not st["stale"]
-        settled_for = settled_for + 1 if done and depth == 0 else 0
-        if settled_for >= 2:
-            return now, st, rss
+        if done and depth == 0:
+            settled_at = settled_at if settled_for else now  # the round ended at its first settled sample
+            settled_for += 1
+        else:
+            settled_for = 0
+        if settled_for >= 2:  # confirmed by the next sample
+            return settled_at, st, rss
         if now > timeout:
             print(f"  {label}: not settled after {timeout:.0f} s")
             return now, st, rss
@@ -265,21 +328,47 @@ def watch(factory: Any, redis_url: str, workers: list[subprocess.Popen], started
                 raise SystemExit(f"a worker exited with {w.returncode}")
 
 
+def worker_command(args: argparse.Namespace, n: int) -> list[str]:
+    """One Celery worker process consuming every queue, fetch first (the -Q order is the priority)."""
+    pool = ["--pool", args.pool] + (["--concurrency", str(args.concurrency)] if args.pool != "solo" else [])
+    return [sys.executable, "-m", "celery", "-A", "storydiff.worker", "worker", "-Q", ",".join(QUEUES), *pool,
+            "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"load{n}@%h"]  # fmt: skip
+
+
+def new_items(feeds: Feeds, data: str, number: int) -> None:
+    """Every feed gains two items (round ``number``)."""
+    for f, body in enumerate(feeds.bodies):
+        extra = real_feeds(Path(data) / "rss-feeds-real", 1, 2, random.Random(f"r{number}-{f}"))[0]
+        new = extra.split(b"</title>", 1)[1].rsplit(b"</channel>", 1)[0].replace(b"sd0x", f"r{number}f{f}x".encode())
+        feeds.bodies[f] = body.replace(b"</channel>", new + b"</channel>", 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--items", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--pool", default="threads", choices=["solo", "threads"], help="each worker's pool")
+    parser.add_argument("--concurrency", type=int, default=2, help="threads per worker process (--pool threads)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the distributed run (memory over time)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--timeout", type=float, default=1200)
     parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--embedded-pool", action="store_true",
+                        help="also time the embedded mode with its default parse pool (extra processes)")  # fmt: skip
+    parser.add_argument("--embedded-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.embedded_child:
+        return _embedded_child()
     tmp = tempfile.mkdtemp(prefix="storydiff-load-")
     os.environ.update(
         STORYDIFF_DATA_DIR=tmp, STORYDIFF_ALLOW_PRIVATE_URLS="1", STORYDIFF_FULLTEXT="0", STORYDIFF_HOST_DELAY="0",
         STORYDIFF_DEFAULT_FEEDS="0", STORYDIFF_LOG_LEVEL="WARNING",
+        # every feed is on one host here (127.0.0.1), unlike a real feed list: as many requests to it as
+        # fetch threads, so the per-host politeness limit (2) does not decide the figures (as in ingest.py)
+        STORYDIFF_PER_HOST_CONCURRENCY=os.environ.get("STORYDIFF_PER_HOST_CONCURRENCY", "8"),
     )  # fmt: skip
     rng = random.Random(13)
     bodies, slow, failing, large = build(args, rng)
@@ -289,15 +378,22 @@ def main() -> None:
           f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     urls: list[str] = []
     try:
-        single = None
-        if not args.skip_embedded:
-            url, engine, factory = prepared(args, feeds)
-            urls.append(url)
-            seconds, st = embedded(factory)
-            single = st["clustered"] / seconds
-            print(f"embedded (one process): {seconds:.1f} s, {st['articles']} articles stored, {st['clustered']} "
-                  f"clustered → {single:.0f} articles/s, {args.feeds / seconds * 60:.0f} feeds/min")  # fmt: skip
+        single, single_cpu = None, 0.0
+        runs = [("0", "embedded, one process (STORYDIFF_PARSE_PROCESSES=0)")]
+        if args.embedded_pool:
+            runs.append(("auto", "embedded with its default parse pool (STORYDIFF_PARSE_PROCESSES=auto)"))
+        for processes, label in [] if args.skip_embedded else runs:
+            url, engine, _ = prepared(args, feeds)
             engine.dispose()
+            urls.append(url)
+            seconds, st, cpu = embedded_in_child(url, processes)
+            rate = st["clustered"] / seconds
+            if single is None:
+                single, single_cpu = rate, cpu / st["clustered"] * 1000
+            print(f"{label}: {seconds:.1f} s, {st['articles']} articles stored, {st['clustered']} clustered "
+                  f"→ {rate:.0f} articles/s, {args.feeds / seconds * 60:.0f} feeds/min; CPU {cpu:.1f} s "
+                  f"({cpu / st['clustered'] * 1000:.1f} s per 1,000 articles, PostgreSQL not counted); load average "
+                  f"{os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
 
         url, engine, factory = prepared(args, feeds)
         urls.append(url)
@@ -305,57 +401,58 @@ def main() -> None:
 
         redis.Redis.from_url(args.redis).flushdb()
         env = {**os.environ, "REDIS_URL": args.redis, "DATABASE_URL": url}
-        celery = [sys.executable, "-m", "celery", "-A", "storydiff.worker"]
-        command = [*celery, "worker", "-Q", ",".join(QUEUES), "--pool", "solo", "--without-heartbeat",
-                   "--without-gossip", "--without-mingle"]  # fmt: skip
-        workers = []
-        for n in range(args.workers):
-            workers.append(subprocess.Popen([*command, "-n", f"load{n}@%h"], cwd=ROOT, env=env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        print(f"distributed: {args.workers} worker processes, {' '.join(worker_command(args, 0)[3:-2])}")
+        workers = [
+            subprocess.Popen(
+                worker_command(args, n), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for n in range(args.workers)
+        ]
         beat = subprocess.Popen(
-            [*celery, "beat", "--schedule", str(Path(tmp) / "beat-schedule")],
+            [sys.executable, "-m", "celery", "-A", "storydiff.worker", "beat", "--schedule", str(Path(tmp) / "beat-schedule")],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             time.sleep(6)  # the workers connect
             rss_idle = [tree_rss_mb(w.pid) for w in workers]
             rounds = []
-            for number in (1, 2):
-                if number == 2:  # every feed gains items and is due again
-                    for f, body in enumerate(feeds.bodies):
-                        extra = real_feeds(Path(args.data) / "rss-feeds-real", 1, 2, random.Random(f"r2-{f}"))[0]
-                        new = (
-                            extra.split(b"</title>", 1)[1]
-                            .rsplit(b"</channel>", 1)[0]
-                            .replace(b"sd0x", f"r2f{f}x".encode())
-                        )
-                        feeds.bodies[f] = body.replace(b"</channel>", new + b"</channel>", 1)
+            before = 0
+            for number in range(1, args.rounds + 1):
+                if number > 1:  # every feed gains items and is due again
+                    new_items(feeds, args.data, number)
                 since = due_now(factory)
+                cpu_before = sum(tree_cpu_seconds(w.pid) for w in workers)
                 started = time.perf_counter()
                 beat_tick(args.redis)
                 seconds, st, rss = watch(
-                    factory, args.redis, workers, started, args.feeds, args.timeout, f"round {number}"
+                    factory, args.redis, workers, started, since, args.feeds, args.timeout, f"round {number}"
                 )
-                latency = refreshed_since(factory, since)
-                rounds.append((seconds, st, rss, latency))
+                cpu = sum(tree_cpu_seconds(w.pid) for w in workers) - cpu_before
+                rounds.append((seconds, st, rss, refreshed_since(factory, since), st["articles"] - before, cpu))
+                before = st["articles"]
         finally:
             for p in [*workers, beat]:
                 p.terminate()
             for p in [*workers, beat]:
                 p.wait(timeout=60)
             engine.dispose()
-        (seconds, st, rss, latency), (seconds2, st2, rss2, latency2) = rounds
-        multi = st["clustered"] / seconds
-        print(f"distributed ({args.workers} workers), round 1: {seconds:.1f} s, {st['articles']} articles, "
-              f"{multi:.0f} articles/s, {len(latency) / seconds * 60:.0f} feeds refreshed/min")  # fmt: skip
-        print(f"  refresh latency from due: p50 {statistics.median(latency):.1f} s, p95 {percentile(latency, 0.95):.1f} s,"
-              f" max {max(latency):.1f} s ({len(latency)} feeds; interval {os.environ.get('STORYDIFF_MIN_INTERVAL', '300')} s)")  # fmt: skip
-        print(f"round 2 (+2 items per feed): {seconds2:.1f} s, {st2['articles'] - st['articles']} new articles; refresh "
-              f"latency p95 {percentile(latency2, 0.95):.1f} s, max {max(latency2) if latency2 else float('nan'):.1f} s")  # fmt: skip
-        print(f"worker RSS MB idle {' / '.join(f'{r:.0f}' for r in rss_idle)}, after round 1 "
-              f"{' / '.join(f'{r:.0f}' for r in rss)}, after round 2 {' / '.join(f'{r:.0f}' for r in rss2)}")  # fmt: skip
+        interval = os.environ.get("STORYDIFF_MIN_INTERVAL", "300")
+        for number, (seconds, _st, rss, latency, new, cpu) in enumerate(rounds, 1):
+            what = "" if number == 1 else " (+2 items per feed)"
+            print(f"distributed round {number}{what}: {seconds:.1f} s, {new} new articles, {new / seconds:.0f} "
+                  f"articles/s, {len(latency) / seconds * 60:.0f} feeds refreshed/min; refresh latency from due: "
+                  f"p50 {statistics.median(latency):.1f} s, p95 {percentile(latency, 0.95):.1f} s, max "
+                  f"{max(latency):.1f} s ({len(latency)} feeds; interval {interval} s); workers' CPU {cpu:.1f} s "
+                  f"({cpu / max(1, new) * 1000:.1f} s per 1,000 articles); worker RSS after "
+                  f"{' / '.join(f'{r:.0f}' for r in rss)} MB")  # fmt: skip
+        print(f"worker RSS MB idle {' / '.join(f'{r:.0f}' for r in rss_idle)}; after each round: "
+              + "; ".join(" / ".join(f"{r:.0f}" for r in rss) for _, _, rss, _, _, _ in rounds))  # fmt: skip
         if single:
-            print(f"ratio distributed / embedded throughput: {multi / single:.2f} (target ≥ 1.8 with 2 workers)")
+            multi = rounds[0][1]["clustered"] / rounds[0][0]
+            print(f"ratio distributed round 1 / embedded one process: {multi / single:.2f} "
+                  f"(target ≥ 1.8 with 2 workers); CPU per article distributed / embedded: "
+                  f"{rounds[0][5] / rounds[0][1]['clustered'] * 1000 / single_cpu:.2f}; load average "
+                  f"{os.getloadavg()[0]:.2f}")  # fmt: skip
     finally:
         feeds.server.shutdown()
         for url in urls:

@@ -8,9 +8,10 @@ other feeds in the same run are unaffected.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,13 +50,13 @@ def running_lease() -> timedelta:
     return timedelta(seconds=settings.get_float("STORYDIFF_TOTAL_TIMEOUT") + 15)
 
 
-def hold_for_refresh(session: Session, feed_id: int, now: datetime | None = None) -> None:
-    """A worker starts refreshing the feed: its claim becomes the shorter running lease (the
-    refresh sets the real next check when it ends, success or failure)."""
+def hold_for_refresh(session: Session, feed_id: int | list[int], now: datetime | None = None) -> None:
+    """A worker starts refreshing the feed (or a batch of feeds, in one statement): its claim becomes
+    the shorter running lease (the refresh sets the real next check when it ends, success or failure)."""
     now = now or datetime.now(UTC)
     session.execute(
         update(Feed)
-        .where(Feed.id == feed_id)
+        .where(Feed.id.in_(feed_id) if isinstance(feed_id, list) else Feed.id == feed_id)
         .values(next_check_at=now + running_lease())
         .execution_options(synchronize_session=False)
     )
@@ -271,9 +272,12 @@ def refresh_due_feeds(
     factory: sessionmaker[Session],
     feed_ids: list[int] | None = None,
     on_result: Callable[[RefreshResult], None] | None = None,
+    client: httpx.Client | None = None,
 ) -> list[RefreshResult]:
     """Refresh the given (default: all due) feeds: fetch in threads, parse on the process pool,
-    store one feed at a time in this process while the next ones are being parsed."""
+    store one feed at a time in this process while the next ones are being parsed — in the order
+    they arrive, so a slow server holds back only its own feed. ``client``: a long-lived client of
+    make_client() to use (a Celery worker keeps one); by default one for this run."""
     with factory() as session:
         ids = feed_ids if feed_ids is not None else due_feed_ids(session)
         targets = [
@@ -281,11 +285,16 @@ def refresh_due_feeds(
         ]
     results: list[RefreshResult] = []
     limiter = HostLimiter()
-    with make_client() as client, ThreadPoolExecutor(settings.get_int("STORYDIFF_FETCH_WORKERS")) as pool:
-        futures = deque(pool.submit(fetch_and_parse, *t, client, limiter, True) for t in targets)
+    arrived: queue.SimpleQueue[Future[Fetched]] = queue.SimpleQueue()  # each fetch as it ends
+    with (
+        make_client() if client is None else contextlib.nullcontext(client) as client,
+        ThreadPoolExecutor(settings.get_int("STORYDIFF_FETCH_WORKERS")) as pool,
+    ):
+        for t in targets:
+            pool.submit(fetch_and_parse, *t, client, limiter, True).add_done_callback(arrived.put)
         with factory() as session:
-            while futures:
-                fetched = finish_parse(futures.popleft().result())  # a stored feed's body and items are freed
+            for _ in targets:
+                fetched = finish_parse(arrived.get().result())  # a stored feed's body and items are freed
                 feed = session.get(Feed, fetched.feed_id)
                 if feed is None:
                     continue

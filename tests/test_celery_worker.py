@@ -1,6 +1,10 @@
-"""One integration test: a real Celery worker on the real Redis runs refresh_feed."""
+"""Integration tests: a real Celery worker on the real Redis runs refresh_feed (and what it queues), takes
+fetch work first; report work is queued in batches, coalesced per story."""
 
+import base64
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,7 +99,7 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path, mo
             raise AssertionError(
                 f"{clustered} of 4 articles clustered; worker said:\n{worker.communicate(timeout=20)[0][-6000:]}"
             )
-        # cluster_articles enqueued compare_story for each changed story: every story gets its report
+        # cluster_articles enqueued compare_stories for the changed stories: every story gets its report
         while time.monotonic() < deadline:
             with sqlite_db() as s:
                 stories = s.scalar(select(func.count()).select_from(Story))
@@ -108,5 +112,80 @@ def test_refresh_feed_task_on_a_real_worker(sqlite_db, feed_server, tmp_path, mo
         os.environ.pop("REDIS_URL", None)
         worker.terminate()
         output = worker.communicate(timeout=20)[0]
-    for task in ("storydiff.refresh_feed", "storydiff.cluster_articles", "storydiff.compare_story"):
+    for task in ("storydiff.refresh_feed", "storydiff.cluster_articles", "storydiff.compare_stories["):
         assert task in output, output[-2000:]
+
+
+def _redis_or_skip() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        need(False, f"Redis at {REDIS_URL} is not reachable ({exc}); start redis-server")
+    return client
+
+
+def test_a_worker_takes_fetch_work_before_queued_report_work(sqlite_db, feed_server):
+    """Queues are consumed in -Q order (fetch first), not round-robin: refreshes queued after report
+    batches still run first, so refreshes never wait behind a backlog of compare work."""
+    _redis_or_skip()
+    url = feed_server.add("/order", rss([{"title": "Order item", "link": "http://ex.com/o/1", "guid": "o1"}]))
+    with sqlite_db.begin() as s:
+        feed_id = add_feed(s, FeedSpec(url, "Order outlet", "wire"))[0].id
+    tag = uuid.uuid4().hex[:8]
+    fetch, compare = f"fetch-{tag}", f"compare-{tag}"
+    os.environ["REDIS_URL"] = REDIS_URL
+    try:
+        from storydiff.worker import app
+
+        app.conf.broker_url = REDIS_URL
+        for _ in range(2):  # queued first: report batches (for a story that does not exist: skipped)
+            app.send_task("storydiff.compare_stories", args=[[10**9]], queue=compare)
+        for _ in range(2):
+            app.send_task("storydiff.refresh_feed", args=[feed_id], queue=fetch)
+    finally:
+        os.environ.pop("REDIS_URL", None)
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "STORYDIFF_FULLTEXT": "0"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "storydiff.worker", "worker", "-Q", f"{fetch},{compare},compare",
+         "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite_db() as s:
+                if s.get(Feed, feed_id).last_fetch_at is not None and s.scalar(select(func.count()).select_from(Story)):
+                    break
+            time.sleep(0.5)
+        time.sleep(2)  # the report batches run after the refreshes
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=20)[0]
+    done = re.findall(r"Task (storydiff\.\w+)\[[^\]]+\] succeeded", output)
+    ran = [name for name in done if name in ("storydiff.refresh_feed", "storydiff.compare_stories")]
+    # (then the report batch for the story the refresh created, queued by its clustering run)
+    assert ran[:4] == ["storydiff.refresh_feed"] * 2 + ["storydiff.compare_stories"] * 2, output[-3000:]
+
+
+def test_report_work_is_queued_in_batches_and_coalesced_per_story(monkeypatch):
+    """enqueue_reports: STORYDIFF_COMPARE_BATCH stories per task; a story already queued is not queued again."""
+    client = _redis_or_skip()
+    monkeypatch.setenv("STORYDIFF_COMPARE_BATCH", "2")
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    from storydiff import worker
+
+    monkeypatch.setattr(worker.app.conf, "broker_url", REDIS_URL)
+    base = 10**9 + int(uuid.uuid4().int % 10**6) * 10
+    stories = [base, base + 1, base + 2]
+    before = client.llen("compare")
+    try:
+        assert worker.enqueue_reports(stories) == 3
+        assert client.llen("compare") - before == 2  # two tasks: [base, base + 1], [base + 2]
+        assert worker.enqueue_reports([*stories, base + 3]) == 1  # only the new story
+        assert client.llen("compare") - before == 3
+    finally:
+        added = client.lpop("compare", client.llen("compare") - before) or []  # ours: the newest, on the left
+        client.delete(*(f"storydiff:queued:compare:{s}" for s in [*stories, base + 3]))
+    batches = sorted(json.loads(base64.b64decode(json.loads(m)["body"]))[0][0] for m in added)  # the task's args
+    assert batches == [[base, base + 1], [base + 2], [base + 3]]
