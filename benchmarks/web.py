@@ -173,6 +173,7 @@ def main() -> None:
     started = time.perf_counter()
     big = build_database(url)
     print(f"database: 2,001 stories with reports in {time.perf_counter() - started:.1f} s ({folder})")
+    sys.path.insert(0, str(ROOT))  # run as a script: tests/ is not on the path
     from tests.webserver import free_port
 
     port = free_port()
