@@ -69,9 +69,25 @@ def _stem(word: str) -> str:
     return word
 
 
+class _ContentStems(dict[str, str]):
+    """Word → its stem, "" for a stop word or a single letter: a static table, filled on first sight
+    (one dictionary lookup per word in the hot path) and bounded, so a flood of invented words
+    cannot grow it without limit."""
+
+    def __missing__(self, word: str) -> str:
+        stem = "" if len(word) < 2 or word in _STOP else _stem(word)
+        if len(self) < 500_000:
+            self[word] = stem
+        return stem
+
+
+_CONTENT = _ContentStems()
+
+
 def content_stems(text: str) -> list[str]:
     """Lower-cased stems of the content words; numbers and stop words dropped."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOP]
+    table = _CONTENT
+    return [s for s in [table[w] for w in _WORD.findall(text.lower())] if s]
 
 
 def stem_weights(stem_sets: Sequence[set[str]]) -> dict[str, float]:
@@ -120,8 +136,6 @@ def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     inter = (weighted @ binary.T).toarray()
     own = np.bincount(np.repeat(np.arange(len(firsts)), np.diff(indptr)), weights=weight[cols], minlength=len(firsts))
     ratio = process.cdist(list(distinct), list(distinct), scorer=fuzz.ratio, dtype=np.float32, workers=1)
-    if len(firsts) < n:
-        inter, own, ratio = inter[np.ix_(take, take)], own[take], ratio[np.ix_(take, take)]
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
     total = np.add.outer(own, own)  # dice = 2 * inter / (own_i + own_j), in place: n² arrays are the cost here
     np.maximum(total, 1e-9, out=total)
@@ -129,6 +143,9 @@ def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     total *= 2 * OVERLAP_WEIGHT
     total += ratio * ((1 - OVERLAP_WEIGHT) / 100.0)
     np.clip(total, 0.0, 1.0, out=total)
+    if len(firsts) < n:  # computed on the distinct sets, read back for every claim
+        grid = np.ix_(take, take)
+        total, contained = total[grid], contained[grid]
     return total, contained, weights
 
 

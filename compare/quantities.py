@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 LOWER_WORDS = re.compile(r"[a-z]+")
-_UNIT_WORD = re.compile(r"[\w-]+")
 _NUMBER_WORDS = {
     "one": 1,
     "two": 2,
@@ -151,15 +151,30 @@ def _last_word(text: str) -> str:
     return text[start:].lower()
 
 
+_NUMBER_START = re.compile(r"[$€£¥\d]")  # where a digits-only match can begin
+
+
+def _digit_matches(sentence: str) -> Iterator[re.Match[str]]:
+    """``_NUMBER_DIGITS_ONLY.finditer(sentence)``, tried only where a currency sign or a digit
+    stands (the same matches: every match begins with one, and the lookbehind still sees the
+    text before the position tried)."""
+    at = _NUMBER_START.search(sentence)
+    while at is not None:
+        match = _NUMBER_DIGITS_ONLY.match(sentence, at.start())
+        if match:
+            yield match
+        at = _NUMBER_START.search(sentence, match.end() if match else at.start() + 1)
+
+
 def find_numbers(sentence: str, offset: int, words: frozenset[str] | None = None) -> tuple[Quantity, ...]:
     """``words``: the sentence's lower-cased ASCII words when the caller has them already."""
     out: list[Quantity] = []
     lowered = sentence.lower()
     words = frozenset(LOWER_WORDS.findall(lowered)) if words is None else words
-    spelled = bool(words & _NUMBER_WORD_SET or "a few" in lowered)
-    if not spelled and not _HAS_DIGIT.search(sentence) and not words & _DURATION_WORDS:
+    spelled = not words.isdisjoint(_NUMBER_WORD_SET) or "a few" in lowered
+    if not spelled and not _HAS_DIGIT.search(sentence) and words.isdisjoint(_DURATION_WORDS):
         return ()  # cheap exit: no digit, number word or duration
-    for match in (_NUMBER if spelled else _NUMBER_DIGITS_ONLY).finditer(sentence):
+    for match in _NUMBER.finditer(sentence) if spelled else _digit_matches(sentence):
         raw = match.group("num").lower()
         window = sentence[max(0, match.start() - 12) : match.start()]
         if raw[0].isdigit() and (
@@ -173,16 +188,14 @@ def find_numbers(sentence: str, offset: int, words: frozenset[str] | None = None
             value *= _SCALE[match.group("scale").lower()]
         unit, end = match.group("unit"), match.end("scale") if match.group("scale") else match.end("num")
         if unit:
-            unit_words = list(_UNIT_WORD.finditer(unit))
-            chosen = unit_words[0]  # the noun after the number: "18 civilians", "two weeks"
-            if len(unit_words) == 2 and (
-                chosen.group()[0].isupper() or chosen.group().lower().endswith(_ADJECTIVE_ENDINGS)
-            ):
-                chosen = unit_words[1]  # "18 Ukrainian civilians"
-            if chosen.group().lower() in _UNIT_STOP:
+            unit_words = unit.split()  # one or two words of [\w-], the group ends with the last
+            chosen, chosen_end = unit_words[0], len(unit_words[0])  # the noun after the number: "18 civilians"
+            if len(unit_words) == 2 and (chosen[0].isupper() or chosen.lower().endswith(_ADJECTIVE_ENDINGS)):
+                chosen, chosen_end = unit_words[1], len(unit)  # "18 Ukrainian civilians"
+            if chosen.lower() in _UNIT_STOP:
                 unit = None
             else:
-                unit, end = chosen.group().lower(), match.start("unit") + chosen.end()
+                unit, end = chosen.lower(), match.start("unit") + chosen_end
         if match.group("hunit"):  # "35-word oath", "43-year-old", "234-mile"
             unit, end = match.group("hunit").lower(), match.end("hunit")
         scale = (match.group("scale") or "").lower()
