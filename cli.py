@@ -8,11 +8,9 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
-from rich.table import Column, Table
-from rich.text import Text
 
 from storydiff import logs, settings
 from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subscriptions, tokens
@@ -20,6 +18,9 @@ from storydiff.cli_stories import command_factory, make_console, report_command,
 from storydiff.errors import StorydiffError
 from storydiff.evals.cli import eval_group  # the eval commands live beside the evaluations
 from storydiff.settings import DEFAULT_MIN_OUTLETS
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 err_console = make_console(stderr=True)
 log = logging.getLogger("storydiff.cli")
@@ -103,6 +104,8 @@ def feeds_table(rows: list[dict], wide: bool) -> Table:  # type: ignore[type-arg
     """Feeds health as a table that never cuts a name, URL or error: cells wrap (and fold long
     words) instead. Wide: one column per field; compact: outlet, URL and last error stacked in one
     cell, status with the error count, last and next check stacked."""
+    from rich.table import Column, Table
+    from rich.text import Text
 
     def when(value: str | None) -> str:
         return (value or "never")[:16].replace("T", " ")
@@ -192,6 +195,8 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     text, cluster new articles into stories, recompute stale reports. Exit status 1 when every
     feed of the run failed (some failing is 0: their errors are in the summary)."""
     from rich.progress import Progress  # ~25 ms to import: only the command that draws a bar
+    from rich.table import Column, Table
+    from rich.text import Text
     from sqlalchemy import select
 
     from storydiff.ingest.refresh import due_feed_ids
@@ -247,16 +252,20 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(as_json: bool) -> None:
     """Counts of feeds, articles, versions, stories and failing feeds."""
-    from storydiff.store import make_engine, migrate
-    from storydiff.store.counts import stats as get_stats
+    from storydiff.store.counts import quick_stats
 
-    engine = make_engine()  # Core only: no session, no ORM to import
-    try:
-        migrate(engine)
-        with engine.connect() as conn:
-            counts = get_stats(conn)
-    finally:
-        engine.dispose()
+    counts = quick_stats(settings.database_url())  # the driver alone, on a database at the newest schema
+    if counts is None:  # a new or older database (or a URL with options): migrate first
+        from storydiff.store import make_engine, migrate
+        from storydiff.store.counts import stats as get_stats
+
+        engine = make_engine()  # Core only: no session, no ORM to import
+        try:
+            migrate(engine)
+            with engine.connect() as conn:
+                counts = get_stats(conn)
+        finally:
+            engine.dispose()
     if as_json:
         click.echo(json.dumps(counts))
     else:

@@ -8,7 +8,6 @@ import json
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from storydiff import settings
 from storydiff.cli_stories import command_factory
@@ -36,6 +35,8 @@ def tokens_create(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def tokens_list(as_json: bool) -> None:
     """Tokens (names, when created and last used, revoked or not); never the tokens themselves."""
+    from rich.table import Table
+
     from storydiff.store.tokens import list_tokens
 
     with command_factory()() as session:
@@ -160,6 +161,7 @@ def subscriptions() -> None:
 @subscriptions.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def subscriptions_list(as_json: bool) -> None:
+    from rich.table import Table
     from sqlalchemy import select
 
     from storydiff.alerts.subscriptions import as_dict

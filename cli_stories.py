@@ -13,8 +13,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Column, Table
-from rich.text import Text
 
 from storydiff.settings import DEFAULT_MIN_OUTLETS
 
@@ -56,6 +54,9 @@ def uses_markers(console: Console) -> bool:
 
 
 def report_text(report: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     markers = uses_markers(console)
     console.print(Text(report["title"], style="bold underline"))
     console.print(
@@ -148,6 +149,9 @@ def stories_command(
     as_json: bool, sort: str | None, min_outlets: int, kind: str | None, search: str | None, limit: int
 ) -> None:
     """Stories with their outlets, divergence score and divergence types."""
+    from rich.table import Column, Table
+    from rich.text import Text
+
     from storydiff.store.stories import StoryFilter, count_below, list_stories
 
     with command_factory()() as session:

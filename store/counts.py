@@ -1,31 +1,64 @@
-"""The database's counts (``storydiff stats``, ``/api/stats``, the home page) in SQLAlchemy Core
-only: the command that prints them starts without importing the ORM and the models (about half
-of its start-up time). The table and column names are the models' (``store/models.py``)."""
+"""The database's counts (``storydiff stats``, ``/api/stats``, the home page) as plain SQL: the
+pages run it through their session, and ``storydiff stats`` through the database driver alone
+(``quick_stats``: no SQLAlchemy, no ORM, no models to import — most of the command's start-up
+time). The table and column names are the models' (``store/models.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import column, func, select, table
-
-_FEEDS = table("feeds", column("error_count"))
-_ARTICLES = table("articles", column("original_id"))
-_VERSIONS = table("versions")
-_STORIES = table("stories")
+COUNTS = {
+    "feeds": "SELECT count(*) FROM feeds",
+    "articles": "SELECT count(*) FROM articles",
+    "versions": "SELECT count(*) FROM versions",
+    "stories": "SELECT count(*) FROM stories",
+    "failing_feeds": "SELECT count(*) FROM feeds WHERE error_count > 0",
+    "wire_copies": "SELECT count(*) FROM articles WHERE original_id IS NOT NULL",
+}
 
 
 def stats(db: Any) -> dict[str, int]:
     """Counts of feeds, articles, versions, stories, failing feeds and wire copies; ``db``: a
     Session or a Connection (anything with ``scalar``)."""
+    from sqlalchemy import text
 
-    def count(stmt: Any) -> int:
-        return int(db.scalar(stmt) or 0)
+    return {name: int(db.scalar(text(sql)) or 0) for name, sql in COUNTS.items()}
 
-    return {
-        "feeds": count(select(func.count()).select_from(_FEEDS)),
-        "articles": count(select(func.count()).select_from(_ARTICLES)),
-        "versions": count(select(func.count()).select_from(_VERSIONS)),
-        "stories": count(select(func.count()).select_from(_STORIES)),
-        "failing_feeds": count(select(func.count()).select_from(_FEEDS).where(_FEEDS.c.error_count > 0)),
-        "wire_copies": count(select(func.count()).select_from(_ARTICLES).where(_ARTICLES.c.original_id.is_not(None))),
-    }
+
+def quick_stats(url: str) -> dict[str, int] | None:
+    """The same counts through the DB-API driver, for a database already at the newest schema;
+    None when that cannot be told that way (a new or older database, a URL with options: the
+    caller then takes the full path, which migrates)."""
+    from storydiff.store.revision import head_revision
+
+    if "?" in url:
+        return None
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        import sqlite3
+        from pathlib import Path
+
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return None
+        conn: Any = sqlite3.connect(path, timeout=30)
+    elif url.startswith("postgresql+psycopg://"):
+        import psycopg
+
+        conn = psycopg.connect("postgresql://" + url.split("://", 1)[1], connect_timeout=10)
+    else:
+        return None
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT version_num FROM alembic_version")
+        except Exception:  # no table yet: a new database
+            return None
+        if [row[0] for row in cur.fetchall()] != [head_revision()]:
+            return None
+        counts = {}
+        for name, sql in COUNTS.items():
+            cur.execute(sql)
+            counts[name] = int(cur.fetchone()[0] or 0)
+        return counts
+    finally:
+        conn.close()

@@ -13,8 +13,7 @@ if TYPE_CHECKING:  # the ORM loads when a session factory is made: `storydiff st
     from sqlalchemy.orm import Session, sessionmaker
 
 from storydiff import settings
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from storydiff.store.revision import MIGRATIONS_DIR, head_revision
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -60,24 +59,6 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 MIGRATION_LOCK = 0x5D1FF_0001  # PostgreSQL advisory lock key of schema migrations
-
-
-def head_revision() -> str | None:
-    """The newest migration's revision id, read from the files (no Alembic import): the one no
-    other migration names as its down_revision."""
-    import re
-
-    revisions, downs = set(), set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        found = re.search(r'^revision = "([^"]+)"', source, re.M)
-        down = re.search(r'^down_revision = "([^"]+)"', source, re.M)
-        if found:
-            revisions.add(found.group(1))
-        if down:
-            downs.add(down.group(1))
-    heads = revisions - downs
-    return heads.pop() if len(heads) == 1 else None
 
 
 def migrate(engine: Engine) -> None:

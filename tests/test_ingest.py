@@ -1,13 +1,17 @@
 """Ingestion behaviour on real databases: idempotency, conditional GET, dedup across feeds,
 edit history, wire copies, full-text extraction."""
 
-from sqlalchemy import func, select
+import os
+
+from sqlalchemy import func, select, text
 
 from storydiff.ingest.feeds import FeedSpec, add_feed
 from storydiff.ingest.fulltext import extract_pending
 from storydiff.ingest.refresh import refresh_due_feeds, refresh_feed
+from storydiff.store.counts import quick_stats
 from storydiff.store.models import Article, ArticleFeed, Feed, Version
 from storydiff.store.queries import stats
+from storydiff.store.revision import head_revision
 from tests.feedserver import rss
 
 DATE = "Tue, 21 Oct 2025 10:00:00 +0000"
@@ -188,6 +192,28 @@ def test_stats_has_the_documented_keys(db, feed_server):
         result = stats(s)
     assert {"feeds", "articles", "versions", "stories", "failing_feeds"} <= set(result)
     assert (result["feeds"], result["articles"], result["versions"], result["failing_feeds"]) == (1, 2, 2, 0)
+
+
+def test_the_drivers_counts_equal_the_sessions_and_step_aside_for_an_older_schema(db, feed_server):
+    add(db, feed_server.add("/feed", rss(items(3))))
+    add(db, feed_server.add("/gone", "", status=404))
+    refresh_due_feeds(db)
+    url = os.environ["DATABASE_URL"]
+    with db() as s:
+        expected = stats(s)
+    assert expected["articles"] == 3 and expected["failing_feeds"] == 1
+    assert quick_stats(url) == expected
+    head = head_revision()
+    with db() as s:  # a database behind the newest migration: the caller must migrate first
+        s.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        s.commit()
+    try:
+        assert quick_stats(url) is None
+    finally:  # the PostgreSQL database is shared by the session's tests
+        with db() as s:
+            s.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+            s.commit()
+    assert quick_stats(url + "?connect_timeout=5") is None  # options only SQLAlchemy reads: the full path
 
 
 def test_two_entries_of_one_feed_with_the_same_url_are_one_article_with_two_entries(db, feed_server):
