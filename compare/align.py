@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -33,7 +33,7 @@ from scipy.sparse import csr_matrix
 from wordfreq import zipf_frequency
 
 from storydiff.compare.claims import Claim
-from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
+from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, WORD_CACHE
 
 ALIGN_THRESHOLD = 0.37  # best F1 (0.831) on STS-B train for gold ≥ 2.5; see module docstring
 OVERLAP_WEIGHT = 0.7
@@ -56,12 +56,12 @@ _STOP = (
 )
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE)  # per word, bounded: a worker runs for months of new names
 def _rarity(word: str) -> float:
     return max(0.5, 7.5 - zipf_frequency(word, "en"))
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE)  # per word, bounded: a worker runs for months of new names
 def _stem(word: str) -> str:
     for suffix, keep in (("ies", 4), ("ing", 5), ("ed", 4), ("es", 4), ("s", 3)):
         if len(word) > keep and word.endswith(suffix):
@@ -76,7 +76,7 @@ class _ContentStems(dict[str, str]):
 
     def __missing__(self, word: str) -> str:
         stem = "" if len(word) < 2 or word in _STOP else _stem(word)
-        if len(self) < 500_000:
+        if len(self) < WORD_CACHE:
             self[word] = stem
         return stem
 

@@ -7,6 +7,8 @@ import math
 import re
 from collections import Counter
 
+WORD_CACHE = 1 << 17  # entries of each per-word table (stems, rarity): bounded in a long-running worker
+
 # function words: what every comparison ignores (the paraphrase model is fitted with exactly these)
 FUNCTION_WORDS = frozenset(
     [

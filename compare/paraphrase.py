@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
-from storydiff.compare.features import FUNCTION_WORDS
+from storydiff.compare.features import FUNCTION_WORDS, WORD_CACHE
 
 MODEL_FILE = Path(__file__).resolve().parent / "paraphrase_model.json"
 _WORD = re.compile(r"\w+(?:['’]\w+)?")
@@ -36,7 +36,7 @@ STOP_WORDS = FUNCTION_WORDS
 N_BASE = 22
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE)  # per word, bounded: a worker runs for months of new names
 def _rarity(word: str) -> float:
     return max(0.5, 7.5 - zipf_frequency(word, "en"))
 
