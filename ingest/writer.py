@@ -173,6 +173,9 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
     return counts
 
 
+BUCKET_CANDIDATES = 16  # stored members of one LSH bucket a new article is compared with (the earliest)
+
+
 def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
     """Store LSH buckets of new articles and point every near-duplicate at the earliest copy.
 
@@ -197,8 +200,13 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
         ).all():
             members_of.setdefault(bucket, []).append(aid)
         for bucket, members in members_of.items():
-            for new_id in (m for m in members if (bucket, m) in owner):
-                candidates.setdefault(new_id, set()).update(m for m in members if m != new_id)
+            fresh = [m for m in members if (bucket, m) in owner]
+            # a wire story run by hundreds of sites fills its buckets with copies that all point at one
+            # original: the earliest stored members stand for the bucket, so linking one more copy
+            # costs the same however many there are already (every member leads to the same root)
+            stored = sorted(m for m in members if (bucket, m) not in owner)[:BUCKET_CANDIDATES]
+            for new_id in fresh:
+                candidates.setdefault(new_id, set()).update(m for m in fresh + stored if m != new_id)
     if not candidates:
         return
     info = _copy_info(session, set().union(*candidates.values()) | set(sigs))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from storydiff.ingest import neardup
 from storydiff.ingest.feeds import FeedSpec, add_feed
 from storydiff.ingest.parse import Item
-from storydiff.ingest.writer import store_items
+from storydiff.ingest.writer import BUCKET_CANDIDATES, store_items
 from storydiff.store.models import Article, ArticleFeed, Feed, Version
 
 NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
@@ -102,6 +102,30 @@ def test_it_points_a_wire_copy_at_the_earliest_article(db):
     assert original.original_id is None
     assert by_url["https://paper.example/strike"].original_id == original.id
     assert by_url["https://paper.example/other"].original_id is None
+
+
+@pytest.mark.postgres
+def test_a_story_run_by_more_sites_than_a_bucket_is_read_for_still_forms_one_tree(db):
+    many = BUCKET_CANDIDATES * 2 + 3  # more stored copies than a new article is compared with
+    with db.begin() as s:
+        feeds = [make_feed(s, f"https://site{k}.example/rss", f"Site {k}") for k in range(many + 1)]
+        for k in range(many):  # one copy a site, each published after the one before
+            published = NOW - timedelta(hours=100 - k)
+            store_items(
+                s, feeds[k], [item(10 + k, WIRE, url=f"https://site{k}.example/strike", published=published)], NOW
+            )
+        # the wire's own text arrives last but was published first: every stored copy now points at it
+        store_items(
+            s,
+            feeds[many],
+            [item(1, WIRE, url="https://wire.example/strike", published=NOW - timedelta(hours=200))],
+            NOW,
+        )
+    with db() as s:
+        by_url = {a.url: a for a in s.scalars(select(Article))}
+    original = by_url["https://wire.example/strike"]
+    assert original.original_id is None
+    assert all(by_url[f"https://site{k}.example/strike"].original_id == original.id for k in range(many))
 
 
 @pytest.mark.postgres
