@@ -174,6 +174,7 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
 
 
 BUCKET_CANDIDATES = 16  # stored members of one LSH bucket a new article is compared with (the earliest)
+BUCKETS_PER_STATEMENT = 200  # sub-selects in one UNION ALL (SQLite allows 500)
 
 
 def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
@@ -192,19 +193,26 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
     conn.exec_driver_sql(
         f"INSERT INTO {ArticleBand.__tablename__} (bucket, article_id) VALUES ({mark}, {mark})", sorted(owner)
     )
+    fresh_in: dict[int, list[int]] = {}
+    for bucket, aid in sorted(owner):
+        fresh_in.setdefault(bucket, []).append(aid)
+    # a wire story run by hundreds of sites fills its buckets with copies that all point at one
+    # original: the earliest stored members stand for a bucket, read from its B-tree with a LIMIT
+    # (one sub-select a bucket), so linking one more copy costs the same however many there are
+    # already — every member of a copy tree leads to the same root
+    one = (
+        f"SELECT * FROM (SELECT bucket, article_id FROM {ArticleBand.__tablename__} "
+        f"WHERE bucket = {mark} ORDER BY article_id LIMIT {BUCKET_CANDIDATES:d}) AS b"
+    )
     candidates: dict[int, set[int]] = {}
-    for chunk in _chunks(sorted({bucket for bucket, _ in owner})):
+    for chunk in _chunks(sorted(fresh_in), BUCKETS_PER_STATEMENT):
         members_of: dict[int, list[int]] = {}
-        for bucket, aid in conn.execute(  # Core rows fetched at once: no ORM loading for ~15 rows an article
-            select(ArticleBand.bucket, ArticleBand.article_id).where(ArticleBand.bucket.in_(chunk))
-        ).all():
-            members_of.setdefault(bucket, []).append(aid)
-        for bucket, members in members_of.items():
-            fresh = [m for m in members if (bucket, m) in owner]
-            # a wire story run by hundreds of sites fills its buckets with copies that all point at one
-            # original: the earliest stored members stand for the bucket, so linking one more copy
-            # costs the same however many there are already (every member leads to the same root)
-            stored = sorted(m for m in members if (bucket, m) not in owner)[:BUCKET_CANDIDATES]
+        for bucket, aid in conn.exec_driver_sql(" UNION ALL ".join([one] * len(chunk)), tuple(chunk)).all():
+            if (bucket, aid) not in owner:
+                members_of.setdefault(bucket, []).append(aid)
+        for bucket in chunk:
+            fresh = fresh_in[bucket]
+            stored = members_of.get(bucket, [])
             for new_id in fresh:
                 candidates.setdefault(new_id, set()).update(m for m in fresh + stored if m != new_id)
     if not candidates:
