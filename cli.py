@@ -42,6 +42,27 @@ class Group(click.Group):
         except StorydiffError as exc:
             err_console.print(f"[red]error:[/red] {exc}")
             sys.exit(2)
+        except Exception as exc:
+            if not _database_unreachable(exc):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            from rich.markup import escape
+
+            err_console.print(
+                f"[red]error:[/red] cannot reach the database {escape(shown_database_url())}: {escape(reason)} "
+                "(is it running? DATABASE_URL says where it is)",
+                highlight=False,
+            )
+            sys.exit(2)
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """A database driver's (or SQLAlchemy's) OperationalError: the server refused or dropped the
+    connection, or the file cannot be opened — a one-line message, not a traceback."""
+    return any(
+        cls.__name__ == "OperationalError" and cls.__module__.split(".")[0] in ("sqlalchemy", "psycopg", "sqlite3")
+        for cls in type(exc).__mro__
+    )
 
 
 @click.group(cls=Group)

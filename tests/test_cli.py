@@ -106,3 +106,22 @@ def test_compare_command_offline_json_markdown_and_bad_input(tmp_path):
     not_json.write_text("<html>\n")
     failed = storydiff("compare", str(not_json))
     assert failed.returncode == 2 and "line 1: not valid JSON" in failed.stderr
+
+
+def test_a_database_that_does_not_answer_is_one_line_with_its_url_and_no_password(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgresql://reader:hunter2@127.0.0.1:1/news"}  # nothing listens on port 1
+    sqlite_dir = tmp_path / "not-a-file.db"
+    sqlite_dir.mkdir()  # a directory where the SQLite file should be: it cannot be opened
+    for url in (env["DATABASE_URL"], f"sqlite:///{sqlite_dir}"):
+        for command in (["stats"], ["stories"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "storydiff.cli", *command],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env={**env, "DATABASE_URL": url},
+                cwd=tmp_path,
+            )
+            assert done.returncode == 2, done.stderr[-2000:]
+            assert "cannot reach the database" in done.stderr and "Traceback" not in done.stderr
+            assert "hunter2" not in done.stderr
