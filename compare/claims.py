@@ -159,9 +159,14 @@ _HEDGE_WORDS = frozenset(h.split()[0].split("-")[0] for h in HEDGES)
 _NEGATION_WORDS = frozenset(_NEGATION.pattern.split("(")[1].split(")")[0].split("|"))
 
 
+_LEADING_JOINER = re.compile(r"^(?:and|but|while|as|that)\s+", re.IGNORECASE)
+_TRAILING_TIME = re.compile(r"\s+(?:on|in|at|last|this|late|early)\s+(?:\w+day|\w+)$")
+_ARTICLE = re.compile(r"^(?:The|A|An)\s+")
+
+
 def _clean_source(source: str) -> str | None:
-    source = re.sub(r"^(?:and|but|while|as|that)\s+", "", source.strip(' ,;:—-"“”'), flags=re.IGNORECASE)
-    source = re.sub(r"\s+(?:on|in|at|last|this|late|early)\s+(?:\w+day|\w+)$", "", source)
+    source = _LEADING_JOINER.sub("", source.strip(' ,;:—-"“”'))
+    source = _TRAILING_TIME.sub("", source)
     if not source or source.lower() in {"it", "this", "that", "which", "who", "they", "he", "she", "we", "i"}:
         return None
     if source.split()[-1].lower() in {"was", "were", "is", "are", "been", "be", "being"}:
@@ -211,7 +216,7 @@ def is_negated(sentence: str, words: frozenset[str] | None = None) -> bool:
 def find_entities(sentence: str) -> tuple[str, ...]:
     names = []
     for match in _NAME.finditer(sentence):
-        name = re.sub(r"^(?:The|A|An)\s+", "", match.group().strip())
+        name = _ARTICLE.sub("", match.group().strip())
         if name not in _NOT_NAMES:
             names.append(name)
     return tuple(dict.fromkeys(names))
