@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
 from storydiff.settings import DEFAULT_MIN_OUTLETS
 from storydiff.store.inputs import MAX_ID, bounded_int, check_text, finite_number, utc_time
-from storydiff.store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
+from storydiff.store.models import OUTLET_KINDS, SCORE_ORDER, Article, Outlet, Report, Story, StoryArticle, Version
 from storydiff.store.queries import iso
 from storydiff.store.search import matches, parse_query
 
@@ -77,7 +77,7 @@ class StoryFilter:
 
 def _sort_column(sort: str | None) -> Any:
     return {
-        "score": func.coalesce(Story.divergence_score, -1.0),
+        "score": SCORE_ORDER,  # the expression of the index ix_stories_score_order
         "updated": Story.last_seen,
         "outlets": func.coalesce(Report.outlets, 0),
     }[sort]
@@ -123,12 +123,22 @@ def cursor_time(value: Any) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)  # may overflow
 
 
+# every story less those whose report has that many outlets (a story has at most one report): two
+# counts over indexes, not a join of every story with its report
+_COUNT_BELOW = select(
+    select(func.count()).select_from(Story).scalar_subquery()
+    - select(func.count()).select_from(Report).where(Report.outlets >= bindparam("min_outlets")).scalar_subquery()
+)
+_OUTLET_NAMES = select(Outlet.name).order_by(Outlet.name)
+
+
 def count_below(session: Session, min_outlets: int) -> int:
     """How many stories are told by fewer than ``min_outlets`` outlets (what that filter hides)."""
     if min_outlets <= 1:
         return 0
-    stmt = select(func.count()).select_from(Story).outerjoin(Report, Report.story_id == Story.id)
-    return int(session.scalar(stmt.where(func.coalesce(Report.outlets, 0) < min_outlets)) or 0)
+    # every story less those with a report of that many outlets (a story has at most one report):
+    # two counts over indexes instead of a join of every story with its report
+    return int(session.scalar(_COUNT_BELOW, {"min_outlets": min_outlets}) or 0)
 
 
 def _equal_to(expected: str) -> Callable[[Any], str]:
@@ -138,6 +148,20 @@ def _equal_to(expected: str) -> Callable[[Any], str]:
         return expected
 
     return check
+
+
+# the columns of a list row (plain rows, no ORM objects: a page is read, never changed)
+LIST_COLUMNS = (
+    Story.id,
+    Story.title,
+    Story.first_seen,
+    Story.last_seen,
+    Story.status,
+    Story.divergence_score,
+    Report.outlets,
+    Report.divergences,
+    Report.types,
+)
 
 
 def story_summary(story: Story) -> dict[str, Any]:
@@ -164,13 +188,13 @@ def list_stories(
     else:
         column = _sort_column(flt.sort)
         cursor_sort = str(flt.sort)
-    stmt = select(Story, Report.outlets, Report.divergences, Report.types, column.label("sort_value")).outerjoin(
-        Report, Report.story_id == Story.id
-    )
+    stmt = select(*LIST_COLUMNS, column.label("sort_value")).outerjoin(Report, Report.story_id == Story.id)
     if hits is not None:
         stmt = stmt.join(hits, hits.c.story_id == Story.id)  # every word of the search
     if flt.min_outlets > 1:
-        stmt = stmt.where(Report.outlets >= flt.min_outlets)
+        # as a condition on each row (not on the index of reports.outlets): SQLite then reads the stories
+        # in the sort's order and stops after a page, rather than sorting every story told by 2+ outlets
+        stmt = stmt.where(func.coalesce(Report.outlets, 0) >= flt.min_outlets)
     member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
     member = member.join(Outlet, Outlet.id == Article.outlet_id).where(StoryArticle.story_id == Story.id)
     if flt.outlet:
@@ -189,19 +213,24 @@ def list_stories(
         stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
     rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
     page = [
-        story_summary(story)
-        | {
-            "outlets": outlets or 0,
-            "divergences": divergences or 0,
-            "types": [t for t in (types or "").split(",") if t],
+        {
+            "id": row.id,
+            "title": row.title,
+            "first_seen": iso(row.first_seen),
+            "last_seen": iso(row.last_seen),
+            "status": row.status,
+            "divergence_score": row.divergence_score,
+            "outlets": row.outlets or 0,
+            "divergences": row.divergences or 0,
+            "types": [t for t in (row.types or "").split(",") if t],
         }
-        | ({"relevance": int(sort_value)} if flt.sort == "relevance" else {})
-        for story, outlets, divergences, types, sort_value in rows[:limit]
+        | ({"relevance": int(row.sort_value)} if flt.sort == "relevance" else {})
+        for row in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = pack_cursor(cursor_sort, last.sort_value, last[0].id)
+        next_cursor = pack_cursor(cursor_sort, last.sort_value, last.id)
     return page, next_cursor
 
 
@@ -229,4 +258,4 @@ def edit_history(session: Session, article_ids: Sequence[int]) -> dict[int, list
 
 
 def outlet_names(session: Session) -> list[str]:
-    return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
+    return list(session.scalars(_OUTLET_NAMES))
