@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
@@ -175,6 +175,46 @@ def story_summary(story: Story) -> dict[str, Any]:
     }
 
 
+_LIST_STATEMENTS: dict[tuple[str | bool, ...], Any] = {}
+
+
+def _list_statement(
+    column: Any,
+    hits: Any,
+    min_outlets: bool,
+    outlet: bool,
+    kind: bool,
+    since: bool,
+    until: bool,
+    type: bool,
+    after: bool,
+) -> Any:
+    """The stories list's SELECT for a shape of filter, its values as parameters (``list_*``)."""
+    stmt = select(*LIST_COLUMNS, column.label("sort_value")).outerjoin(Report, Report.story_id == Story.id)
+    if hits is not None:
+        stmt = stmt.join(hits, hits.c.story_id == Story.id)  # every word of the search
+    if min_outlets:
+        # as a condition on each row (not on the index of reports.outlets): SQLite then reads the stories
+        # in the sort's order and stops after a page, rather than sorting every story told by 2+ outlets
+        stmt = stmt.where(func.coalesce(Report.outlets, 0) >= bindparam("list_min_outlets"))
+    member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
+    member = member.join(Outlet, Outlet.id == Article.outlet_id).where(StoryArticle.story_id == Story.id)
+    if outlet:
+        stmt = stmt.where(exists(member.where(Outlet.name == bindparam("list_outlet"))))
+    if kind:
+        stmt = stmt.where(exists(member.where(Outlet.kind == bindparam("list_kind"))))
+    if since:
+        stmt = stmt.where(Story.last_seen >= bindparam("list_since"))
+    if until:
+        stmt = stmt.where(Story.first_seen <= bindparam("list_until"))
+    if type:
+        stmt = stmt.where(Report.types.like(bindparam("list_type")))
+    if after:
+        after_value = bindparam("list_after")
+        stmt = stmt.where(or_(column < after_value, and_(column == after_value, Story.id < bindparam("list_after_id"))))
+    return stmt.order_by(column.desc(), Story.id.desc()).limit(bindparam("list_limit", type_=Integer))
+
+
 def list_stories(
     session: Session, flt: StoryFilter, limit: int = 25, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -188,30 +228,37 @@ def list_stories(
     else:
         column = _sort_column(flt.sort)
         cursor_sort = str(flt.sort)
-    stmt = select(*LIST_COLUMNS, column.label("sort_value")).outerjoin(Report, Report.story_id == Story.id)
-    if hits is not None:
-        stmt = stmt.join(hits, hits.c.story_id == Story.id)  # every word of the search
-    if flt.min_outlets > 1:
-        # as a condition on each row (not on the index of reports.outlets): SQLite then reads the stories
-        # in the sort's order and stops after a page, rather than sorting every story told by 2+ outlets
-        stmt = stmt.where(func.coalesce(Report.outlets, 0) >= flt.min_outlets)
-    member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
-    member = member.join(Outlet, Outlet.id == Article.outlet_id).where(StoryArticle.story_id == Story.id)
-    if flt.outlet:
-        stmt = stmt.where(exists(member.where(Outlet.name == flt.outlet)))
-    if flt.kind:
-        stmt = stmt.where(exists(member.where(Outlet.kind == flt.kind)))
-    if flt.since:
-        stmt = stmt.where(Story.last_seen >= flt.since)
-    if flt.until:
-        stmt = stmt.where(Story.first_seen <= flt.until)
-    if flt.type:
-        stmt = stmt.where(Report.types.like(f"%,{flt.type},%"))
+    values: dict[str, Any] = {
+        "list_min_outlets": flt.min_outlets,
+        "list_outlet": flt.outlet,
+        "list_kind": flt.kind,
+        "list_since": flt.since,
+        "list_until": flt.until,
+        "list_type": f"%,{flt.type},%",
+        "list_limit": limit + 1,
+    }
     if cursor:
         convert = {"updated": cursor_time, "relevance": integer}.get(str(flt.sort), finite_number)
-        _, value, last_id = unpack_cursor(cursor, _equal_to(cursor_sort), convert, row_id)
-        stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
-    rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
+        _, values["list_after"], values["list_after_id"] = unpack_cursor(
+            cursor, _equal_to(cursor_sort), convert, row_id
+        )
+    shape = (
+        str(flt.sort),
+        flt.min_outlets > 1,
+        bool(flt.outlet),
+        bool(flt.kind),
+        bool(flt.since),
+        bool(flt.until),
+        bool(flt.type),
+        bool(cursor),
+    )
+    if hits is not None:  # a search: its own statement each time
+        stmt = _list_statement(column, hits, *shape[1:])
+    else:  # one statement per shape of filter, built once (its compiled form is then found at once)
+        stmt = _LIST_STATEMENTS.get(shape)
+        if stmt is None:
+            stmt = _LIST_STATEMENTS.setdefault(shape, _list_statement(column, None, *shape[1:]))
+    rows = session.execute(stmt, values).all()
     page = [
         {
             "id": row.id,
