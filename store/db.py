@@ -15,13 +15,18 @@ if TYPE_CHECKING:  # the ORM loads when a session factory is made: `storydiff st
 from storydiff import settings
 from storydiff.store.revision import MIGRATIONS_DIR, head_revision
 
+# connections kept open per process (SQLAlchemy's default is 5): the web server answers 8 or more
+# requests at once, and a connection beyond the pool is closed after each use, so the next request
+# pays for a new one (on SQLite: an empty page cache and the pragmas; on PostgreSQL: a login)
+POOL_SIZE = 10
+
 
 def make_engine(url: str | None = None) -> Engine:
     url = url or settings.database_url()
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, pool_size=POOL_SIZE, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -36,7 +41,7 @@ def make_engine(url: str | None = None) -> Engine:
     # a database that does not answer fails a connection in 10 s (libpq waits forever by default),
     # so /healthz and the pages report it instead of hanging; a connect_timeout in the URL wins
     connect_args = {} if "connect_timeout" in url else {"connect_timeout": 10}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, connect_args=connect_args)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -19,6 +19,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -147,6 +149,13 @@ class Story(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     divergence_score: Mapped[float | None] = mapped_column(Float, index=True)
+
+
+# The stories list sorted by divergence score (stories without a report last) reads this index in
+# order and stops after a page, instead of sorting every story; the query must spell the expression
+# exactly so (store/stories.py SCORE_ORDER: the literal, not a bound parameter).
+SCORE_ORDER = func.coalesce(Story.divergence_score, literal_column("-1.0"))
+Index("ix_stories_score_order", SCORE_ORDER, Story.id)
 
 
 class StoryRedirect(Base):

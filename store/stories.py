@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
 from storydiff.settings import DEFAULT_MIN_OUTLETS
 from storydiff.store.inputs import MAX_ID, bounded_int, check_text, finite_number, utc_time
-from storydiff.store.models import OUTLET_KINDS, Article, Outlet, Report, Story, StoryArticle, Version
+from storydiff.store.models import OUTLET_KINDS, SCORE_ORDER, Article, Outlet, Report, Story, StoryArticle, Version
 from storydiff.store.queries import iso
 from storydiff.store.search import matches, parse_query
 
@@ -77,7 +77,7 @@ class StoryFilter:
 
 def _sort_column(sort: str | None) -> Any:
     return {
-        "score": func.coalesce(Story.divergence_score, -1.0),
+        "score": SCORE_ORDER,  # the expression of the index ix_stories_score_order
         "updated": Story.last_seen,
         "outlets": func.coalesce(Report.outlets, 0),
     }[sort]
@@ -123,12 +123,22 @@ def cursor_time(value: Any) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)  # may overflow
 
 
+# every story less those whose report has that many outlets (a story has at most one report): two
+# counts over indexes, not a join of every story with its report
+_COUNT_BELOW = select(
+    select(func.count()).select_from(Story).scalar_subquery()
+    - select(func.count()).select_from(Report).where(Report.outlets >= bindparam("min_outlets")).scalar_subquery()
+)
+_OUTLET_NAMES = select(Outlet.name).order_by(Outlet.name)
+
+
 def count_below(session: Session, min_outlets: int) -> int:
     """How many stories are told by fewer than ``min_outlets`` outlets (what that filter hides)."""
     if min_outlets <= 1:
         return 0
-    stmt = select(func.count()).select_from(Story).outerjoin(Report, Report.story_id == Story.id)
-    return int(session.scalar(stmt.where(func.coalesce(Report.outlets, 0) < min_outlets)) or 0)
+    # every story less those with a report of that many outlets (a story has at most one report):
+    # two counts over indexes instead of a join of every story with its report
+    return int(session.scalar(_COUNT_BELOW, {"min_outlets": min_outlets}) or 0)
 
 
 def _equal_to(expected: str) -> Callable[[Any], str]:
@@ -140,6 +150,20 @@ def _equal_to(expected: str) -> Callable[[Any], str]:
     return check
 
 
+# the columns of a list row (plain rows, no ORM objects: a page is read, never changed)
+LIST_COLUMNS = (
+    Story.id,
+    Story.title,
+    Story.first_seen,
+    Story.last_seen,
+    Story.status,
+    Story.divergence_score,
+    Report.outlets,
+    Report.divergences,
+    Report.types,
+)
+
+
 def story_summary(story: Story) -> dict[str, Any]:
     return {
         "id": story.id,
@@ -149,6 +173,46 @@ def story_summary(story: Story) -> dict[str, Any]:
         "status": story.status,
         "divergence_score": story.divergence_score,
     }
+
+
+_LIST_STATEMENTS: dict[tuple[str | bool, ...], Any] = {}
+
+
+def _list_statement(
+    column: Any,
+    hits: Any,
+    min_outlets: bool,
+    outlet: bool,
+    kind: bool,
+    since: bool,
+    until: bool,
+    type: bool,
+    after: bool,
+) -> Any:
+    """The stories list's SELECT for a shape of filter, its values as parameters (``list_*``)."""
+    stmt = select(*LIST_COLUMNS, column.label("sort_value")).outerjoin(Report, Report.story_id == Story.id)
+    if hits is not None:
+        stmt = stmt.join(hits, hits.c.story_id == Story.id)  # every word of the search
+    if min_outlets:
+        # as a condition on each row (not on the index of reports.outlets): SQLite then reads the stories
+        # in the sort's order and stops after a page, rather than sorting every story told by 2+ outlets
+        stmt = stmt.where(func.coalesce(Report.outlets, 0) >= bindparam("list_min_outlets"))
+    member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
+    member = member.join(Outlet, Outlet.id == Article.outlet_id).where(StoryArticle.story_id == Story.id)
+    if outlet:
+        stmt = stmt.where(exists(member.where(Outlet.name == bindparam("list_outlet"))))
+    if kind:
+        stmt = stmt.where(exists(member.where(Outlet.kind == bindparam("list_kind"))))
+    if since:
+        stmt = stmt.where(Story.last_seen >= bindparam("list_since"))
+    if until:
+        stmt = stmt.where(Story.first_seen <= bindparam("list_until"))
+    if type:
+        stmt = stmt.where(Report.types.like(bindparam("list_type")))
+    if after:
+        after_value = bindparam("list_after")
+        stmt = stmt.where(or_(column < after_value, and_(column == after_value, Story.id < bindparam("list_after_id"))))
+    return stmt.order_by(column.desc(), Story.id.desc()).limit(bindparam("list_limit", type_=Integer))
 
 
 def list_stories(
@@ -164,44 +228,56 @@ def list_stories(
     else:
         column = _sort_column(flt.sort)
         cursor_sort = str(flt.sort)
-    stmt = select(Story, Report.outlets, Report.divergences, Report.types, column.label("sort_value")).outerjoin(
-        Report, Report.story_id == Story.id
-    )
-    if hits is not None:
-        stmt = stmt.join(hits, hits.c.story_id == Story.id)  # every word of the search
-    if flt.min_outlets > 1:
-        stmt = stmt.where(Report.outlets >= flt.min_outlets)
-    member = select(StoryArticle.story_id).join(Article, Article.id == StoryArticle.article_id)
-    member = member.join(Outlet, Outlet.id == Article.outlet_id).where(StoryArticle.story_id == Story.id)
-    if flt.outlet:
-        stmt = stmt.where(exists(member.where(Outlet.name == flt.outlet)))
-    if flt.kind:
-        stmt = stmt.where(exists(member.where(Outlet.kind == flt.kind)))
-    if flt.since:
-        stmt = stmt.where(Story.last_seen >= flt.since)
-    if flt.until:
-        stmt = stmt.where(Story.first_seen <= flt.until)
-    if flt.type:
-        stmt = stmt.where(Report.types.like(f"%,{flt.type},%"))
+    values: dict[str, Any] = {
+        "list_min_outlets": flt.min_outlets,
+        "list_outlet": flt.outlet,
+        "list_kind": flt.kind,
+        "list_since": flt.since,
+        "list_until": flt.until,
+        "list_type": f"%,{flt.type},%",
+        "list_limit": limit + 1,
+    }
     if cursor:
         convert = {"updated": cursor_time, "relevance": integer}.get(str(flt.sort), finite_number)
-        _, value, last_id = unpack_cursor(cursor, _equal_to(cursor_sort), convert, row_id)
-        stmt = stmt.where(or_(column < value, and_(column == value, Story.id < last_id)))
-    rows = session.execute(stmt.order_by(column.desc(), Story.id.desc()).limit(limit + 1)).all()
+        _, values["list_after"], values["list_after_id"] = unpack_cursor(
+            cursor, _equal_to(cursor_sort), convert, row_id
+        )
+    shape = (
+        str(flt.sort),
+        flt.min_outlets > 1,
+        bool(flt.outlet),
+        bool(flt.kind),
+        bool(flt.since),
+        bool(flt.until),
+        bool(flt.type),
+        bool(cursor),
+    )
+    if hits is not None:  # a search: its own statement each time
+        stmt = _list_statement(column, hits, *shape[1:])
+    else:  # one statement per shape of filter, built once (its compiled form is then found at once)
+        stmt = _LIST_STATEMENTS.get(shape)
+        if stmt is None:
+            stmt = _LIST_STATEMENTS.setdefault(shape, _list_statement(column, None, *shape[1:]))
+    rows = session.execute(stmt, values).all()
     page = [
-        story_summary(story)
-        | {
-            "outlets": outlets or 0,
-            "divergences": divergences or 0,
-            "types": [t for t in (types or "").split(",") if t],
+        {
+            "id": row.id,
+            "title": row.title,
+            "first_seen": iso(row.first_seen),
+            "last_seen": iso(row.last_seen),
+            "status": row.status,
+            "divergence_score": row.divergence_score,
+            "outlets": row.outlets or 0,
+            "divergences": row.divergences or 0,
+            "types": [t for t in (row.types or "").split(",") if t],
         }
-        | ({"relevance": int(sort_value)} if flt.sort == "relevance" else {})
-        for story, outlets, divergences, types, sort_value in rows[:limit]
+        | ({"relevance": int(row.sort_value)} if flt.sort == "relevance" else {})
+        for row in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = pack_cursor(cursor_sort, last.sort_value, last[0].id)
+        next_cursor = pack_cursor(cursor_sort, last.sort_value, last.id)
     return page, next_cursor
 
 
@@ -229,4 +305,4 @@ def edit_history(session: Session, article_ids: Sequence[int]) -> dict[int, list
 
 
 def outlet_names(session: Session) -> list[str]:
-    return list(session.scalars(select(Outlet.name).order_by(Outlet.name)))
+    return list(session.scalars(_OUTLET_NAMES))

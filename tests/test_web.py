@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storydiff.cli import main
 from storydiff.compare.store_reports import compare_story
-from storydiff.store.models import Article, StoryRedirect, Version
+from storydiff.store.models import Article, Feed, Outlet, Report, Story, StoryRedirect, Version
 from tests.demo_story import ingest_demo
 from tests.webserver import serve_app
 
@@ -220,3 +220,72 @@ def test_a_merged_story_id_redirects_to_the_survivor(demo_site):
     assert followed.status_code == 200 and followed.json()["id"] == story_id
     missing = client.get(f"/api/stories/{story_id + 2000}")
     assert missing.status_code == 404 and "does not exist" in missing.json()["error"]
+
+
+def test_cached_pages_follow_the_data_and_answer_304(demo_site):
+    """The stories list and the story page are kept rendered (web/pagecache.py); every change of what
+    they show — a title, a report, a count in the header, an outlet, a recomputed report — is on the
+    next view, with a new ETag; an unchanged page answers If-None-Match with 304 and goes out gzipped
+    to a client that takes gzip."""
+    client, story_id, db = demo_site
+    plain = {"Accept-Encoding": "identity"}
+
+    def view(path: str) -> tuple[str, str]:
+        first = client.get(path)
+        assert first.status_code == 200 and first.headers["content-encoding"] == "gzip"
+        assert first.headers["cache-control"] == "no-cache" and first.headers["vary"] == "Accept-Encoding"
+        again = client.get(path, headers=plain)  # from the cache, not compressed: the same page
+        assert "content-encoding" not in again.headers and again.text == first.text
+        assert again.headers["etag"] == first.headers["etag"]
+        assert client.get(path, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+        return first.text, first.headers["etag"]
+
+    def changed(path: str, etag: str) -> str:
+        """The page after a change: a new ETag, and the old one no longer gets a 304."""
+        page = client.get(path, headers={"If-None-Match": etag})
+        assert page.status_code == 200 and page.headers["etag"] != etag
+        return page.text
+
+    html, etag = view("/")
+    assert f'href="/stories/{story_id}"' in html and "1 stories ·" not in html
+    with db.begin() as s:  # a story's title, written straight into the table (no report recomputed)
+        story = s.get(Story, story_id)
+        title, story.title = story.title, "Renamed while cached"
+    html = changed("/", etag)
+    assert "Renamed while cached" in html and title not in html
+    html, etag = view("/")
+    with db.begin() as s:  # a count in the header: one more feed (of a new outlet, listed in the form)
+        outlet = Outlet(name="Cache Test Outlet", kind="wire")
+        s.add(outlet)
+        s.flush()
+        now = datetime.now(UTC)
+        s.add(Feed(url="http://127.0.0.1:9/cache.xml", outlet_id=outlet.id, next_check_at=now, created_at=now))
+    feeds = int(re.search(r"(\d+) feeds ·", html).group(1))
+    html = changed("/", etag)
+    assert f"{feeds + 1} feeds ·" in html and '<option value="Cache Test Outlet">' in html
+    _, etag = view("/")
+    with db.begin() as s:  # a report's numbers: the outlets column and the divergence types
+        report = s.get(Report, story_id)
+        report.outlets, report.types = 99, ",framing,"
+    html = changed("/", etag)
+    row = html[html.index(f'href="/stories/{story_id}"') :]
+    assert "<span>99</span>" in row[:600] and 't-framing">framing' in row[:900] and 't-numeric"' not in row[:900]
+
+    page, etag = view(f"/stories/{story_id}")
+    assert client.get(f"/stories/{story_id}", headers={"If-None-Match": f'W/"x", {etag}'}).status_code == 304
+    with db() as s:  # an edited article: its report is recomputed, the page follows the new report
+        article = s.scalar(select(Article).where(Article.url.like("%rubio-lavrov-meeting-tabled%")))
+        old = s.scalar(select(Version).where(Version.article_id == article.id).order_by(Version.seq.desc()))
+        s.add(
+            Version(
+                article_id=article.id, seq=old.seq + 1, title=old.title, summary=old.summary,
+                text=old.text.replace("killed 18 civilians", "killed 17 civilians"), text_source=old.text_source,
+                content_hash="cache-edit", fetched_at=datetime.now(UTC) + timedelta(seconds=1),
+            )
+        )  # fmt: skip
+        s.commit()
+        compare_story(s, story_id)
+    assert "<mark>17 civilians</mark>" not in page
+    assert "<mark>17 civilians</mark>" in changed(f"/stories/{story_id}", etag)
+    _, numeric_etag = view(f"/stories/{story_id}?type=numeric")  # each filter is its own page
+    assert numeric_etag != client.get(f"/stories/{story_id}").headers["etag"]

@@ -9,9 +9,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storydiff import settings
 from storydiff.errors import InvalidInput, NotFound, StorydiffError
@@ -46,6 +50,33 @@ def bearer(factory: sessionmaker[Session], header: str | None) -> None:
         raise AuthError(401, "unknown API token; create one with `storydiff tokens create NAME`")
     if verdict == "revoked":
         raise AuthError(403, "this API token was revoked")
+
+
+class ReadToken:
+    """With STORYDIFF_READ_TOKEN_REQUIRED=1 the read API needs a token too (401/403 as for writes).
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` costs every request of every
+    route a task and a stream, even when the setting is off."""
+
+    def __init__(self, app: ASGIApp, factory: sessionmaker[Session]) -> None:
+        self.app = app
+        self.factory = factory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("path", "").startswith("/api/")
+            and settings.get_bool("STORYDIFF_READ_TOKEN_REQUIRED")
+        ):
+            header = Headers(scope=scope).get("authorization")
+            try:
+                await run_in_threadpool(bearer, self.factory, header)
+            except AuthError as exc:
+                response = JSONResponse(
+                    {"error": str(exc)}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"}
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class FeedIn(BaseModel):
@@ -125,20 +156,9 @@ def register_write_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
 
     @app.exception_handler(AuthError)
     async def auth_error(request: Request, exc: AuthError) -> Any:
-        from fastapi.responses import JSONResponse
-
         return JSONResponse({"error": str(exc)}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"})
 
-    @app.middleware("http")
-    async def read_token(request: Request, call_next: Any) -> Any:
-        if settings.get_bool("STORYDIFF_READ_TOKEN_REQUIRED") and request.url.path.startswith("/api/"):
-            try:
-                bearer(factory, request.headers.get("authorization"))
-            except AuthError as exc:
-                from fastapi.responses import JSONResponse
-
-                return JSONResponse({"error": str(exc)}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)
+    app.add_middleware(ReadToken, factory=factory)
 
     def feed_json(feed: Any) -> dict[str, Any]:
         return {

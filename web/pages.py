@@ -3,9 +3,9 @@ feeds health and the API docs rendered from the OpenAPI schema."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
@@ -37,11 +37,13 @@ from storydiff.store.stories import (
 )
 from storydiff.web import svg, views
 from storydiff.web.api import article_page, known_outlet
+from storydiff.web.pagecache import PageCache, page_response
 from storydiff.web.params import StoryId
 from storydiff.web.templating import TEMPLATES
 
 ARTICLES_PER_PAGE = 50
 PAGE_CACHE_SIZE = 256  # rendered story pages kept per process, keyed by the report's ETag
+LIST_CACHE_SIZE = 256  # rendered stories pages kept per process, keyed by what they show
 
 
 def _optional(request: Request, name: str) -> str | None:
@@ -110,10 +112,11 @@ def story_context(factory: sessionmaker[Session], story_id: int, kind: str | Non
 
 
 def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
-    cache: OrderedDict[tuple[int, str, str | None], bytes] = OrderedDict()
+    story_pages = PageCache(PAGE_CACHE_SIZE)  # keyed by the report's ETag: no query beyond that one
+    list_pages = PageCache(LIST_CACHE_SIZE)  # keyed by the page's data: the queries run, the template not
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def stories_page(request: Request) -> HTMLResponse:
+    def stories_page(request: Request) -> Response:
         flt = page_filter(request)
         cursor = _optional(request, "cursor")
         with factory() as session:
@@ -139,21 +142,24 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
             "show_all_url": f"/?{urlencode(params | {'min_outlets': 1})}",
             "other_filters": bool(others),
         }
-        return TEMPLATES.TemplateResponse(request, "stories.html", context)
+        # the page is made of the request's parameters and these data only: the same parameters with
+        # the same data are the same page, and a change of any story, count or outlet shown is a new key
+        shown = (request.url.query, page, next_cursor, context["stats"], context["outlets"], context["hidden"])
+        key = hashlib.sha256(repr(shown).encode()).digest()
+        rendered = list_pages.get(key, lambda: bytes(TEMPLATES.TemplateResponse(request, "stories.html", context).body))
+        return page_response(request, rendered)
 
     @app.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
     def story_page(story_id: StoryId, request: Request) -> Response:
         kind = _optional(request, "type")
         with factory() as session:
             etag = report_etag(session, story_id)
-        key = (story_id, etag, kind)
-        if key not in cache:
+
+        def render() -> bytes:
             context, _ = story_context(factory, story_id, kind)
-            cache[key] = bytes(TEMPLATES.TemplateResponse(request, "story.html", context).body)
-            while len(cache) > PAGE_CACHE_SIZE:
-                cache.popitem(last=False)
-        cache.move_to_end(key)
-        return HTMLResponse(cache[key])
+            return bytes(TEMPLATES.TemplateResponse(request, "story.html", context).body)
+
+        return page_response(request, story_pages.get((story_id, etag, kind), render))
 
     @app.get("/stories/{story_id}/export.{fmt}", include_in_schema=False)
     def export(story_id: StoryId, fmt: str, request: Request) -> Response:

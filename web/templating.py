@@ -11,6 +11,8 @@ from storydiff.compare.evidence import needs_quotes
 from storydiff.ingest.urls import redact_url
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+# the templates are part of the installed package: no stat() of every template file on every page
+TEMPLATES.env.auto_reload = False
 
 
 def safe_href(url: str | None) -> str | None:
