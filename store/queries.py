@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from storydiff.store.counts import stats as stats  # re-exported: the counts are Core only (store/counts.py)
+from storydiff.store.counts import stats as stats  # re-exported: the counts are plain SQL (store/counts.py)
 from storydiff.store.models import Article, Feed, Outlet, StoryArticle, Version
 
 
