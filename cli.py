@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -215,9 +216,6 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     """Run the pipeline once: refresh due feeds (progress bar, per-feed summary), extract full
     text, cluster new articles into stories, recompute stale reports. Exit status 1 when every
     feed of the run failed (some failing is 0: their errors are in the summary)."""
-    from rich.progress import Progress  # ~25 ms to import: only the command that draws a bar
-    from rich.table import Column, Table
-    from rich.text import Text
     from sqlalchemy import select
 
     from storydiff.ingest.refresh import due_feed_ids
@@ -228,28 +226,49 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     with factory() as session:
         ids = list(session.scalars(select(Feed.id))) if all_feeds else due_feed_ids(session)
     fulltext = False if no_fulltext else None
-    # the bar is drawn only on a terminal (redrawn 4 times a second: at rich's default of 10 its
-    # rendering thread took ~6 % of a cold ingest's CPU, and piped to a file it shows nothing)
-    with Progress(
-        console=err_console, transient=True, refresh_per_second=4, disable=not err_console.is_terminal
-    ) as progress:
-        task = progress.add_task("fetching feeds", total=len(ids))
-        run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task), one_shot=True)
+    if err_console.is_terminal:
+        # the bar is drawn only on a terminal (redrawn 4 times a second: at rich's default of 10 its
+        # rendering thread took ~6 % of a cold ingest's CPU); piped, rich.progress is not even imported
+        from rich.progress import Progress  # ~25 ms to import
+
+        with Progress(console=err_console, transient=True, refresh_per_second=4) as progress:
+            task = progress.add_task("fetching feeds", total=len(ids))
+            run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task), one_shot=True)
+    else:
+        run = run_once(factory, ids, fulltext=fulltext, one_shot=True)
     results = run.refreshed
     out = make_console()
-    # nothing is cut: the feed's URL and its error share a cell that wraps (long words fold)
-    table = Table(
-        Column("feed", overflow="fold", ratio=1), "status", "new", "updated", "unchanged",
-        title="ingest summary", show_lines=True,
-    )  # fmt: skip
-    for r in results:
-        feed = Text(r.url)
-        if r.error:
-            feed.append("\n" + r.error, style="red")
-        table.add_row(
-            feed, Text(r.status, style=STATUS_STYLES.get(r.status, "")), str(r.new), str(r.updated), str(r.unchanged)
+    # the table lists the feeds with something to say (items stored, a warning, an error); the
+    # unchanged ones are one count (120 rows of "not_modified 0 0 0" hid the failures, and drawing
+    # them took a tenth of an unchanged re-run). Nothing is cut: the URL and error share a wrapping cell.
+    quiet = Counter(r.status for r in results if not (r.new or r.updated or r.status not in ("ok", "not_modified")))
+    shown = [r for r in results if r.new or r.updated or r.status not in ("ok", "not_modified")]
+    if shown:
+        from rich.table import Column, Table
+        from rich.text import Text
+
+        table = Table(
+            Column("feed", overflow="fold", ratio=1), "status", "new", "updated", "unchanged",
+            title="ingest summary", show_lines=True,
+        )  # fmt: skip
+        for r in shown:
+            feed = Text(r.url)
+            if r.error:
+                feed.append("\n" + r.error, style="red")
+            table.add_row(
+                feed,
+                Text(r.status, style=STATUS_STYLES.get(r.status, "")),
+                str(r.new),
+                str(r.updated),
+                str(r.unchanged),
+            )
+        out.print(table)
+    if quiet:
+        names = {"ok": "fetched, nothing new", "not_modified": "not modified"}
+        out.print(
+            f"{sum(quiet.values())} feeds with nothing new: "
+            + ", ".join(f"{n} {names.get(status, status)}" for status, n in sorted(quiet.items()))
         )
-    out.print(table)
     failed = sum(r.status == "error" for r in results)
     out.print(
         f"{len(results)} feeds: {sum(r.new for r in results)} new, {sum(r.updated for r in results)} updated, "

@@ -268,6 +268,11 @@ def due_feed_ids(session: Session, now: datetime | None = None, lease: bool = Fa
     return [feed_id for feed_id in ids if feed_id in claimed]
 
 
+# a not-modified or failed feed changes only its own row: such outcomes are committed together,
+# up to this many at a time (120 unchanged feeds were 120 commits and 120 reloads of a feed row)
+LIGHT_BATCH = 64
+
+
 def refresh_due_feeds(
     factory: sessionmaker[Session],
     feed_ids: list[int] | None = None,
@@ -293,16 +298,28 @@ def refresh_due_feeds(
         for t in targets:
             pool.submit(fetch_and_parse, *t, client, limiter, True).add_done_callback(arrived.put)
         with factory() as session:
+            # every feed of the run loaded with one query and held (the identity map keeps only what
+            # is referenced): until a commit expires them, a light outcome needs no query at all
+            held = list(session.scalars(select(Feed).where(Feed.id.in_([t[0] for t in targets]))))
+            light = 0  # light outcomes (not modified, failed) applied since the last commit
             for _ in targets:
                 fetched = finish_parse(arrived.get().result())  # a stored feed's body and items are freed
+                heavy = fetched.parsed is not None  # items to store: committed alone, so a failure loses no other feed
+                if heavy and light:
+                    session.commit()
+                    light = 0
                 feed = session.get(Feed, fetched.feed_id)
                 if feed is None:
                     continue
                 try:
                     result = apply_fetched(session, feed, fetched)
-                    session.commit()
+                    light = 0 if heavy else light + 1
+                    if heavy or light >= LIGHT_BATCH:
+                        session.commit()
+                        light = 0
                 except Exception as exc:  # a storage bug must not stop the other feeds
-                    session.rollback()
+                    session.rollback()  # (light outcomes not yet committed are lost: those feeds are checked again)
+                    light = 0
                     log.exception("storing feed %s failed", fetched.feed_id)
                     fetched = Fetched(
                         fetched.feed_id, error=FeedError(f"storing the items failed ({exc!r}); please report this")
@@ -315,4 +332,6 @@ def refresh_due_feeds(
                 results.append(result)
                 if on_result:
                     on_result(result)
+            session.commit()
+            del held
     return results

@@ -67,6 +67,20 @@ def test_ingest_once_summary_and_stats(db, feed_server):
     assert "0 feeds" in again.output
     plain = run("ingest", "--all", "--no-fulltext")  # --once is optional: ingest always runs once
     assert plain.exit_code == 0 and "2 feeds: 0 new, 0 updated, 3 unchanged articles; 1 feeds failed" in plain.output
+    assert "HTTP 503" in plain.output
+
+
+def test_ingest_summary_lists_only_feeds_with_something_to_say(db, feed_server):
+    item = {"title": "T", "link": "http://ex.com/1", "pubDate": "Mon, 20 Oct 2025 10:00:00 GMT"}
+    quiet = feed_server.add("/quiet", rss([item]), etag='"v1"')
+    bad = feed_server.add("/bad", "nope", status=503)
+    run("feeds", "add", quiet, "--outlet", "Quiet")
+    run("feeds", "add", bad, "--outlet", "Bad")
+    first = run("ingest", "--all", "--no-fulltext").output
+    assert "/quiet" in first and "/bad" in first  # new items, and an error: both rows of the table
+    second = run("ingest", "--all", "--no-fulltext").output  # the quiet feed answers 304
+    assert "/bad" in second and "HTTP 503" in second and "/quiet" not in second
+    assert "1 feeds with nothing new: 1 not modified" in second
 
 
 def test_console_script_is_installed(tmp_path):

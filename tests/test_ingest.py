@@ -70,6 +70,27 @@ def test_ingest_twice_creates_nothing_new_and_uses_conditional_get(db, feed_serv
         assert count(s, Article) == 5 and count(s, Version) == 5
 
 
+def test_many_unchanged_feeds_are_committed_together_and_nothing_is_lost(db, feed_server):
+    """Not-modified and failed outcomes are committed in batches; a feed with items is stored alone.
+    Every outcome is in the database when the run returns (more feeds than one batch)."""
+    from storydiff.ingest.refresh import LIGHT_BATCH
+
+    quiet = [
+        add(db, feed_server.add(f"/q{n}", rss(items(1, prefix=f"q{n}")), etag=f'"q{n}"'), f"Q{n}")
+        for n in range(LIGHT_BATCH + 6)
+    ]
+    refresh_due_feeds(db)  # first run: every feed has an item
+    fresh = add(db, feed_server.add("/fresh", rss(items(2, prefix="fresh"))), "Fresh")
+    broken = add(db, feed_server.add("/broken", "nope", status=500), "Broken")
+    results = refresh_due_feeds(db, [*quiet, fresh, broken])
+    assert sorted(r.status for r in results).count("not_modified") == len(quiet)
+    with db() as s:
+        statuses = dict(s.execute(select(Feed.id, Feed.last_status)).all())
+        assert all(statuses[f] == "not_modified" for f in quiet)
+        assert statuses[broken] == "error" and statuses[fresh] == "ok"
+        assert count(s, Article) == len(quiet) + 2
+
+
 def test_same_canonical_url_from_two_feeds_is_one_article_linked_to_both(db, feed_server):
     a = add(db, feed_server.add("/a", rss(items(3))), "Outlet A")
     b = add(db, feed_server.add("/b", rss(items(2))), "Outlet B")
