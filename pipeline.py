@@ -4,6 +4,7 @@ scheduler and the demo call; the Celery tasks in worker.py call the same steps o
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,10 +70,12 @@ def run_once(
         raise ValueError(f"through must be one of {STEPS}")
     run = PipelineRun(refreshed=refresh_due_feeds(factory, feed_ids, on_result=on_result))
     if one_shot:
-        from storydiff.ingest import parsepool, text
+        from storydiff.ingest import parsepool
 
         parsepool.shutdown()
-        text.release_language_model()
+        text = sys.modules.get("storydiff.ingest.text")  # loaded only if something was parsed here
+        if text is not None:
+            text.release_language_model()
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             run.fulltext = extract_pending(session)
