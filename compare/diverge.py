@@ -36,10 +36,12 @@ import numpy as np
 from storydiff.compare.align import Alignment, ClaimGroup, ClaimRef, align_claims
 from storydiff.compare.checks import (
     NEGATION_WORDS,
+    QUOTE_FILLER,
     attribution_divergences,
     framing_divergences,
     numeric_divergences,
     quote_divergences,
+    quote_words,
 )
 from storydiff.compare.claims import Claim
 from storydiff.compare.entities import entity_divergences
@@ -242,9 +244,38 @@ def _covered_elsewhere(shares: np.ndarray, cols: list[int]) -> bool:
     return bool(cols) and bool(shares[cols].max() >= COVERED_SHARE)
 
 
+# a shared stretch of quoted words shows one statement when it is a sentence's worth: at least
+# this many words, two of them content words (a quoted name or catchphrase — "Fox News Sunday",
+# "stop lying" — is not one statement)
+QUOTED_WORDS = 5
+QUOTED_CONTENT = 2
+
+
+def _quoted_stretches(claim: Claim) -> list[tuple[str, int]]:
+    """A claim's quotes as padded word strings (" w1 w2 … "), each with its count of content words."""
+    out = []
+    for q in claim.quotes:
+        words = quote_words(q)
+        content = sum(w not in QUOTE_FILLER for w in words)
+        if len(words) >= QUOTED_WORDS and content >= QUOTED_CONTENT:
+            out.append((f" {' '.join(words)} ", content))
+    return out
+
+
+def _quotes_same_statement(group_quotes: list[tuple[str, int]], voice_quotes: list[tuple[str, int]]) -> bool:
+    """The voice quotes some of the same words (one quote a stretch of the other, after
+    normalisation): it carries the statement, in a shorter or longer excerpt ("legitimate rape"
+    inside the whole sentence quoted), so it neither omits it nor leaves it to one outlet."""
+    return any(a in b or b in a for a, _ in group_quotes for b, _ in voice_quotes)
+
+
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
     """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
     position = story.alignment.position
+    voice_quotes: dict[int, list[tuple[str, int]]] = {}
+    for ref, claim in story.claims.items():
+        if claim.quotes:
+            voice_quotes.setdefault(story.voice[ref.account], []).extend(_quoted_stretches(claim))
     columns: dict[int, list[int]] = {}
     for i, ref in enumerate(story.alignment.refs):
         columns.setdefault(story.voice[ref.account], []).append(i)
@@ -257,11 +288,17 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
         carried = {story.voice[a] for a in group.accounts}
         shares: np.ndarray | None = None  # read only for the groups that may be covered elsewhere
 
+        group_quotes: list[tuple[str, int]] | None = None
+
         def covered(voice: int, group: ClaimGroup = group) -> bool:
-            nonlocal shares
+            nonlocal shares, group_quotes
             if shares is None:
                 shares = contained[[position[m] for m in group.members]].mean(axis=0)
-            return _covered_elsewhere(shares, columns.get(voice, []))
+            if _covered_elsewhere(shares, columns.get(voice, [])):
+                return True
+            if group_quotes is None:
+                group_quotes = [q for m in group.members for q in _quoted_stretches(story.claim(m))]
+            return bool(group_quotes) and _quotes_same_statement(group_quotes, voice_quotes.get(voice, []))
 
         first = group.members[0]
         claim = story.claim(first)

@@ -228,3 +228,25 @@ def test_real_multi_outlet_snapshot_compares_without_errors(shared_data):
             if d["type"] == "quote":
                 values = [c["value"].lower() for c in d["claims"]]
                 assert all(fuzz.ratio(values[0], v) >= 50 for v in values)
+
+
+def test_quoting_a_stretch_of_the_same_statement_is_carrying_it():
+    """An outlet that quotes five or more words of a statement others quote in full carries it
+    (no omission, no exclusive); a quoted name or catchphrase is not a statement."""
+    from storydiff.compare.claims import extract_claims
+    from storydiff.compare.diverge import _quoted_stretches, _quotes_same_statement
+
+    def quotes(text: str) -> list[tuple[str, int]]:
+        return [q for c in extract_claims(text) for q in _quoted_stretches(c)]
+
+    full = quotes(
+        'Engineer Mira Holt said: "The old span cannot carry heavy trucks until every cracked pier is rebuilt, '
+        'and the region ignored three warnings from our inspectors."'
+    )
+    excerpt = quotes('Holt said officials had "ignored three warnings from our inspectors" for years.')
+    other = quotes('Holt said the council had "wasted two years on studies and meetings" instead.')
+    title = quotes('Holt spoke on the "Morning Harbour Report" on Monday.')
+    assert full and excerpt and other
+    assert _quotes_same_statement(full, excerpt) and _quotes_same_statement(excerpt, full)
+    assert not _quotes_same_statement(full, other)
+    assert title == []  # three words: a name, not a statement
