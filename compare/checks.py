@@ -8,7 +8,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
 from typing import Any
@@ -103,7 +103,14 @@ def value_range(q: Quantity, key: tuple[str, float] | None = None) -> tuple[floa
         return value * 0.9, value
     if q.bound == "about":  # "about $3.6 billion": a rounding either way
         return value * 0.975, value * 1.025
+    if _ROUNDED.match(q.text):  # "$1 trillion": one significant digit and a scale word, a rounding
+        half = value / int(_ROUNDED.match(q.text).group(1)) / 2  # type: ignore[union-attr]
+        return value - half, value + half  # what rounds to it: 1 trillion is 0.5 to 1.5 trillion
     return value, value
+
+
+# one significant digit before a scale word ("$1 trillion", "2 million"): written as a rounding
+_ROUNDED = re.compile(r"[$€£¥]?([1-9])(?:0{0,2})\s+(?:million|billion|trillion)\b", re.IGNORECASE)
 
 
 _CLAUSE_BREAK = re.compile(r"[;:()\[\]—–]|\s-\s|,\s+(?:and|but|while|whereas|which|who|as|after|before|compared)\s")
@@ -142,6 +149,7 @@ class _ClaimTokens:
         self.claim = claim
         self.spans = [(o.span[0] - base, o.span[1] - base) for o in claim.numbers]
         self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(claim.text)]
+        self.heads: dict[tuple[int, int], str | None] = {}  # per number read by role(): the word it counts
 
     def role(self, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
         """What a number counts, beyond its unit: content stems next to it inside its clause and
@@ -151,11 +159,19 @@ class _ClaimTokens:
         start, end = q.span[0] - self.claim.span[0], q.span[1] - self.claim.span[0]
         lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
         hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(text))
-        stems = content_stems(text[lo:start])[-words:] + content_stems(text[end:hi])[:words]
+        after = content_stems(text[end:hi])
+        self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
+        stems = content_stems(text[lo:start])[-words:] + after[:words]
         return frozenset(ROLE_CANON.get(w, w) for w in stems)
 
 
 _YEAR_SPAN = re.compile(r"\b(?:from|between)\s+((?:19|20)\d\d)\s+(?:to|and|until|through)\s+((?:19|20)\d\d)\b")
+# two numbers told in sentences that did not align are one quantity only when more of the words
+# next to them say what they count: the unit, the word right after the number, and three role
+# words ("the 35-word oath administered by Chief Justice" / "Justice Roberts administered the
+# 38-word oath"); one or two shared role words across unaligned sentences were different
+# quantities on the development data ($550 billion of new spending vs a $1 trillion bill)
+CROSS_ROLE_WORDS = 3
 CONTEXT_WORDS = 12  # content words each side of a number: the local fact the same-fact decision compares
 
 
@@ -238,6 +254,10 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             roles[i] = tokens[ref].role(q) - {unit, _stem(unit)}
         return roles[i]
 
+    def head_of(i: int) -> str | None:  # the first content word after the number (role_of read it)
+        ref, q = nodes[i]
+        return tokens[ref].heads.get(q.span)
+
     for unit, found in by_unit.items():
         if len({story.voice[ref.account] for ref, _, _ in found}) < 2:
             continue  # one voice counts this: nothing to compare
@@ -251,26 +271,23 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             strength.append(0.0)
             facts.append((len(nodes) - 1, voice, low, high))
         casualty_unit = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
-        Fact = tuple[int, int, float, float]
-        candidates: Iterable[tuple[Fact, Fact]]
-        if casualty_unit:  # a casualty count is one quantity across the whole story
-            candidates = combinations(facts, 2)
-        else:  # other quantities: only inside one claim group (sentences that aligned)
-            by_group: dict[int, list[Fact]] = {}
-            for fact in facts:
-                group = group_of.get(nodes[fact[0]][0])
-                if group is not None:
-                    by_group.setdefault(group, []).append(fact)
-            candidates = (pair for members in by_group.values() for pair in combinations(members, 2))
-        for (i, va, lo_a, hi_a), (j, vb, lo_b, hi_b) in candidates:
+        # a casualty count is one quantity across the whole story; another quantity pairs inside one
+        # claim group (sentences that aligned, with a same-fact decision on the words around the
+        # numbers) or, told in sentences that did not align, by more shared role words
+        for (i, va, lo_a, hi_a), (j, vb, lo_b, hi_b) in combinations(facts, 2):
             if va == vb or not (hi_a < lo_b or hi_b < lo_a):
                 continue  # one voice, or ranges that can both hold
             if (vb in bounds and _overlaps(bounds[vb], lo_a, hi_a)) or (
                 va in bounds and _overlaps(bounds[va], lo_b, hi_b)
             ):
                 continue  # the other article states this value too: two quantities, not a conflict
+            group_i = group_of.get(nodes[i][0])
+            aligned = casualty_unit or (group_i is not None and group_i == group_of.get(nodes[j][0]))
             shared = role_of(i) & role_of(j)
-            if not shared:
+            # role words decide alone when there are three and the word each number counts is the
+            # same ("the 35-word oath" / "the 38-word oath"; not "$40 million in taxes" / "in income")
+            by_role = len(shared) >= CROSS_ROLE_WORDS and head_of(i) is not None and head_of(i) == head_of(j)
+            if not shared or not (aligned or by_role):
                 continue  # nothing but the unit in common: different quantities ($43m in taxes, $139m income)
             ri, rj = root(i), root(j)
             if ri == rj and strength[ri] >= STRONG:
@@ -278,8 +295,8 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             score = story.text_same_fact(masked_context(i), masked_context(j))
             if shared & CASUALTY_ROLES and casualty_unit:
                 score = max(score, SAME_FACT)  # one event's dead (or injured) counted twice: one quantity
-            if score < SAME_FACT:
-                continue
+            if score < SAME_FACT and not by_role:
+                continue  # (the role words decide alone: the score then only sets the confidence)
             parent[ri] = rj
             strength[rj] = max(strength[ri], strength[rj], score)
             linked.update((i, j))

@@ -250,3 +250,49 @@ def test_quoting_a_stretch_of_the_same_statement_is_carrying_it():
     assert _quotes_same_statement(full, excerpt) and _quotes_same_statement(excerpt, full)
     assert not _quotes_same_statement(full, other)
     assert title == []  # three words: a name, not a statement
+
+
+def _numeric(texts: list[str]) -> list[str]:
+    from storydiff.compare.report import StoryArticle, build_report
+
+    articles = [StoryArticle(n, f"Outlet {n}", "Senate vote", t, kind="newspaper") for n, t in enumerate(texts)]
+    return [d["summary"] for d in build_report(articles)["divergences"] if d["type"] == "numeric"]
+
+
+def test_a_one_digit_amount_with_a_scale_word_is_a_rounding():
+    """ "$1 trillion" is what 1.2 trillion rounds to (0.5–1.5): no divergence; "$3 billion" is not
+    what 3.6 billion rounds to: a divergence."""
+    leads = [
+        "The Senate passed the {} infrastructure bill on Tuesday after a week of debate.",
+        "On Tuesday the Senate approved the {} infrastructure bill, ending a week of debate.",
+        "A {} infrastructure bill cleared the Senate on Tuesday after days of debate.",
+    ]
+    rests = [
+        "Senators from both parties praised the vote.",
+        "The House is expected to take it up next month.",
+        "Road builders welcomed the money for bridges.",
+    ]
+
+    def story(values: tuple[str, ...]) -> list[str]:
+        return [f"{lead.format(v)} {rest}" for lead, rest, v in zip(leads, rests, values, strict=True)]
+
+    assert _numeric(story(("$1 trillion", "$1.2 trillion", "$1.2 trillion"))) == []
+    found = _numeric(story(("$3 billion", "$3.6 billion", "$3.6 billion")))
+    assert len(found) == 1 and "$3 billion" in found[0] and "$3.6 billion" in found[0]
+
+
+def test_two_counts_of_one_thing_in_differently_worded_sentences():
+    """Three role words next to both numbers (oath, administered, justice) make one quantity even
+    when the sentences around them are worded apart."""
+    sworn = "Governor Tomas Halvorsen was sworn in on Friday in front of a crowd of supporters."
+    taxes = "He promised to cut property taxes within a year."
+    found = _numeric(
+        [
+            f"{sworn} Wearing a grey coat, Mr. Halvorsen took the 41-word oath administered by Chief Justice "
+            f"Ana Berg precisely at noon. {taxes}",
+            f"{sworn} Chief Justice Ana Berg administered the 44-word oath at 12:00 p.m., capping a long and bitter "
+            f"campaign against two rivals. {taxes}",
+            f"Governor Tomas Halvorsen took office on Friday. {taxes}",
+        ]
+    )
+    assert found == ["41-word (Outlet 0) vs 44-word (Outlet 1)"]
