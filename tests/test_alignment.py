@@ -92,3 +92,26 @@ def test_boilerplate_and_fragments_are_not_aligned():
     alignment = align_claims([a, b])
     kept = {a[r.claim].text if r.account == 0 else b[r.claim].text for r in alignment.refs}
     assert kept == {"The attack killed 18 people in Kyiv.", "The attack killed 21 people in Kyiv."}
+
+
+def test_the_assignment_solver_is_scipys_without_importing_scipy_optimize():
+    """The aligner loads scipy's compiled assignment solver alone (the optimize package costs
+    ~0.3 s and ~27 MB per process); it is the very function scipy.optimize exports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from storydiff.compare import align\n"
+        "assert 'scipy.optimize' not in sys.modules, 'scipy.optimize imported'\n"
+        "from scipy.optimize import linear_sum_assignment\n"
+        "assert align.linear_sum_assignment is linear_sum_assignment\n"
+        "rng = np.random.default_rng(3)\n"
+        "for shape in [(4, 4), (3, 7), (9, 2)]:\n"
+        "    m = rng.random(shape)\n"
+        "    r, c = align.linear_sum_assignment(m, maximize=True)\n"
+        "    assert len(r) == min(shape) and len(set(c.tolist())) == len(c)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
