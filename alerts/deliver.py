@@ -27,7 +27,7 @@ from storydiff import settings
 from storydiff.alerts import webhook
 from storydiff.alerts.channel import DeliveryError, Message
 from storydiff.ingest.urls import redact_text
-from storydiff.store.models import Alert, Delivery, DeliveryAttempt, Subscription
+from storydiff.store.models import Alert, Delivery, DeliveryAttempt, Report, Subscription
 
 PUSH_CHANNELS = ("webhook", "apprise")
 
@@ -251,8 +251,21 @@ def run_alerts(session: Session, story_ids: Sequence[int] | None = None, now: da
     computed), plan, deliver."""
     from storydiff.alerts.match import match_story, unmatched_story_ids
 
-    ids = list(story_ids) if story_ids is not None else unmatched_story_ids(session, limit=1000)
-    created = sum(len(match_story(session, story_id)) for story_id in ids)
+    listening = session.scalar(select(Subscription.id).where(Subscription.muted.is_(False)).limit(1))
+    if listening is None and story_ids is None:
+        # nobody listens (no subscription, or all muted): every report computed so far counts as
+        # matched, in one statement — not one report body parsed per story (1.5 s after a cold ingest)
+        session.execute(
+            update(Report)
+            .where(Report.alerts_matched_at.is_(None) | (Report.alerts_matched_at < Report.computed_at))
+            .values(alerts_matched_at=Report.computed_at)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        created = 0
+    else:
+        ids = list(story_ids) if story_ids is not None else unmatched_story_ids(session, limit=1000)
+        created = sum(len(match_story(session, story_id)) for story_id in ids)
     planned = plan(session, now)
     outcomes = deliver_due(session, now)
     return {

@@ -406,3 +406,26 @@ def test_web_sign_in_with_a_token_and_csrf_checked_forms(db):
         assert http.post(f"/manage/feeds/{feed_id}/remove", data={"csrf": csrf}).status_code == 403
         with db() as s:
             assert s.get(Feed, feed_id) is not None
+
+
+def test_with_nobody_listening_every_report_counts_as_matched_and_a_listener_gets_later_ones(db):
+    """No subscription, or only muted ones: a pass marks every computed report matched in one
+    statement and creates nothing; once somebody listens, a report computed later alerts."""
+    story = ingest_demo(db)
+    with db() as s:
+        s.execute(update(Report).values(alerts_matched_at=None))
+        s.commit()
+    with receiver() as hook:
+        sub = numbers_only(db, hook.url + "/hook")
+        with db() as s:
+            s.execute(update(Subscription).where(Subscription.id == sub.id).values(muted=True))
+            s.commit()
+        assert run(db, run_alerts)["alerts"] == 0
+        with db() as s:
+            rows = s.execute(select(Report.alerts_matched_at, Report.computed_at)).all()
+            assert rows and all(matched == computed for matched, computed in rows)
+            s.execute(update(Subscription).where(Subscription.id == sub.id).values(muted=False))
+            s.execute(update(Report).where(Report.story_id == story).values(alerts_matched_at=None))  # recomputed
+            s.commit()
+        assert run(db, run_alerts)["alerts"] == 1
+        assert len(hook.requests) == 1
