@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 WORD_CACHE = 1 << 17  # entries of each per-word table (stems, rarity): bounded in a long-running worker
 
@@ -162,6 +163,15 @@ class NameStats:
         return seen >= 2 and self.capitalised[token] >= 0.8 * seen
 
 
+@lru_cache(maxsize=WORD_CACHE)
+def _english_zipf(word: str) -> float:
+    """A word's frequency in general English (Zipf scale), once per word: every bigram asks again
+    for its two parts, and wordfreq's lookup normalises its input on each call."""
+    from wordfreq import zipf_frequency  # ~0.4 s to import: only once there is something to cluster
+
+    return float(zipf_frequency(word, "en"))
+
+
 class DocFrequencies:
     """Online document frequencies blended with a prior of ``prior_docs`` background documents
     whose word frequencies are those of general English (wordfreq). On a short stream (a fresh
@@ -182,11 +192,9 @@ class DocFrequencies:
     def _background(self, feature: str) -> float:
         cached = self._prior.get(feature)
         if cached is None:
-            from wordfreq import zipf_frequency  # ~0.4 s to import: only once there is something to cluster
-
             share = 1.0
             for part in feature.split("_"):  # a bigram is as rare as its parts together
-                share *= min(1.0, self.words_per_doc * 10 ** (zipf_frequency(part, "en") - 9))
+                share *= min(1.0, self.words_per_doc * 10 ** (_english_zipf(part) - 9))
             cached = self._prior[feature] = self.prior_docs * share
         return cached
 
