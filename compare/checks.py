@@ -103,8 +103,9 @@ def value_range(q: Quantity, key: tuple[str, float] | None = None) -> tuple[floa
         return value * 0.9, value
     if q.bound == "about":  # "about $3.6 billion": a rounding either way
         return value * 0.975, value * 1.025
-    if _ROUNDED.match(q.text):  # "$1 trillion": one significant digit and a scale word, a rounding
-        half = value / int(_ROUNDED.match(q.text).group(1)) / 2  # type: ignore[union-attr]
+    rounded = _ROUNDED.match(q.text)
+    if rounded:  # "$1 trillion": one significant digit and a scale word, a rounding
+        half = value / int(rounded.group(1)) / 2
         return value - half, value + half  # what rounds to it: 1 trillion is 0.5 to 1.5 trillion
     return value, value
 

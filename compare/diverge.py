@@ -33,7 +33,7 @@ from itertools import combinations
 
 import numpy as np
 
-from storydiff.compare.align import Alignment, ClaimGroup, ClaimRef, align_claims
+from storydiff.compare.align import Alignment, ClaimGroup, ClaimRef, align_claims, content_stems
 from storydiff.compare.checks import (
     NEGATION_WORDS,
     QUOTE_FILLER,
@@ -269,6 +269,27 @@ def _quotes_same_statement(group_quotes: list[tuple[str, int]], voice_quotes: li
     return any(a in b or b in a for a, _ in group_quotes for b, _ in voice_quotes)
 
 
+def _covered_by_two(story: StoryView, claim: Claim, cols: list[int]) -> bool:
+    """The voice tells the claim's fact across two sentences in a row (one for who and when, the
+    next for what): their content words together hold COVERED_SHARE of the claim's, weighted as
+    the alignment weighs them."""
+    weights, refs = story.alignment.weights, story.alignment.refs
+    stems = set(content_stems(claim.text))
+    total = sum(weights.get(w, 0.0) for w in stems)
+    if total <= 0:
+        return False
+    last_ref: ClaimRef | None = None
+    last_found: set[str] = set()
+    for c in cols:
+        ref = refs[c]
+        found = stems.intersection(content_stems(story.claim(ref).text))
+        in_a_row = last_ref is not None and last_ref.account == ref.account and ref.claim == last_ref.claim + 1
+        if in_a_row and sum(weights.get(w, 0.0) for w in found | last_found) >= COVERED_SHARE * total:
+            return True
+        last_ref, last_found = ref, found
+    return False
+
+
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
     """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
     position = story.alignment.position
@@ -307,6 +328,8 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
         if len(carried) == 1 and len(all_voices) >= 3 and _informative(claim) and first not in disputed:
             if any(covered(v) for v in all_voices if v not in carried):
                 continue  # another voice tells it too, inside a longer sentence
+            if any(_covered_by_two(story, claim, columns.get(v, [])) for v in all_voices if v not in carried):
+                continue  # or across two sentences in a row
             accounts = tuple(a for a in range(len(story.accounts)) if story.voice[a] in carried)
             outlet = outlet_names(story.accounts, accounts)
             digits = any(any(ch.isdigit() for ch in q.text) for q in claim.numbers)

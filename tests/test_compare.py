@@ -296,3 +296,27 @@ def test_two_counts_of_one_thing_in_differently_worded_sentences():
         ]
     )
     assert found == ["41-word (Outlet 0) vs 44-word (Outlet 1)"]
+
+
+def test_a_fact_told_across_two_sentences_in_a_row_is_carried():
+    """An exclusive is not one when another outlet tells the fact over two sentences in a row; the
+    same words scattered over sentences apart do not count."""
+    from storydiff.compare.align import align_claims
+    from storydiff.compare.claims import extract_claims
+    from storydiff.compare.diverge import _covered_by_two
+    from storydiff.compare.evidence import Account, StoryView
+
+    fact = "Harbour master Lena Kowal said the ferry Nordlys ran aground on a sandbank near Tarnow island on Sunday."
+    who = "Harbour master Lena Kowal spoke about the Nordlys on Sunday."
+    what = "The ferry ran aground on a sandbank near Tarnow."
+    aside = "Storms had closed the northern ports for a second day in a row."
+    texts = [fact, f"{who} {what}", f"{who} {aside} {what}"]
+    accounts = [Account(f"Outlet {n}", tuple(extract_claims(t))) for n, t in enumerate(texts)]
+    story = StoryView(accounts, align_claims([a.claims for a in accounts]), False)
+    cols = {n: [i for i, r in enumerate(story.alignment.refs) if r.account == n] for n in (1, 2)}
+    claim = accounts[0].claims[0]
+    assert _covered_by_two(story, claim, cols[1])
+    assert not _covered_by_two(story, claim, cols[2])
+    for n in (1, 2):  # no single sentence holds half of it: only the pair does
+        refs = [story.alignment.refs[i] for i in cols[n]]
+        assert all(not _covered_by_two(story, claim, [i]) for i in cols[n]) and refs
