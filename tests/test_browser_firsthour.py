@@ -190,7 +190,11 @@ def test_pages_have_no_serious_accessibility_violation(sqlite_db, browser, axe_u
         signin = context.new_page()
         signin.goto(base + "/signin")
         signin.fill("#token", token)
-        signin.click("button[type=submit]")
+        # the sign-in answers with a redirect: wait until the signed-in page has loaded, so the cookie is
+        # set and the page is not closed mid-navigation (closing during one hung a CI run for 300 s)
+        with signin.expect_navigation(url=base + "/manage", wait_until="load"):
+            signin.click("button[type=submit]")
+        assert signin.locator("h1").inner_text().startswith("Manage")  # signed in, not sent back
         signin.close()
         for width in WIDTHS:
             page = context.new_page()
