@@ -248,6 +248,9 @@ def _covered_elsewhere(shares: np.ndarray, cols: list[int]) -> bool:
 # this many words, two of them content words (a quoted name or catchphrase — "Fox News Sunday",
 # "stop lying" — is not one statement)
 QUOTED_WORDS = 5
+# a number of three significant digits or more ("234-193", "4,781 jobs") seldom stands in two
+# facts of one story by chance: a voice stating all of a claim's such numbers in one sentence tells it
+SPECIFIC_DIGITS = 3
 QUOTED_CONTENT = 2
 
 
@@ -290,9 +293,35 @@ def _covered_by_two(story: StoryView, claim: Claim, cols: list[int]) -> bool:
     return False
 
 
+def _specific_numbers(claim: Claim) -> frozenset[tuple[str | None, float]]:
+    """The claim's numbers that few facts share by chance: three significant digits or more
+    ("passed 234-193", "4,781 jobs"; not "$3.6 billion", "12 people", "1,500", a year)."""
+    return frozenset(
+        (q.unit, q.value)
+        for q in claim.numbers
+        if q.unit != "year"
+        and not (q.value.is_integer() and 1800 <= q.value <= 2100)  # "the 2014 ban", "the 2016 campaign": a year
+        and len("".join(ch for ch in q.text if ch.isdigit()).rstrip("0")) >= SPECIFIC_DIGITS
+    )
+
+
+def _tells_numbers(
+    numbers: frozenset[tuple[str | None, float]], told: list[frozenset[tuple[str | None, float]]]
+) -> bool:
+    """One sentence of the voice states every specific number of the claim: it tells the fact
+    ("The House approved the plan 234-193." / "The legislation, passed 234-193, …")."""
+    return bool(numbers) and any(numbers <= t for t in told)
+
+
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
     """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
     position = story.alignment.position
+    specific: dict[ClaimRef, frozenset[tuple[str | None, float]]] = {}
+    voice_numbers: dict[int, list[frozenset[tuple[str | None, float]]]] = {}
+    for ref, claim in story.claims.items():
+        if claim.numbers and (numbers := _specific_numbers(claim)):
+            specific[ref] = numbers
+            voice_numbers.setdefault(story.voice[ref.account], []).append(numbers)
     voice_quotes: dict[int, list[tuple[str, int]]] = {}
     for ref, claim in story.claims.items():
         if claim.quotes:
@@ -317,6 +346,10 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                 shares = contained[[position[m] for m in group.members]].mean(axis=0)
             if _covered_elsewhere(shares, columns.get(voice, [])):
                 return True
+            if voice in voice_numbers and any(
+                _tells_numbers(specific[m], voice_numbers[voice]) for m in group.members if m in specific
+            ):
+                return True  # the voice states the fact's specific numbers in a sentence of its own
             if group_quotes is None:
                 group_quotes = [q for m in group.members for q in _quoted_stretches(story.claim(m))]
             return bool(group_quotes) and _quotes_same_statement(group_quotes, voice_quotes.get(voice, []))

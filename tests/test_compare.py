@@ -320,3 +320,27 @@ def test_a_fact_told_across_two_sentences_in_a_row_is_carried():
     for n in (1, 2):  # no single sentence holds half of it: only the pair does
         refs = [story.alignment.refs[i] for i in cols[n]]
         assert all(not _covered_by_two(story, claim, [i]) for i in cols[n]) and refs
+
+
+def test_a_fact_whose_specific_numbers_another_outlet_states_is_carried():
+    """A vote tally or a count of three significant digits told by another outlet in a sentence of
+    its own, in other words, is the same fact: no exclusive, no omission. A year, a round or a
+    short number shared by chance does not carry a fact."""
+    from storydiff.compare.report import StoryArticle, build_report
+
+    texts = [
+        "The regional assembly adopted the harbour levy 117-86 after a night of debate. "
+        "Fishermen in Tarnow had staged a protest against the 2019 levy for a month. "
+        "The levy will raise 4,730 kroner per trawler each season, the finance office said.",
+        "Deputies voted 117-86 to approve the levy on Thursday. "
+        "Union leader Piet Arndt called the 2019 rules a mistake that cost jobs at the docks.",
+        "Harbour pilots plan a strike at 200 ports next week over unpaid overtime. "
+        "Mayor Dora Halvorsen said 12 trawlers had already left for northern waters.",
+    ]
+    articles = [StoryArticle(n, f"Outlet {n}", "Harbour levy", t) for n, t in enumerate(texts)]
+    rep = build_report(articles)
+    exclusives = [d["summary"] for d in rep["divergences"] if d["type"] == "exclusive"]
+    assert not [s for s in exclusives if "117-86" in s]  # the tally: told by outlets 0 and 1 in other words
+    assert [s for s in exclusives if "4,730 kroner" in s]  # a specific number nobody else states
+    assert [s for s in exclusives if "2019 levy" in s]  # a year shared by chance carries nothing
+    assert [s for s in exclusives if "12 trawlers" in s]  # nor does a short number
