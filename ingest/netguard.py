@@ -17,6 +17,7 @@ STORYDIFF_ALLOWED_NETWORKS lets chosen networks through (an internal feed server
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
@@ -176,14 +177,23 @@ class PinnedBackend(httpcore.SyncBackend):
         raise failure
 
 
+@functools.lru_cache(maxsize=1)
+def default_tls() -> ssl.SSLContext:
+    """The system's certificate authorities, loaded once per process (a load takes ~40 ms, and a
+    CLI command used to load them four times: two clients, each building the parent's pool too).
+    An SSLContext is safe to share between clients and threads."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class PinnedTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool whose connections go through PinnedBackend."""
 
     def __init__(self, verify: ssl.SSLContext | bool = True, limits: httpx.Limits | None = None) -> None:
-        super().__init__(trust_env=False)
+        context = default_tls() if verify is True else httpx.create_ssl_context(verify=verify, trust_env=False)
+        super().__init__(verify=context, trust_env=False)
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
         self._pool = httpcore.ConnectionPool(  # replaces the parent's pool, built the same way but for the backend
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
