@@ -57,7 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "STORYDIFF_SEMANTIC",
         "off",
-        "Same-fact decisions by sentence embeddings (extra `semantic`): on, off, or auto (on when installed).",
+        "Sentence embeddings (extra `semantic`): off; coverage (an omission's or exclusive's fact told elsewhere in other words); on (also every same-fact decision); auto (coverage when installed).",
     ),
     Setting("STORYDIFF_FULLTEXT", "1", "1 fetches the linked page of summary-only items and extracts its text."),
     Setting("STORYDIFF_FULLTEXT_MIN_CHARS", "500", "Feed bodies shorter than this are treated as summary-only."),

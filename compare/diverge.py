@@ -251,6 +251,10 @@ QUOTED_WORDS = 5
 # a number of three significant digits or more ("234-193", "4,781 jobs") seldom stands in two
 # facts of one story by chance: a voice stating all of a claim's such numbers in one sentence tells it
 SPECIFIC_DIGITS = 3
+# semantic backend: one sentence tells another's fact in other words from this cosine of their
+# MiniLM vectors — on MSRP train (same-story sentences from different outlets), the lowest cosine
+# where at least 0.85 of the pairs are paraphrases: 0.851 on one half, 0.848 on the other
+PARAPHRASE_COSINE = 0.86
 QUOTED_CONTENT = 2
 
 
@@ -334,6 +338,12 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
     median = sizes[len(sizes) // 2] if sizes else 0
     out = []
     contained = story.alignment.contained
+    # semantic backend: a voice also tells a fact in other words when one of its sentences is a
+    # paraphrase of one of the group's (cosine of the sentence vectors, threshold chosen on MSRP)
+    similar = None
+    if story.paraphrase and story.alignment.refs:
+        vectors = story.vectors([story.claim(r).text for r in story.alignment.refs])
+        similar = vectors @ vectors.T >= PARAPHRASE_COSINE
     for index, group in enumerate(story.alignment.groups):
         carried = {story.voice[a] for a in group.accounts}
         shares: np.ndarray | None = None  # read only for the groups that may be covered elsewhere
@@ -350,6 +360,9 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                 _tells_numbers(specific[m], voice_numbers[voice]) for m in group.members if m in specific
             ):
                 return True  # the voice states the fact's specific numbers in a sentence of its own
+            cols = columns.get(voice, [])
+            if similar is not None and cols and similar[np.ix_([position[m] for m in group.members], cols)].any():
+                return True  # the voice tells it in other words (semantic backend, coverage)
             if group_quotes is None:
                 group_quotes = [q for m in group.members for q in _quoted_stretches(story.claim(m))]
             return bool(group_quotes) and _quotes_same_statement(group_quotes, voice_quotes.get(voice, []))
@@ -400,7 +413,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
 
 
 def find_divergences(
-    accounts: Sequence[Account], alignment: Alignment, titles: Sequence[str] = (), semantic: bool = False
+    accounts: Sequence[Account], alignment: Alignment, titles: Sequence[str] = (), semantic: bool | str = False
 ) -> list[Divergence]:
     """Every divergence of the story, most severe first (``semantic``: the embedding backend decides
     what is the same fact; see ``compare.samefact``)."""
@@ -438,7 +451,7 @@ def find_divergences(
     return out
 
 
-def _copy_changes(accounts: Sequence[Account], semantic: bool) -> list[Divergence]:
+def _copy_changes(accounts: Sequence[Account], semantic: bool | str) -> list[Divergence]:
     """A near-copy (a wire story run by another outlet) is one voice with its original, but when it
     changes a number, a quote, a name or a status that change is what matters most: each copy is
     compared with its original alone, for those elements only."""

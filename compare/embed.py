@@ -13,7 +13,7 @@ import hashlib
 import importlib.util
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,18 +43,25 @@ def _checked(path: Path, digest: str) -> Path:
     return path
 
 
-def enabled(mode: str) -> bool:
-    """The STORYDIFF_SEMANTIC setting: "on" (raises when the extra is missing), "off", or "auto"
-    (on when installed)."""
+# what the embeddings decide: nothing (False), every same-fact decision and the coverage (True),
+# or only whether an omission's or exclusive's fact is told elsewhere in other words ("coverage")
+Semantic = bool | Literal["coverage"]
+
+
+def enabled(mode: str) -> Semantic:
+    """The STORYDIFF_SEMANTIC setting: "off"; "coverage" (paraphrase decisions for omissions and
+    exclusives only; judged on real news: what it removed was wrongly reported); "on" (also every
+    same-fact decision of the typed checks; judged: lower precision there); "auto" (coverage when
+    the extra is installed). "on" and "coverage" raise when the extra is missing."""
     mode = mode.lower()
     if mode == "off":
         return False
-    if mode == "on":
+    if mode in ("on", "coverage"):
         _session()
-        return True
+        return True if mode == "on" else "coverage"
     if mode == "auto":
-        return available()
-    raise EmbeddingUnavailable(f"STORYDIFF_SEMANTIC is {mode!r}; use on, off or auto")
+        return "coverage" if available() else False
+    raise EmbeddingUnavailable(f"STORYDIFF_SEMANTIC is {mode!r}; use off, coverage, on or auto")
 
 
 def available() -> bool:

@@ -53,6 +53,8 @@ class Divergence:
     @property
     def fingerprint(self) -> str:
         parts = [self.type, *sorted(f"{e.account}:{norm(e.value)}" for e in self.evidence)]
+        if self.type in ("omission", "exclusive"):  # their value is only "carried": the claim says which
+            parts.append(norm(self.summary))
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
     @cached_property
@@ -105,8 +107,12 @@ def quote(text: str) -> str:
 
 
 class StoryView:
-    def __init__(self, accounts: Sequence[Account], alignment: Alignment, semantic: bool = False) -> None:
-        self.accounts, self.alignment, self.semantic = accounts, alignment, semantic
+    def __init__(self, accounts: Sequence[Account], alignment: Alignment, semantic: bool | str = False) -> None:
+        """``semantic``: True, embeddings decide every same fact and the coverage; "coverage",
+        only the coverage (is an omission's or exclusive's fact told elsewhere in other words)."""
+        self.accounts, self.alignment = accounts, alignment
+        self.semantic = semantic is True  # same-fact decisions
+        self.paraphrase = bool(semantic)  # coverage decisions
         self._vectors: dict[str, np.ndarray] = {}
         self.voice = voices(accounts)
         self.claims = {ClaimRef(a, c.index): c for a, acc in enumerate(accounts) for c in acc.claims}
@@ -148,13 +154,18 @@ class StoryView:
     def text_same_fact(self, a: str, b: str) -> float:
         """Same-fact score of two texts (on the lexical scale, whichever backend decides)."""
         if self.semantic:
-            from storydiff.compare.embed import embed
-
-            missing = [t for t in (a, b) if t not in self._vectors]
-            if missing:
-                self._vectors.update(zip(missing, embed(missing), strict=True))
-            return semantic_to_scale(float(self._vectors[a] @ self._vectors[b]))
+            va, vb = self.vectors([a, b])
+            return semantic_to_scale(float(va @ vb))
         return self.lexical.score(a, b)
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence vectors of texts (semantic backend only; each text embedded once per story)."""
+        from storydiff.compare.embed import embed
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, embed(missing), strict=True))
+        return np.array([self._vectors[t] for t in texts]).reshape(len(texts), -1)
 
     def evidence(self, ref: ClaimRef, value: str, marks: Sequence[tuple[int, int]] = ()) -> Evidence:
         claim = self.claim(ref)

@@ -64,7 +64,9 @@ def read_articles(lines: Iterable[str]) -> list[StoryArticle]:
     return articles
 
 
-def compare_articles(articles: list[StoryArticle], min_outlets: int = 1, semantic: bool = False) -> dict[str, Any]:
+def compare_articles(
+    articles: list[StoryArticle], min_outlets: int = 1, semantic: bool | str = False
+) -> dict[str, Any]:
     """Cluster the articles into stories and report each story with at least ``min_outlets``
     outlets; ``hidden_stories`` counts the stories told by fewer."""
     dated = [a.published for a in articles if a.published]

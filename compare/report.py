@@ -139,10 +139,11 @@ def build_report(
     articles: Sequence[StoryArticle],
     story_id: Hashable | None = None,
     title: str | None = None,
-    semantic: bool = False,
+    semantic: bool | str = False,
 ) -> dict[str, Any]:
-    """The report of one story from its articles (any order); ``semantic``: the embedding backend
-    decides what is the same fact (``compare.embed``, optional extra)."""
+    """The report of one story from its articles (any order); ``semantic`` (``compare.embed``,
+    optional extra): True, the embedding backend decides what is the same fact and what is told
+    elsewhere in other words; "coverage", only the latter."""
     by_outlet: dict[str, list[StoryArticle]] = {}
     for article in sorted(articles, key=lambda a: (a.published or datetime.min, str(a.id))):
         by_outlet.setdefault(article.outlet, []).append(article)

@@ -119,7 +119,16 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 @click.option("--format", "fmt", type=click.Choice(["basil", "allsides"]), default="basil", show_default=True)
 @click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
 @click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")
-@click.option("--semantic", is_flag=True, help="Same-fact decisions by sentence embeddings (extra `semantic`).")
+@click.option(
+    "--semantic",
+    "semantic_mode",
+    type=click.Choice(["on", "coverage"]),
+    is_flag=False,
+    flag_value="on",
+    default=None,
+    help="Sentence embeddings (extra `semantic`): every same-fact decision (--semantic, = on) or only "
+    "the coverage of omissions and exclusives (--semantic coverage).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--min-precision", type=float, default=None, help="Floor for the precision of every typed kind.")
 @click.option("--min-high-precision", type=float, default=None, help="Floor for the precision of high items.")
@@ -130,7 +139,7 @@ def eval_divergences(
     fmt: str,
     split: str,
     dump: Path | None,
-    semantic: bool,
+    semantic_mode: str | None,
     as_json: bool,
     min_precision: float | None,
     min_high_precision: float | None,
@@ -149,6 +158,7 @@ def eval_divergences(
         report_items,
     )
 
+    semantic: bool | str = {"on": True, "coverage": "coverage"}.get(semantic_mode or "", False)
     root = path or settings.shared_data_dir() / ("basil-dev" if fmt == "basil" else "allsides-roundups")
     if not root.exists():
         raise click.ClickException(f"{fmt} data not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")

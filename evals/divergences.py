@@ -143,7 +143,7 @@ def sentence_refs(event: Event, article_id: str, span: tuple[int, int]) -> list[
     return [[p, s] for p, s, a, b in event.sentences[article_id] if a < end and start < b]
 
 
-def report_items(event: Event, semantic: bool = False) -> list[dict[str, Any]]:
+def report_items(event: Event, semantic: bool | str = False) -> list[dict[str, Any]]:
     report = build_report(event.articles, story_id=event.id, title=event.articles[0].title, semantic=semantic)
     items = []
     for d in report["divergences"]:
@@ -192,7 +192,7 @@ def evaluate(
     judgments: list[dict[str, Any]],
     wanted: list[dict[str, Any]],
     split: str = "all",
-    semantic: bool = False,
+    semantic: bool | str = False,
 ) -> dict[str, Any]:
     chosen = [e for e in events if split == "all" or (e.held_out == (split == "holdout"))]
     items = [item for event in chosen for item in report_items(event, semantic)]
@@ -230,7 +230,8 @@ def evaluate(
     typed_precisions = {t: precision(per_type[t]) for t in TYPED if t in per_type}
     return {
         "split": split,
-        "same_fact": "semantic" if semantic else "lexical",
+        "same_fact": "semantic" if semantic is True else "lexical",
+        "coverage": "semantic" if semantic else "lexical",
         "events": len(chosen),
         "reported": dict(Counter(i["type"] for i in items)),
         "judged": {t: dict(c) for t, c in sorted(per_type.items())},

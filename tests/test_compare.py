@@ -132,6 +132,8 @@ def test_every_divergence_has_evidence_spans_into_the_articles(demo_report, floo
         else:
             texts = {i: json.loads(line)["text"] for i, line in enumerate(FLOOD.read_text().splitlines(), start=1)}
         assert report["divergences"]
+        fingerprints = [d["fingerprint"] for d in report["divergences"]]
+        assert len(set(fingerprints)) == len(fingerprints)  # one per divergence (two exclusives of one outlet too)
         for d in report["divergences"]:
             assert d["claims"] and d["summary"] and d["severity"] in ("high", "medium", "low")
             assert len(d["fingerprint"]) == 16

@@ -15,10 +15,12 @@ def test_it_refuses_a_file_whose_hash_differs(tmp_path):
         embed._checked(model, embed.MODEL_SHA256)
 
 
-def test_the_setting_is_on_off_or_auto():
+def test_the_setting_is_off_coverage_on_or_auto():
     assert embed.enabled("off") is False
-    assert embed.enabled("auto") is embed.available()
-    with pytest.raises(embed.EmbeddingUnavailable, match="use on, off or auto"):
+    assert embed.enabled("auto") == ("coverage" if embed.available() else False)
+    if embed.available():
+        assert embed.enabled("on") is True and embed.enabled("COVERAGE") == "coverage"
+    with pytest.raises(embed.EmbeddingUnavailable, match="use off, coverage, on or auto"):
         embed.enabled("sometimes")
 
 
@@ -32,3 +34,29 @@ def test_it_embeds_when_installed_and_says_how_to_install_when_not():
     )
     assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_coverage_mode_finds_a_fact_told_in_other_words_on_real_news(shared_data):
+    """AllSides roundup 5913 (a court dismissing the FTC's case against Facebook): the lexical
+    path reports one outlet's lead as an exclusive and the same outlet as omitting the others'
+    lead; the leads say the same in other words. The coverage mode drops both and changes no
+    typed decision; every pair it treats as told is above the MSRP-chosen cosine."""
+    from storydiff.compare.diverge import PARAPHRASE_COSINE
+    from storydiff.compare.report import build_report
+    from storydiff.evals.divergences import load_allsides
+
+    if not embed.available():
+        pytest.fail("the semantic extra is missing: scripts/test.sh installs it")
+    event = next(e for e in load_allsides(shared_data / "allsides-roundups") if e.id == "allsides-5913")
+    lexical = build_report(event.articles)
+    covered = build_report(event.articles, semantic="coverage")
+    coverage = ("omission", "exclusive")
+    kept = {(x["type"], x["summary"]) for x in covered["divergences"]}
+    gone = [d for d in lexical["divergences"] if (d["type"], d["summary"]) not in kept]
+    assert sorted(d["type"] for d in gone) == ["exclusive", "omission"]
+    typed = [d["summary"] for d in lexical["divergences"] if d["type"] not in coverage]
+    assert typed == [d["summary"] for d in covered["divergences"] if d["type"] not in coverage]
+    exclusive = next(d for d in gone if d["type"] == "exclusive")
+    omission = next(d for d in gone if d["type"] == "omission")
+    vectors = embed.embed([exclusive["claims"][0]["text"], *(c["text"] for c in omission["claims"])])
+    assert max(float(vectors[0] @ v) for v in vectors[1:]) >= PARAPHRASE_COSINE
