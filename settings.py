@@ -26,6 +26,11 @@ DEFAULT_MIN_OUTLETS = 2
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("STORYDIFF_DATA_DIR", "./data", "Directory for the SQLite database and other local state."),
+    Setting(
+        "STORYDIFF_CACHE_DIR",
+        "",
+        "Folder for caches that can be rebuilt (the language model, uncompressed and mapped into memory); empty means $XDG_CACHE_HOME/storydiff, else ~/.cache/storydiff.",
+    ),
     Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite at $STORYDIFF_DATA_DIR/storydiff.db."),
     Setting("REDIS_URL", "", "Celery broker URL. Empty: `storydiff serve` uses the in-process scheduler."),
     Setting("STORYDIFF_ALLOW_PRIVATE_URLS", "0", "1 allows fetching loopback/private/link-local addresses."),

@@ -73,7 +73,8 @@ LANGUAGE_SAMPLE = 240  # title + lead identify the language; more text costs tim
 
 
 def release_language_model() -> None:
-    """Drop the loaded language model (~75 MB); the next identification loads it again."""
+    """Drop the loaded language model (~75 MB, mapped from the cache folder when it could be
+    written there); the next identification loads it again."""
     global _identifier
     _identifier = None
 
@@ -88,8 +89,8 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
         return None
     global _identifier
     if _identifier is None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from storydiff.ingest.langmodel import load_identifier
 
-        _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        _identifier = load_identifier()
     lang, prob = _identifier.classify(text[:LANGUAGE_SAMPLE])
     return str(lang) if prob >= 0.5 else None

@@ -197,3 +197,45 @@ def test_language_left_pending_is_identified_later_with_the_same_answer(shared_d
                 compared += 1
                 pending += b.language_pending
     assert compared > 1000 and pending > 500  # both paths are exercised
+
+
+def test_language_model_mapped_copy_answers_like_py3langid(tmp_path, monkeypatch, shared_data):
+    """The first process writes the uncompressed copy, later ones map it; both give py3langid's
+    own answers on real headlines and article leads (what the ingest identifies)."""
+    import csv
+
+    import numpy as np
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from storydiff.ingest import langmodel
+
+    monkeypatch.setenv("STORYDIFF_CACHE_DIR", str(tmp_path / "cache"))
+    written = langmodel.load_identifier()
+    (folder,) = (tmp_path / "cache").iterdir()
+    assert folder.name.startswith("langid-") and (folder / "ptc.npy").is_file()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [folder.name]  # no half-written copy left
+    mapped = langmodel.load_identifier()
+    assert isinstance(mapped.nb_ptc, np.memmap) and isinstance(written.nb_ptc, np.memmap)
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    with (shared_data / "uci-news-aggregator" / "uci-news-aggregator.head6366.csv").open(encoding="utf-8") as f:
+        texts = [row[1] for row in list(csv.reader(f))[1:1500]]
+    with (shared_data / "fnc-1" / "train_bodies.csv").open(encoding="utf-8") as f:
+        texts += [row[1][:240] for row in list(csv.reader(f))[1:500]]
+    texts += ["Der Außenminister traf sich am Donnerstag in Budapest", "Le ministre a rencontré son homologue"]
+    answers = [reference.classify(t) for t in texts]
+    assert [mapped.classify(t) for t in texts] == answers
+    assert [written.classify(t) for t in texts] == answers
+    assert {lang for lang, _ in answers} >= {"en", "de", "fr"}
+
+
+def test_language_model_loads_compressed_when_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    import numpy as np
+
+    from storydiff.ingest import langmodel
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("STORYDIFF_CACHE_DIR", str(blocker / "cache"))
+    identifier = langmodel.load_identifier()
+    assert not isinstance(identifier.nb_ptc, np.memmap)
+    assert identifier.classify("The foreign ministers met in Budapest on Thursday")[0] == "en"
