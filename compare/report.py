@@ -38,9 +38,9 @@ import numpy as np
 from storydiff.compare.align import Alignment, align_claims
 from storydiff.compare.claims import Claim, extract_claims
 from storydiff.compare.diverge import Account, Divergence, agreement_matrix, divergence_score, find_divergences
-from storydiff.compare.schema import SCHEMA_VERSION
+from storydiff.compare.schema import SCHEMA_VERSION, SHOWN_FIRST, folded, shown_first
 
-__all__ = ["SCHEMA_VERSION", "StoryArticle", "build_report"]
+__all__ = ["SCHEMA_VERSION", "SHOWN_FIRST", "StoryArticle", "build_report", "folded", "shown_first"]
 
 
 COPY_SHARE, COPY_SCORE = 0.8, 0.9

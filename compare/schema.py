@@ -1,4 +1,24 @@
-"""The stored report's schema version, in a module of its own: the stale-report query needs it
-without importing the comparison stack (``compare/report.py`` re-exports it)."""
+"""The stored report's schema version and what a story page shows first, in a module of its own:
+the stale-report query and the pages need them without importing the comparison stack
+(``compare/report.py`` re-exports them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 SCHEMA_VERSION = 1  # bump it on any incompatible change of the report (compare/report.py's docstring)
+
+# a story page lists this many divergences before "more"; low omissions and exclusives are folded
+# per outlet below the list (what a reader sees first: the eval measures its precision)
+SHOWN_FIRST = 12
+
+
+def folded(divergence: dict[str, Any]) -> bool:
+    """A low-severity omission or exclusive: folded per outlet below the list, not in it."""
+    return divergence["severity"] == "low" and divergence["type"] in ("omission", "exclusive")
+
+
+def shown_first(divergences: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The divergences a story page shows before "more" (the report's order: most severe first)."""
+    return [d for d in divergences if not folded(d)][:SHOWN_FIRST]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from storydiff.compare.evidence import norm
-from storydiff.compare.report import StoryArticle, build_report
+from storydiff.compare.report import StoryArticle, build_report, shown_first
 
 OUTLETS = {"fox": "Fox News", "nyt": "New York Times", "hpo": "HuffPost"}
 TYPED = ("numeric", "quote", "attribution", "contradiction", "entity", "framing")
@@ -145,6 +145,7 @@ def sentence_refs(event: Event, article_id: str, span: tuple[int, int]) -> list[
 
 def report_items(event: Event, semantic: bool | str = False) -> list[dict[str, Any]]:
     report = build_report(event.articles, story_id=event.id, title=event.articles[0].title, semantic=semantic)
+    first = {id(d) for d in shown_first(report["divergences"])}
     items = []
     for d in report["divergences"]:
         items.append(
@@ -153,6 +154,7 @@ def report_items(event: Event, semantic: bool | str = False) -> list[dict[str, A
                 "event": event.id,
                 "type": d["type"],
                 "severity": d["severity"],
+                "shown_first": id(d) in first,  # in what a story page lists before "more"
                 "summary": d["summary"],
                 "sides": [
                     {
@@ -199,9 +201,14 @@ def evaluate(
     verdict = {j["key"]: j for j in judgments}
     per_type: dict[str, Counter] = defaultdict(Counter)
     high: Counter = Counter()
+    first: Counter = Counter()  # judgments of what story pages list first (before "more")
+    first_items = 0
     unjudged_typed = typed_on_judged = 0
     for item in items:
         j = verdict.get(item["key"])
+        first_items += item["shown_first"]
+        if item["shown_first"] and j is not None:
+            first[j["judgment"]] += 1
         if item["type"] in TYPED:  # every typed item of every event is judged (the protocol)
             typed_on_judged += 1
             unjudged_typed += j is None
@@ -239,6 +246,12 @@ def evaluate(
         "min_typed_precision": min((p for p in typed_precisions.values() if p is not None), default=None),
         "high_judged": dict(high),
         "high_precision": precision(high),
+        "shown_first": {
+            "items": first_items,
+            "judged": dict(first),
+            "judged_share": round(sum(first.values()) / first_items, 3) if first_items else 0.0,
+            "precision": precision(first),
+        },
         "typed_reported": typed_on_judged,
         "unjudged_typed": unjudged_typed,
         "unjudged_share": round(unjudged_typed / typed_on_judged, 3) if typed_on_judged else 0.0,

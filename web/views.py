@@ -8,6 +8,8 @@ import difflib
 from datetime import datetime
 from typing import Any
 
+from storydiff.compare.schema import folded
+
 PALETTE = 12  # claim groups shared by several outlets get colour classes g0 … g11
 
 
@@ -148,7 +150,8 @@ def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[st
         if kind and d["type"] != kind:
             continue
         evidence = [dict(c, pieces=highlight(c)) for c in d["claims"]]
-        out.append(dict(d, evidence=evidence, diff_pieces=quote_diff(d["diff"]) if d["diff"] else [], fold=_fold(d)))
+        pieces = quote_diff(d["diff"]) if d["diff"] else []
+        out.append(dict(d, evidence=evidence, diff_pieces=pieces, fold=_fold(d), folded=folded(d)))
     return out
 
 
