@@ -88,3 +88,25 @@ def test_allsides_events_load_with_their_outlets(shared_data):
     events = load_allsides(shared_data / "allsides-roundups")
     assert len(events) > 200
     assert all(len({a.outlet for a in e.articles}) >= 2 for e in events)
+
+
+def test_a_fact_the_omitting_outlet_partly_tells_is_folded_not_listed_first(shared_data):
+    """HuffPost names the mail-bomb suspect, his age and home in its own words; the omission of the
+    Times' and Fox's sentence is kept (a part may be missing) but low: folded, not listed first."""
+    (event,) = [e for e in load_basil(shared_data / "basil-dev") if e.id == "1f99798f-2b60-4ecb-b5f4-4aa7991e8ace"]
+    items = report_items(event)
+    (omission,) = [i for i in items if i["key"] == "1a2b950bfa8db78b"]
+    assert omission["type"] == "omission" and omission["severity"] == "low" and not omission["shown_first"]
+    assert any(i["shown_first"] for i in items)  # the story still lists divergences first
+
+
+def test_the_eval_reports_the_precision_of_what_pages_list_first(shared_data):
+    events = [e for e in load_basil(shared_data / "basil-dev")][:12]
+    result = evaluate(events, read_jsonl(JUDGMENTS), read_jsonl(RECALL))
+    first = result["shown_first"]
+    shown = [i for e in events for i in report_items(e) if i["shown_first"]]
+    assert first["items"] == len(shown) <= 12 * len(events)
+    judged = {j["key"]: j["judgment"] for j in read_jsonl(JUDGMENTS)}
+    assert sum(first["judged"].values()) == sum(i["key"] in judged for i in shown)
+    trues = sum(judged.get(i["key"]) == "true" for i in shown)
+    assert first["precision"] == (round(trues / sum(first["judged"].values()), 3) if first["judged"] else None)
