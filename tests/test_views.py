@@ -118,3 +118,36 @@ def test_low_omissions_and_exclusives_fold_per_outlet():
     exclusive = {"type": "exclusive", "outlets": ["A"], "claims": [{"outlet": "A"}]}
     omission = {"type": "omission", "outlets": ["A", "B", "C"], "claims": [{"outlet": "A"}, {"outlet": "B"}]}
     assert _fold(exclusive) == "Only A reports" and _fold(omission) == "C omits"
+
+
+def test_a_story_with_only_omissions_and_exclusives_says_so_and_folds_them(shared_data):
+    """Real news (BASIL): when no typed divergence is found, the page says what was compared and
+    folds the facts only some outlets carry, with the reason they are low."""
+    from markupsafe import Markup
+
+    from storydiff.compare.report import build_report
+    from storydiff.evals.divergences import load_basil
+    from storydiff.web import svg, views
+    from storydiff.web.templating import TEMPLATES
+
+    for event in load_basil(shared_data / "basil-dev"):
+        report = build_report(event.articles, story_id=1, title=event.articles[0].title)
+        if report["divergences"] and all(d["type"] in ("omission", "exclusive") for d in report["divergences"]):
+            break
+    context = {
+        "report": report,
+        "type": None,
+        "types": [],
+        "divergences": views.divergences(report),
+        "coverage": views.coverage(report),
+        "aligned": views.aligned(report),
+        "heatmap": Markup(svg.heatmap(report)),
+        "timeline": views.timeline(report),
+        "edits": [],
+    }
+    html = TEMPLATES.env.get_template("_story_body.html").render(context)
+    listed, folded = html.split('<details class="minor">', 1)
+    assert "No number, quote, source, name or contradiction differs" in listed
+    assert 'class="divergence' not in listed.split('id="divergences"', 1)[1]
+    assert f"{len(report['divergences'])} low-severity omissions and exclusives" in folded
+    assert "same fact in other words" in folded
