@@ -186,6 +186,16 @@ def user_data_dir() -> Path:
     return Path(base).expanduser() / "storydiff"
 
 
+def cache_dir() -> Path:
+    """Where rebuildable caches go (``STORYDIFF_CACHE_DIR``; empty: $XDG_CACHE_HOME/storydiff, else
+    ~/.cache/storydiff). Not created here."""
+    configured = get("STORYDIFF_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "storydiff"
+
+
 def database_url() -> str:
     url = get("DATABASE_URL")
     if url:

@@ -32,10 +32,10 @@ from typing import NamedTuple
 import numpy as np
 from rapidfuzz import fuzz, process
 from scipy.sparse import csr_matrix
-from wordfreq import zipf_frequency
 
 from storydiff.compare.claims import Claim
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, WORD_CACHE
+from storydiff.compare.zipf import zipf
 
 
 def _assignment_solver() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
@@ -84,7 +84,7 @@ _STOP = (
 
 @lru_cache(maxsize=WORD_CACHE)  # per word, bounded: a worker runs for months of new names
 def _rarity(word: str) -> float:
-    return max(0.5, 7.5 - zipf_frequency(word, "en"))
+    return max(0.5, 7.5 - zipf(word))
 
 
 @lru_cache(maxsize=WORD_CACHE)  # per word, bounded: a worker runs for months of new names

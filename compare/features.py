@@ -166,10 +166,10 @@ class NameStats:
 @lru_cache(maxsize=WORD_CACHE)
 def _english_zipf(word: str) -> float:
     """A word's frequency in general English (Zipf scale), once per word: every bigram asks again
-    for its two parts, and wordfreq's lookup normalises its input on each call."""
-    from wordfreq import zipf_frequency  # ~0.4 s to import: only once there is something to cluster
+    for its two parts (``compare.zipf``: a mapped table, wordfreq itself only for words with digits)."""
+    from storydiff.compare.zipf import zipf
 
-    return float(zipf_frequency(word, "en"))
+    return zipf(word)
 
 
 class DocFrequencies:

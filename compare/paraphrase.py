@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
-from wordfreq import zipf_frequency
 
 from storydiff.compare.features import FUNCTION_WORDS, WORD_CACHE
+from storydiff.compare.zipf import zipf
 
 MODEL_FILE = Path(__file__).resolve().parent / "paraphrase_model.json"
 _WORD = re.compile(r"\w+(?:['’]\w+)?")
@@ -38,7 +38,7 @@ N_BASE = 22
 
 @lru_cache(maxsize=WORD_CACHE)  # per word, bounded: a worker runs for months of new names
 def _rarity(word: str) -> float:
-    return max(0.5, 7.5 - zipf_frequency(word, "en"))
+    return max(0.5, 7.5 - zipf(word))
 
 
 def _stem(word: str) -> str:

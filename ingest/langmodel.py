@@ -19,7 +19,6 @@ import hashlib
 import io
 import logging
 import lzma
-import os
 import shutil
 import tempfile
 from importlib.metadata import version
@@ -37,11 +36,7 @@ ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
 
 
 def cache_root() -> Path:
-    configured = settings.get("STORYDIFF_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "storydiff"
+    return settings.cache_dir()
 
 
 def _model_file() -> Path:

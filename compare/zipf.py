@@ -1,0 +1,194 @@
+"""How common a word is in general English (wordfreq's Zipf scale), from a compact mapped table.
+
+wordfreq reads its English list (321,180 words) into a dictionary: about 35 MB of private memory
+in every process that clusters or builds a report (a CLI run, each Celery worker, the service).
+The first process writes the list once to the cache folder (``STORYDIFF_CACHE_DIR``, by default
+``$XDG_CACHE_HOME/storydiff``), in a file named after wordfreq's version: the words sorted as UTF-8
+with their offsets and their frequency buckets (wordfreq stores a word's frequency as a whole
+number of centibels). Every later process maps the file read-only and finds a word by binary
+search; its pages are shared through the page cache and only the ones a search touches are read.
+
+The values are those ``wordfreq.zipf_frequency(word, "en")`` returns, computed the way it computes
+them for one token (its rounding included). A word is looked up in the table, after wordfreq's own
+English preprocessing (NFC, case folding, "’" read as "'"), when wordfreq keeps it as one token:
+letters of the Latin alphabets with at most one inner apostrophe ("l'amour" and "o'hara", with a
+straight apostrophe, are two tokens for its French elision rule, combined as wordfreq combines them) or ASCII letters and digits ("1990's": "1990" and "s"; a run of digits is looked up
+as zeros and weighted by wordfreq's own ``digit_freq``, as wordfreq does; that imports wordfreq's
+code, not its list). Anything else (other scripts, punctuation inside) is asked of wordfreq itself,
+which then loads its list in that process; so is every word when the folder cannot be written or
+read. ``tests/test_zipf.py`` checks every listed word and real news text against wordfreq.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import mmap
+import os
+import re
+import struct
+import tempfile
+import unicodedata
+from bisect import bisect_left
+from importlib.metadata import version
+from pathlib import Path
+from typing import Literal
+
+from storydiff import settings
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"SDZIPF2\n"
+_LETTERS = "a-zà-öø-ÿ\u0100-\u017f"  # Basic Latin, Latin-1 and Latin Extended-A, lower case
+# one token for wordfreq's English tokenizer, unchanged by it
+_PLAIN = re.compile(f"[{_LETTERS}]+(?:'[{_LETTERS}]+)?")
+# except one or two letters, an apostrophe and a vowel or "h" ("l'amour", "o'hara", "qa'ida"):
+# wordfreq splits those at the apostrophe (its French elision rule) and combines the two parts
+_ELISION = re.compile(r"\w\w?'[aehiouyáéíóúàèìòùâêîôûåïöœ]")
+_WITH_DIGITS = re.compile(r"(?=[a-z']*[0-9])[a-z0-9]+(?:'[a-z0-9]+)?")  # "2025", "covid19", "g7", "1990's"
+_DIGIT_APOSTROPHE = re.compile(
+    r"[0-9]'[a-z]|[a-z]'[0-9]"
+)  # a word break for wordfreq: "1990's" is "1990" and "s" ("5'9" is one)
+_DIGIT_RUN = re.compile(r"[0-9]{2,}")  # what wordfreq replaces by zeros ("2025" → "0000"; not "g7")
+_MINIMUM = 1e-9  # zipf_frequency's floor: Zipf 0, once per billion words
+
+
+def _table_path() -> Path:
+    return settings.cache_dir() / f"zipf-en-2-wordfreq-{version('wordfreq')}.bin"  # 2: the format
+
+
+def _listed(word: str) -> bool:
+    """Whether a word of wordfreq's list is one the table answers for (with its digit runs as
+    zeros, as listed)."""
+    return bool(_WITH_DIGITS.fullmatch(word) or _PLAIN.fullmatch(word)) and unicodedata.normalize("NFC", word) == word
+
+
+def _entries() -> list[tuple[bytes, int]]:
+    """(word, bucket) for the words of wordfreq's English list the table answers for, sorted by
+    bytes; a word's frequency is 10 ** (-bucket / 100), as wordfreq computes it."""
+    from wordfreq import get_frequency_list
+
+    buckets: dict[str, int] = {}
+    for index, bucket in enumerate(get_frequency_list("en")):
+        for word in bucket:
+            buckets[word] = index  # a word listed twice keeps its last bucket, as wordfreq's dictionary does
+    return sorted((word.encode(), index) for word, index in buckets.items() if _listed(word))
+
+
+def _write(path: Path) -> None:
+    """The table, atomically: a half-written file is never read."""
+    entries = _entries()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, work = tempfile.mkstemp(prefix=".zipf-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            offsets, at = [], 0
+            for word, _ in entries:
+                offsets.append(at)
+                at += len(word)
+            offsets.append(at)
+            out.write(MAGIC + struct.pack("<I", len(entries)))
+            out.write(struct.pack(f"<{len(offsets)}I", *offsets))
+            out.write(struct.pack(f"<{len(entries)}H", *(v for _, v in entries)))
+            out.write(b"".join(w for w, _ in entries))
+        os.replace(work, path)
+    except BaseException:
+        Path(work).unlink(missing_ok=True)
+        raise
+
+
+class _Table:
+    """The mapped file: ``table[i]`` is the i-th word (bytes), ``values[i]`` its frequency bucket."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            self._read(path)
+        except (ValueError, struct.error):
+            self._map.close()
+            raise ValueError(f"{path}: truncated or not a word-frequency table") from None
+
+    def _read(self, path: Path) -> None:
+        """Check the header and the sizes, then view the offsets and values in place."""
+        if self._map[: len(MAGIC)] != MAGIC:
+            raise ValueError(f"{path}: not a word-frequency table")
+        (self.size,) = struct.unpack_from("<I", self._map, len(MAGIC))
+        offsets = len(MAGIC) + 4
+        values = offsets + 4 * (self.size + 1)
+        self._blob = values + 2 * self.size
+        if len(self._map) < self._blob or self._blob + struct.unpack_from("<I", self._map, values - 4)[0] != len(
+            self._map
+        ):
+            raise ValueError(f"{path}: truncated")
+        view = memoryview(self._map)
+        self._offsets = view[offsets:values].cast("I")
+        self.values = view[values : self._blob].cast("H")
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> bytes:
+        return self._map[self._blob + self._offsets[i] : self._blob + self._offsets[i + 1]]
+
+    def find(self, word: bytes) -> int | None:
+        i = bisect_left(self, word)
+        return self.values[i] if i < self.size and self[i] == word else None
+
+
+_table: _Table | Literal[False] | None = None  # None: not opened yet; False: unavailable (ask wordfreq)
+
+
+def _open() -> _Table | None:
+    global _table
+    if _table is None:
+        path = _table_path()
+        try:
+            if not path.is_file():
+                _write(path)
+            _table = _Table(path)
+        except (OSError, ValueError) as exc:
+            log.warning("word frequencies: cannot map %s (%s); using wordfreq's own list", path, exc)
+            _table = False
+    return _table if isinstance(_table, _Table) else None
+
+
+def _to_zipf(freqs: list[float]) -> float:
+    """wordfreq's last steps: the tokens' frequencies combined (1/f = 1/f1 + 1/f2 …), its floor,
+    3 significant digits, 2 decimals of Zipf."""
+    one_over = 0.0
+    for freq in freqs:
+        one_over += 1.0 / freq
+    freq = max(1.0 / one_over, _MINIMUM)
+    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
+    return round(math.log(freq, 10) + 9, 2)
+
+
+def zipf(word: str) -> float:
+    """``wordfreq.zipf_frequency(word, "en")``, from the mapped table for the words wordfreq reads
+    as one token, or as two at an elision ("o'hara": "o" and "hara")."""
+    # wordfreq's English preprocessing: NFC, case folding, curly apostrophes made straight
+    key = word.casefold() if word.isascii() else unicodedata.normalize("NFC", word).casefold()
+    split = bool(_ELISION.match(key))  # (before "’" is made straight: wordfreq splits at "'" only)
+    key = key.replace("’", "'")
+    split = split or bool(_DIGIT_APOSTROPHE.search(key))
+    if _PLAIN.fullmatch(key) or _WITH_DIGITS.fullmatch(key):
+        table = _open()
+        if table is not None:
+            tokens = key.split("'") if split else [key]
+            freqs = []
+            for token in tokens:
+                smashed = _DIGIT_RUN.sub(lambda m: "0" * len(m.group()), token)
+                index = table.find(smashed.encode())
+                if index is None:
+                    return 0.0  # a token not listed: wordfreq's floor
+                freq = 10 ** (-index / 100)
+                if smashed != token:
+                    from wordfreq.numbers import digit_freq  # wordfreq's weighting of digit runs (not its list)
+
+                    freq *= digit_freq(token)
+                freqs.append(freq)
+            return _to_zipf(freqs)
+    from wordfreq import zipf_frequency  # other forms: wordfreq normalises or splits them otherwise
+
+    return float(zipf_frequency(word, "en"))

@@ -1,0 +1,80 @@
+"""The mapped word-frequency table answers exactly as wordfreq does (compare/zipf.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from wordfreq import get_frequency_dict, zipf_frequency
+
+from storydiff.compare import zipf as table_module
+from storydiff.compare.zipf import zipf
+
+
+@pytest.fixture
+def fresh_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(table_module, "_table", None)  # this process opens (and writes) it again
+    return tmp_path / "cache"
+
+
+def test_every_listed_word_and_real_news_words_get_wordfreqs_value(fresh_table, shared_data):
+    listed = list(get_frequency_dict("en"))
+    assert [zipf(w) for w in listed] == [zipf_frequency(w, "en") for w in listed]
+    (written,) = fresh_table.iterdir()  # one table, no half-written file left
+    assert written.name.startswith("zipf-en-")
+    assert isinstance(table_module._table, table_module._Table) and len(table_module._table) > 300_000
+    words: set[str] = set()
+    for path in sorted((shared_data / "basil-dev" / "articles").glob("*/*.json"))[:120]:
+        paragraphs = json.loads(path.read_text(encoding="utf-8"))["body-paragraphs"]
+        text = " ".join(" ".join(p) if isinstance(p, list) else str(p) for p in paragraphs)
+        found = re.findall(r"\w+(?:['’]\w+)?", text)
+        words |= set(found) | {w.lower() for w in found}
+    assert len(words) > 5_000
+    assert sum(any(c.isdigit() for c in w) for w in words) > 100  # years, counts, "covid19"
+    # names, possessives with either apostrophe, "O'Hara" (split by wordfreq), numbers, accents
+    words |= {
+        "Trump’s",
+        "o'hara",
+        "o’hara",
+        "y’all",
+        "Qa'ida",
+        "d'Ivoire",
+        "don’t",
+        "Peña",
+        "Straße",
+        "2025",
+        "1066",
+        "g7",
+        "COVID19",
+    }
+    words |= {"2020s", "000", "1990's", "1898’s", "g7's", "abc'12", "5'9", "3.5", "1,200", "Путин", "北京", ""}
+    assert {w: zipf(w) for w in words} == {w: zipf_frequency(w, "en") for w in words}
+
+
+def test_a_second_process_maps_the_written_table(fresh_table):
+    assert zipf("harbour") == zipf_frequency("harbour", "en")
+    (written,) = fresh_table.iterdir()
+    stamp = written.stat().st_mtime_ns
+    table_module._table = None  # as a new process would
+    assert zipf("harbour") == zipf_frequency("harbour", "en") and zipf("xqzvtw") == 0.0
+    assert written.stat().st_mtime_ns == stamp  # read, not written again
+
+
+def test_an_unusable_cache_falls_back_to_wordfreq(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("STORYDIFF_CACHE_DIR", str(blocker))
+    monkeypatch.setattr(table_module, "_table", None)
+    assert zipf("harbour") == zipf_frequency("harbour", "en")
+    assert table_module._table is False and "using wordfreq's own list" in caplog.text
+
+
+def test_a_damaged_table_is_refused_not_read(fresh_table, caplog):
+    assert zipf("harbour") > 0
+    (written,) = fresh_table.iterdir()
+    written.write_bytes(written.read_bytes()[:1000])  # truncated
+    table_module._table = None
+    assert zipf("harbour") == zipf_frequency("harbour", "en")
+    assert table_module._table is False and "truncated" in caplog.text
