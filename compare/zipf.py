@@ -8,15 +8,16 @@ with their offsets and their frequency buckets (wordfreq stores a word's frequen
 number of centibels). Every later process maps the file read-only and finds a word by binary
 search; its pages are shared through the page cache and only the ones a search touches are read.
 
-The values are those ``wordfreq.zipf_frequency(word, "en")`` returns, computed the way it computes
-them for one token (its rounding included). A word is looked up in the table, after wordfreq's own
-English preprocessing (NFC, case folding, "’" read as "'"), when wordfreq keeps it as one token:
-letters of the Latin alphabets with at most one inner apostrophe ("l'amour" and "o'hara", with a
-straight apostrophe, are two tokens for its French elision rule, combined as wordfreq combines them) or ASCII letters and digits ("1990's": "1990" and "s"; a run of digits is looked up
-as zeros and weighted by wordfreq's own ``digit_freq``, as wordfreq does; that imports wordfreq's
-code, not its list). Anything else (other scripts, punctuation inside) is asked of wordfreq itself,
-which then loads its list in that process; so is every word when the folder cannot be written or
-read. ``tests/test_zipf.py`` checks every listed word and real news text against wordfreq.
+The values are those ``wordfreq.zipf_frequency(word, "en")`` returns: the word is split into
+tokens as wordfreq splits it, each token looked up (a run of digits as zeros, weighted by
+wordfreq's own ``digit_freq``) and the frequencies combined and rounded as wordfreq does. The
+common forms are split here without wordfreq's code (after its English preprocessing: NFC, case
+folding, "’" read as "'"): Latin letters with at most one inner apostrophe ("l'amour" and "o'hara",
+with a straight apostrophe, are two tokens for its French elision rule), and ASCII letters and
+digits ("1990's" is "1990" and "s", "5'9" one token). Any other text (other scripts, punctuation
+inside) goes through wordfreq's own tokenizer: its code is imported, never its list. When the
+folder cannot be written or read, wordfreq answers itself. ``tests/test_zipf.py`` checks every
+listed word and the words of real news in several scripts against wordfreq.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import struct
 import tempfile
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
@@ -57,22 +59,16 @@ def _table_path() -> Path:
     return settings.cache_dir() / f"zipf-en-2-wordfreq-{version('wordfreq')}.bin"  # 2: the format
 
 
-def _listed(word: str) -> bool:
-    """Whether a word of wordfreq's list is one the table answers for (with its digit runs as
-    zeros, as listed)."""
-    return bool(_WITH_DIGITS.fullmatch(word) or _PLAIN.fullmatch(word)) and unicodedata.normalize("NFC", word) == word
-
-
 def _entries() -> list[tuple[bytes, int]]:
-    """(word, bucket) for the words of wordfreq's English list the table answers for, sorted by
-    bytes; a word's frequency is 10 ** (-bucket / 100), as wordfreq computes it."""
+    """(word, bucket) for every word of wordfreq's English list, sorted by bytes; a word's
+    frequency is 10 ** (-bucket / 100), as wordfreq computes it."""
     from wordfreq import get_frequency_list
 
     buckets: dict[str, int] = {}
     for index, bucket in enumerate(get_frequency_list("en")):
         for word in bucket:
             buckets[word] = index  # a word listed twice keeps its last bucket, as wordfreq's dictionary does
-    return sorted((word.encode(), index) for word, index in buckets.items() if _listed(word))
+    return sorted((word.encode(), index) for word, index in buckets.items())
 
 
 def _write(path: Path) -> None:
@@ -164,31 +160,45 @@ def _to_zipf(freqs: list[float]) -> float:
     return round(math.log(freq, 10) + 9, 2)
 
 
+def _from_table(table: _Table, tokens: list[str], smash: Callable[[str], str]) -> float:
+    """wordfreq's ``_word_frequency`` for tokens already split, with the table as its list."""
+    if not tokens:
+        return 0.0  # nothing to look up: wordfreq's floor
+    freqs = []
+    for token in tokens:
+        smashed = smash(token)
+        index = table.find(smashed.encode())
+        if index is None:
+            return 0.0  # a token not listed: wordfreq's floor
+        freq = 10 ** (-index / 100)
+        if smashed != token:
+            from wordfreq.numbers import digit_freq  # wordfreq's weighting of digit runs (not its list)
+
+            freq *= digit_freq(token)
+        freqs.append(freq)
+    return _to_zipf(freqs)
+
+
+def _zeros(token: str) -> str:
+    return _DIGIT_RUN.sub(lambda m: "0" * len(m.group()), token)
+
+
 def zipf(word: str) -> float:
-    """``wordfreq.zipf_frequency(word, "en")``, from the mapped table for the words wordfreq reads
-    as one token, or as two at an elision ("o'hara": "o" and "hara")."""
+    """``wordfreq.zipf_frequency(word, "en")``, with the mapped table as wordfreq's list."""
+    table = _open()
+    if table is None:
+        from wordfreq import zipf_frequency
+
+        return float(zipf_frequency(word, "en"))
     # wordfreq's English preprocessing: NFC, case folding, curly apostrophes made straight
     key = word.casefold() if word.isascii() else unicodedata.normalize("NFC", word).casefold()
     split = bool(_ELISION.match(key))  # (before "’" is made straight: wordfreq splits at "'" only)
     key = key.replace("’", "'")
-    split = split or bool(_DIGIT_APOSTROPHE.search(key))
-    if _PLAIN.fullmatch(key) or _WITH_DIGITS.fullmatch(key):
-        table = _open()
-        if table is not None:
-            tokens = key.split("'") if split else [key]
-            freqs = []
-            for token in tokens:
-                smashed = _DIGIT_RUN.sub(lambda m: "0" * len(m.group()), token)
-                index = table.find(smashed.encode())
-                if index is None:
-                    return 0.0  # a token not listed: wordfreq's floor
-                freq = 10 ** (-index / 100)
-                if smashed != token:
-                    from wordfreq.numbers import digit_freq  # wordfreq's weighting of digit runs (not its list)
+    if _PLAIN.fullmatch(key) or _WITH_DIGITS.fullmatch(key):  # how wordfreq splits these is known here
+        split = split or bool(_DIGIT_APOSTROPHE.search(key))
+        return _from_table(table, key.split("'") if split else [key], _zeros)
+    # any other text (other scripts, punctuation inside): wordfreq's own tokenizer (its code, not its list)
+    from wordfreq.numbers import smash_numbers
+    from wordfreq.tokens import lossy_tokenize
 
-                    freq *= digit_freq(token)
-                freqs.append(freq)
-            return _to_zipf(freqs)
-    from wordfreq import zipf_frequency  # other forms: wordfreq normalises or splits them otherwise
-
-    return float(zipf_frequency(word, "en"))
+    return _from_table(table, lossy_tokenize(word, "en"), smash_numbers)

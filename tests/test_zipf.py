@@ -33,6 +33,11 @@ def test_every_listed_word_and_real_news_words_get_wordfreqs_value(fresh_table, 
         words |= set(found) | {w.lower() for w in found}
     assert len(words) > 5_000
     assert sum(any(c.isdigit() for c in w) for w in words) > 100  # years, counts, "covid19"
+    # real feeds in other scripts and languages (Japanese, Spanish "10ª"): wordfreq's own tokenizer
+    for path in sorted((shared_data / "rss-feeds-real").rglob("*.xml"))[:40]:
+        text = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8", errors="replace"))
+        words |= set(re.findall(r"[^\W_]+(?:['’][^\W_]+)?", text))
+    assert sum(not w.isascii() for w in words) > 1_000
     # names, possessives with either apostrophe, "O'Hara" (split by wordfreq), numbers, accents
     words |= {
         "Trump’s",
