@@ -29,7 +29,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "STORYDIFF_CACHE_DIR",
         "",
-        "Folder for caches that can be rebuilt (the language model, uncompressed and mapped into memory); empty means $XDG_CACHE_HOME/storydiff, else ~/.cache/storydiff.",
+        "Folder for caches that can be rebuilt (the language model, uncompressed, and the English word-frequency table, both mapped into memory); empty means $XDG_CACHE_HOME/storydiff, else ~/.cache/storydiff.",
     ),
     Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite at $STORYDIFF_DATA_DIR/storydiff.db."),
     Setting("REDIS_URL", "", "Celery broker URL. Empty: `storydiff serve` uses the in-process scheduler."),
