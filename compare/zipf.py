@@ -42,15 +42,15 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"SDZIPF2\n"
 _LETTERS = "a-zà-öø-ÿ\u0100-\u017f"  # Basic Latin, Latin-1 and Latin Extended-A, lower case
-# one token for wordfreq's English tokenizer, unchanged by it
+# the forms split here as wordfreq's English tokenizer splits them (checked in tests/test_zipf.py):
+# Latin letters with at most one inner apostrophe — one token ("trump's", "o'neill"), except one or
+# two letters, a straight apostrophe and a vowel or "h" ("l'amour", "o'hara", "qa'ida"), which its
+# French elision rule splits in two — and ASCII letters with digits ("2025", "covid19", "g7"), split
+# at an apostrophe between a digit and a letter ("1990's" is "1990" and "s"; "5'9" is one token)
 _PLAIN = re.compile(f"[{_LETTERS}]+(?:'[{_LETTERS}]+)?")
-# except one or two letters, an apostrophe and a vowel or "h" ("l'amour", "o'hara", "qa'ida"):
-# wordfreq splits those at the apostrophe (its French elision rule) and combines the two parts
 _ELISION = re.compile(r"\w\w?'[aehiouyáéíóúàèìòùâêîôûåïöœ]")
-_WITH_DIGITS = re.compile(r"(?=[a-z']*[0-9])[a-z0-9]+(?:'[a-z0-9]+)?")  # "2025", "covid19", "g7", "1990's"
-_DIGIT_APOSTROPHE = re.compile(
-    r"[0-9]'[a-z]|[a-z]'[0-9]"
-)  # a word break for wordfreq: "1990's" is "1990" and "s" ("5'9" is one)
+_WITH_DIGITS = re.compile(r"(?=[a-z']*[0-9])[a-z0-9]+(?:'[a-z0-9]+)?")
+_DIGIT_APOSTROPHE = re.compile(r"[0-9]'[a-z]|[a-z]'[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{2,}")  # what wordfreq replaces by zeros ("2025" → "0000"; not "g7")
 _MINIMUM = 1e-9  # zipf_frequency's floor: Zipf 0, once per billion words
 
