@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from scipy.sparse import csr_matrix
 
 from storydiff.compare.claims import Claim
-from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, WORD_CACHE
+from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, WORD_CACHE, ascii_letters
 from storydiff.compare.zipf import zipf
 
 
@@ -110,10 +110,18 @@ class _ContentStems(dict[str, str]):
 _CONTENT = _ContentStems()
 
 
+_ASCII_WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?")  # _WORD in a lower-cased text of ASCII letters
+
+
+def _words(lowered: str) -> list[str]:
+    """``_WORD.findall(lowered)`` for a lower-cased text."""
+    return (_ASCII_WORD if ascii_letters(lowered) else _WORD).findall(lowered)
+
+
 def content_stems(text: str) -> list[str]:
     """Lower-cased stems of the content words; numbers and stop words dropped."""
     table = _CONTENT
-    return [s for s in [table[w] for w in _WORD.findall(text.lower())] if s]
+    return [s for w in _words(text.lower()) if (s := table[w])]
 
 
 def stem_weights(stem_sets: Sequence[set[str]]) -> dict[str, float]:

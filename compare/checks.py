@@ -6,18 +6,18 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from storydiff.compare.align import ClaimGroup, ClaimRef, _stem, content_stems
 from storydiff.compare.claims import Claim
-from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names
+from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names, words
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
 from storydiff.compare.quantities import Quantity
 from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
@@ -193,11 +193,33 @@ def _interval_index(ranges: list[tuple[float, float]]) -> tuple[list[float], lis
     return [low for low, _ in ordered], highest
 
 
-def _overlaps(index: tuple[list[float], list[float]], low: float, high: float) -> bool:
-    """Does any indexed range overlap [low, high]? (the ranges starting at or below ``high``)"""
+def _overlaps(index: tuple[list[float], list[float]], low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """For each [low, high]: does any indexed range overlap it? (the ranges starting at or below
+    ``high``; all the ranges at once)"""
     lows, highest = index
-    k = bisect_right(lows, high)
-    return k > 0 and highest[k - 1] >= low
+    k = np.searchsorted(np.asarray(lows), high, side="right")
+    return (k > 0) & (np.asarray(highest)[np.maximum(k - 1, 0)] >= low)
+
+
+def _conflicting_pairs(
+    facts: list[tuple[int, int, float, float]], bounds: dict[int, tuple[list[float], list[float]]]
+) -> list[tuple[int, int]]:
+    """The pairs (positions in ``facts``, in ``combinations`` order) of two voices' numbers whose
+    ranges cannot both hold, neither value stated anywhere in the other voice's article."""
+    voice = np.array([v for _, v, _, _ in facts])
+    low = np.array([lo for _, _, lo, _ in facts])
+    high = np.array([hi for _, _, _, hi in facts])
+    distinct = sorted(set(voice.tolist()))
+    # stated[k, x]: voice distinct[x] states a value overlapping number k's range
+    stated = np.zeros((len(facts), len(distinct)), dtype=bool)
+    for x, v in enumerate(distinct):
+        if v in bounds:
+            stated[:, x] = _overlaps(bounds[v], low, high)
+    by_other = stated[:, np.searchsorted(distinct, voice)]  # [i, j]: the voice of j states i's value
+    keep = (voice[:, None] != voice[None, :]) & ((high[:, None] < low[None, :]) | (high[None, :] < low[:, None]))
+    keep &= ~by_other & ~by_other.T
+    rows, cols = np.nonzero(np.triu(keep, 1))  # row-major: the order of combinations(facts, 2)
+    return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
 def numeric_divergences(story: StoryView) -> list[Divergence]:
@@ -274,14 +296,11 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         casualty_unit = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
         # a casualty count is one quantity across the whole story; another quantity pairs inside one
         # claim group (sentences that aligned, with a same-fact decision on the words around the
-        # numbers) or, told in sentences that did not align, by more shared role words
-        for (i, va, lo_a, hi_a), (j, vb, lo_b, hi_b) in combinations(facts, 2):
-            if va == vb or not (hi_a < lo_b or hi_b < lo_a):
-                continue  # one voice, or ranges that can both hold
-            if (vb in bounds and _overlaps(bounds[vb], lo_a, hi_a)) or (
-                va in bounds and _overlaps(bounds[va], lo_b, hi_b)
-            ):
-                continue  # the other article states this value too: two quantities, not a conflict
+        # numbers) or, told in sentences that did not align, by more shared role words (pairs of
+        # one voice, of ranges that can both hold, or of a value the other article states too — two
+        # quantities, not a conflict — are left out at once)
+        for a, b in _conflicting_pairs(facts, bounds):
+            i, j = facts[a][0], facts[b][0]
             group_i = group_of.get(nodes[i][0])
             aligned = casualty_unit or (group_i is not None and group_i == group_of.get(nodes[j][0]))
             shared = role_of(i) & role_of(j)
@@ -676,7 +695,7 @@ def framing_terms(text: str) -> tuple[str, ...]:
     speaker's, not the outlet's, and do not count."""
     own = QUOTED.sub(" ", text)
     lowered = own.lower()
-    if not (_FRAMING_WORDS & set(WORDS.findall(lowered))) and not any(t in lowered for t in _FRAMING_PHRASES):
+    if not (_FRAMING_WORDS & set(words(lowered))) and not any(t in lowered for t in _FRAMING_PHRASES):
         return ()
     return tuple(sorted({m.group().lower() for m in FRAMING.finditer(own)}))
 

@@ -63,7 +63,9 @@ _NEGATION = re.compile(
     r"\b(not|never|no|nothing|none|nobody|neither|nor|without|cannot|denied|denies|refused|rejected)\b|n[’']t\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"(?<![\w’'])(?:[A-Z][\w’'-]+|[A-Z]\.)(?:\s+(?:(?:of|de|van|von|al)\s+)?[A-Z][\w’'-]+){0,4}")
+# a capital not preceded by a word character: the capital first, then the lookbehind (two
+# characters wide), so the search skips every other position without testing the lookbehind
+_NAME = re.compile(r"[A-Z](?<![\w’'][A-Z])(?:[\w’'-]+|\.)(?:\s+(?:(?:of|de|van|von|al)\s+)?[A-Z][\w’'-]+){0,4}")
 _NOT_NAMES = frozenset(
     [
         "The",
@@ -189,7 +191,7 @@ def find_speaker(sentence: str, words: frozenset[str] | None = None) -> str | No
     outside = sentence
     if "“" in sentence or '"' in sentence or "‘" in sentence:  # a verb inside a quote is not attribution
         outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)
-    for pattern in (_ACCORDING, _VERB_SUBJECT):
+    for pattern in (_ACCORDING, _VERB_SUBJECT) if "according to" in lowered else (_VERB_SUBJECT,):
         match = pattern.search(outside)
         if match and not (pattern is _VERB_SUBJECT and match.group("verb") in ("told", "tells")):
             return _clean_source(match.group("src"))  # (", told Reuters": Reuters listened, it did not speak)
@@ -256,7 +258,11 @@ def extract_claims(text: str) -> list[Claim]:
     since = 0  # sentences since the previous speaker was named
     quote_open = False  # inside a quotation that runs over several sentences
     for index, (sentence, start, end) in enumerate(split_sentences(text)):
-        quotes = tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
+        quotes = (
+            tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
+            if "“" in sentence or '"' in sentence or "‘" in sentence  # every _QUOTE match opens with one
+            else ()
+        )
         words = lower_words(sentence)
         speaker = find_speaker(sentence, words)
         # a quotation running over sentences keeps its speaker: “A,” X said. “B. C.”

@@ -45,7 +45,16 @@ from storydiff.compare.checks import (
 )
 from storydiff.compare.claims import Claim
 from storydiff.compare.entities import entity_divergences
-from storydiff.compare.evidence import SEVERITY_RANK, WORDS, Account, Divergence, StoryView, clip, outlet_names, quote
+from storydiff.compare.evidence import (
+    SEVERITY_RANK,
+    Account,
+    Divergence,
+    StoryView,
+    clip,
+    outlet_names,
+    quote,
+    words,
+)
 from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
 from storydiff.compare.samefact import SAME_FACT, STRONG
 
@@ -67,7 +76,7 @@ def _negation_profile(text: str) -> tuple[bool, frozenset[str]]:
     """(has a negation, the words without negation and do-support)."""
     lowered = text.lower()
     stripped = NEGATION_WORDS.sub(" ", lowered).replace(" did ", " ").replace(" does ", " ")
-    return bool(NEGATION_WORDS.search(lowered)), frozenset(WORDS.findall(stripped))
+    return bool(NEGATION_WORDS.search(lowered)), frozenset(words(stripped))
 
 
 def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:

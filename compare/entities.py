@@ -20,7 +20,8 @@ from storydiff.compare.samefact import SAME_FACT, STRONG
 from storydiff.compare.sources import fold
 
 _CAP = r"[A-ZÀ-Ý][\wÀ-ÿ’'-]+"
-_PERSON = re.compile(rf"(?<![\w.])(?:{_CAP}|[A-Z]\.)(?:\s+(?:{_CAP}|[A-Z]\.))+")
+# (?<![\w.])(?:{_CAP}|[A-Z]\.)…, written capital first and the lookbehind after it (see claims._NAME)
+_PERSON = re.compile(rf"[A-ZÀ-Ý](?<![\w.][A-ZÀ-Ý])(?:[\wÀ-ÿ’'-]+|(?<=[A-Z])\.)(?:\s+(?:{_CAP}|[A-Z]\.))+")
 TITLES = frozenset(
     [
         "mr",

@@ -14,11 +14,18 @@ import numpy as np
 
 from storydiff.compare.align import Alignment, ClaimRef
 from storydiff.compare.claims import Claim
+from storydiff.compare.features import ascii_letters
 from storydiff.compare.samefact import LexicalScorer, cut, find_spans, semantic_to_scale, story_weights
 from storydiff.compare.sources import Aliases, source_key
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 WORDS = re.compile(r"[\w’'-]+")  # words of claims and quotes, for the divergence checks
+_ASCII_WORDS = re.compile(r"[A-Za-z0-9_’'-]+")  # WORDS in a text of ASCII letters (features.ascii_letters)
+
+
+def words(text: str) -> list[str]:
+    """``WORDS.findall(text)``."""
+    return (_ASCII_WORDS if ascii_letters(text) else WORDS).findall(text)
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,10 @@ class Divergence:
 
 
 def norm(text: str) -> str:
-    return " ".join(w.lower() for w in WORDS.findall(text.replace("’", "'")))
+    text = text.replace("’", "'")
+    if ascii_letters(text):  # lower-casing first: the same words
+        return " ".join(_ASCII_WORDS.findall(text.lower()))
+    return " ".join(w.lower() for w in WORDS.findall(text))
 
 
 def voices(accounts: Sequence[Account]) -> list[int]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from storydiff.compare.features import ascii_letters
+
 HALT = (
     r"tabled|shel(?:ve|ves|ved)|postpon(?:e|es|ed)|put on hold|on hold|cancel(?:s|ed|led)?|call(?:s|ed)? off|"
     r"scrap(?:s|ped)?|suspend(?:s|ed)?|delay(?:s|ed)?|frozen|freezes?|paus(?:e|es|ed)|stall(?:s|ed)?|"
@@ -51,8 +53,12 @@ _EVENT = re.compile(
     r"election|hearing|trial|launch|evacuation|strike|sanctions|rescue|search|match|concert|flight|plan)\b",
     re.IGNORECASE,
 )
+# the same patterns for a lower-cased text of ASCII letters (features.ascii_letters), which the
+# regex engine runs about three times faster than a case-insensitive one
+_PREDICATE_LOWER = re.compile(_PREDICATE.pattern)
+_EVENT_LOWER = re.compile(_EVENT.pattern)
 _CANONICAL = {"meetings": "meeting", "meet": "meeting", "talks": "meeting", "negotiations": "meeting"}
-_NAME = re.compile(r"(?<![\w’'])[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
+_NAME = re.compile(r"[A-Z](?<![\w’'][A-Z])[\w’'-]+(?:\s+[A-Z][\w’'-]+)*")  # the capital first: see claims._NAME
 _ATTRIBUTIVE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
 _TITLE_WORDS = frozenset(
     [
@@ -127,7 +133,8 @@ def event_stance(text: str) -> EventStance | None:
     lowered = text.lower()
     if not _TRIGGER.search(lowered):
         return None  # cheap exit: nothing here can start a status predicate
-    for match in _PREDICATE.finditer(text):
+    plain = ascii_letters(text)  # then the lower-cased text has the same offsets
+    for match in _PREDICATE_LOWER.finditer(lowered) if plain else _PREDICATE.finditer(text):
         if match.group("proceed") and _ATTRIBUTIVE.search(text[: match.start()]):
             continue  # "the scheduled talks" describes, it does not assert
         kind = match.lastgroup or ""
@@ -137,7 +144,7 @@ def event_stance(text: str) -> EventStance | None:
         proceeds = kind in ("proceed", "assent")
         if negated != framed:
             proceeds = not proceeds
-        nouns = list(_EVENT.finditer(text))
+        nouns = list(_EVENT_LOWER.finditer(lowered) if plain else _EVENT.finditer(text))
         prior = [n for n in nouns if n.end() <= match.start()]
         later = [n for n in nouns if n.start() >= match.end()]
         noun = prior[-1] if prior else (later[0] if later else None)
