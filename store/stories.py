@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from storydiff.errors import InvalidInput
 from storydiff.settings import DEFAULT_MIN_OUTLETS
+from storydiff.store.counts import COUNTS
 from storydiff.store.inputs import MAX_ID, bounded_int, check_text, finite_number, utc_time
 from storydiff.store.models import OUTLET_KINDS, SCORE_ORDER, Article, Outlet, Report, Story, StoryArticle, Version
 from storydiff.store.queries import iso
@@ -258,7 +259,8 @@ def list_stories(
         stmt = _LIST_STATEMENTS.get(shape)
         if stmt is None:
             stmt = _LIST_STATEMENTS.setdefault(shape, _list_statement(column, None, *shape[1:]))
-    rows = session.execute(stmt, values).all()
+    # on the session's connection: plain rows, without the ORM's per-statement work (a page is read only)
+    rows = session.connection().execute(stmt, values).all()
     page = [
         {
             "id": row.id,
@@ -306,3 +308,34 @@ def edit_history(session: Session, article_ids: Sequence[int]) -> dict[int, list
 
 def outlet_names(session: Session) -> list[str]:
     return list(session.scalars(_OUTLET_NAMES))
+
+
+@dataclass(frozen=True)
+class PageCounts:
+    """What the stories page shows beside its list: the database's counts, every outlet's name
+    (the filter's choices) and how many stories the outlets filter hides."""
+
+    stats: dict[str, int]
+    outlets: list[str]
+    hidden: int
+
+
+# the counts and the number hidden in a first row, then one row per outlet name (kind 1), so the
+# page needs one round trip for all three, not three: under concurrent requests each statement
+# costs far more than its work on SQLite (the GIL is released and taken back around every step)
+_PAGE_COUNTS = text(
+    f"SELECT 0 AS kind, {', '.join(f'({sql}) AS {name}' for name, sql in COUNTS.items())}, "
+    "(SELECT count(*) FROM stories) - (SELECT count(*) FROM reports WHERE outlets >= :min_outlets) AS hidden, "
+    "NULL AS name "
+    f"UNION ALL SELECT 1, {', '.join('NULL' for _ in COUNTS)}, NULL, name FROM outlets "
+    "ORDER BY kind, name"
+)
+
+
+def page_counts(session: Session, min_outlets: int) -> PageCounts:
+    """stats(), outlet_names() and count_below() in one statement."""
+    rows = session.connection().execute(_PAGE_COUNTS, {"min_outlets": min_outlets}).all()
+    first = rows[0]
+    stats = {name: int(first[1 + n] or 0) for n, name in enumerate(COUNTS)}
+    hidden = int(first[1 + len(COUNTS)] or 0) if min_outlets > 1 else 0
+    return PageCounts(stats, [row[-1] for row in rows[1:]], hidden)

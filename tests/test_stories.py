@@ -256,3 +256,32 @@ def test_one_clustering_run_takes_every_pending_article_batch_by_batch(db, monke
         run = cluster_new_articles(s, now=NOW)
         assert total > 3 * 4 and run.articles == total
         assert s.scalar(select(func.count()).select_from(StoryArticle)) == total
+
+
+def test_the_stories_page_counts_in_one_statement_equal_the_separate_queries(db):
+    """page_counts (one round trip for the home page) answers what stats, outlet_names and
+    count_below answer, on both databases, for every outlets filter."""
+    from storydiff.compare.store_reports import compare_story
+    from storydiff.store.stories import count_below, outlet_names, page_counts
+
+    server = DemoFeedServer().start()
+    try:
+        load_demo(db, server.base_url)
+    finally:
+        server.stop()
+    with db() as s:
+        cluster_new_articles(s, now=NOW)
+        story_ids = s.scalars(select(Story.id)).all()
+    with db() as s:
+        for story_id in story_ids[: len(story_ids) // 2]:  # some stories without a report yet
+            compare_story(s, story_id)
+        s.add(Outlet(name="aardvark wire", kind="wire", country="XX"))  # lower case sorts as the database sorts
+        s.commit()
+    with db() as s:
+        assert len(outlet_names(s)) > 5
+        for min_outlets in (1, 2, 3, 7):
+            counts = page_counts(s, min_outlets)
+            assert counts.stats == stats(s)
+            assert counts.outlets == outlet_names(s)
+            assert counts.hidden == count_below(s, min_outlets)
+        assert page_counts(s, 2).hidden > 0 and page_counts(s, 1).hidden == 0

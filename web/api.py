@@ -48,7 +48,11 @@ def known_outlet(session: Session, name: str | None) -> str | None:
     """The outlet's stored name for a name in any letter case; InvalidInput naming the outlets when none matches."""
     if name is None:
         return None
-    names = outlet_names(session)
+    return outlet_named(outlet_names(session), name)
+
+
+def outlet_named(names: list[str], name: str) -> str:
+    """The name among ``names`` that equals ``name`` in any letter case; InvalidInput listing them when none does."""
     match = next((n for n in names if n.casefold() == name.strip().casefold()), None)
     if match is None:
         shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")

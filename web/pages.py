@@ -30,13 +30,12 @@ from storydiff.store.stories import (
     MAX_OUTLETS,
     SORTS,
     StoryFilter,
-    count_below,
     edit_history,
     list_stories,
-    outlet_names,
+    page_counts,
 )
 from storydiff.web import svg, views
-from storydiff.web.api import article_page, known_outlet
+from storydiff.web.api import article_page, outlet_named
 from storydiff.web.pagecache import PageCache, page_response
 from storydiff.web.params import StoryId
 from storydiff.web.templating import TEMPLATES
@@ -120,15 +119,11 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         flt = page_filter(request)
         cursor = _optional(request, "cursor")
         with factory() as session:
+            counts = page_counts(session, flt.min_outlets)
             if flt.outlet:
-                flt = replace(flt, outlet=known_outlet(session, flt.outlet))
+                flt = replace(flt, outlet=outlet_named(counts.outlets, flt.outlet))
             page, next_cursor = list_stories(session, flt, 25, cursor)
-            context = {
-                "stories": page,
-                "stats": stats(session),
-                "outlets": outlet_names(session),
-                "hidden": count_below(session, flt.min_outlets),
-            }
+        context = {"stories": page, "stats": counts.stats, "outlets": counts.outlets, "hidden": counts.hidden}
         params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
         others = {k for k in params if k not in ("sort", "min_outlets")}
         context |= {
