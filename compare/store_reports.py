@@ -71,11 +71,21 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None, 
     from storydiff.compare.report import build_report
 
     semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
+    # the report is as of when its articles were read: a version fetched after this is newer than it
+    read_at = now or datetime.now(UTC)
     report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title, semantic=semantic)
     body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
-    row = session.get(Report, story_id) or Report(story_id=story_id)
+    # Two workers may compute one story at once (a clustering run re-queues it while it is being
+    # computed). The story's row is locked to store (PostgreSQL; SQLite has one writer anyway), so
+    # they store one after the other, and a report read from older data than the stored one is not
+    # stored over it: the last to finish is not always the newest.
+    session.execute(select(Story.id).where(Story.id == story_id).with_for_update())
+    row = session.get(Report, story_id, populate_existing=True) or Report(story_id=story_id)
+    if row.computed_at is not None and row.schema == SCHEMA_VERSION and _utc(row.computed_at) > read_at:
+        session.commit()
+        return report
     row.schema = SCHEMA_VERSION
-    row.computed_at = now or datetime.now(UTC)
+    row.computed_at = read_at
     row.outlets = len(report["outlets"])
     row.divergences = len(report["divergences"])
     row.types = "," + ",".join(sorted(report["counts"])) + ","
@@ -87,6 +97,10 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None, 
         index_stories(session, [story_id])  # a member's edited title or lead is searchable with the report
     session.commit()
     return report
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def stale_story_ids(session: Session, limit: int = 500) -> list[int]:

@@ -65,3 +65,23 @@ def test_unknown_story_is_a_clear_error(db):
         compare_story(s, 999)
     with db() as s, pytest.raises(NotFound, match="does not exist"):
         load_report(s, 999)
+
+
+def test_a_report_read_from_older_data_is_not_stored_over_a_newer_one(db):
+    """Two workers computing one story at once: the one that read the articles first may finish
+    last; its report must not replace the newer one (the story would look fresh and stay wrong)."""
+    story_id = _demo_story(db)
+    read_late = datetime.now(UTC)
+    read_early = read_late - timedelta(seconds=5)
+    with db() as s:
+        compare_story(s, story_id, now=read_late)
+        stored = s.get(Report, story_id)
+        body, computed = stored.body, stored.computed_at
+    with db() as s:
+        compare_story(s, story_id, now=read_early)  # finishes second, read first
+    with db() as s:
+        row = s.get(Report, story_id)
+        assert (row.body, row.computed_at) == (body, computed)
+        assert row.computed_at.replace(tzinfo=UTC) == read_late
+        compare_story(s, story_id, now=read_late + timedelta(seconds=1))  # a newer read replaces it
+        assert s.get(Report, story_id).computed_at.replace(tzinfo=UTC) == read_late + timedelta(seconds=1)
