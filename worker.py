@@ -1,6 +1,6 @@
 """Celery app: broker REDIS_URL, beat every minute, thin idempotent tasks carrying ids.
 
-    celery -A storydiff.worker worker -Q fetch,extract,compare,alerts,celery --concurrency 2
+    celery -A storydiff.worker worker -Q fetch,extract,compare,alerts,celery --pool threads --concurrency 6
     celery -A storydiff.worker beat
 
 Each task calls one pipeline function (the same ones the CLI and the in-process scheduler

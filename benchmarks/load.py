@@ -14,8 +14,9 @@ politeness limit of 2 would otherwise decide both figures (30 slow feeds × 5 s 
   the feeds) with STORYDIFF_PARSE_PROCESSES=0 — one process, no parse pool. ``--embedded-pool`` also
   times the embedded default (STORYDIFF_PARSE_PROCESSES=auto: extra parse processes on every core).
 - **distributed**: another fresh database, N Celery worker processes (``--pool threads --concurrency
-  2`` by default: two tasks at a time per process, so a refresh waiting for a slow server does not
-  hold the whole process; ``--pool solo`` for one) and beat on Redis. At t0 every feed is due and
+  6`` by default, as docker-compose.yml runs them: six tasks at a time per process, so refreshes
+  waiting for slow servers do not hold the process — with 2 a round's refreshes took twice as long;
+  ``--pool solo`` for one) and beat on Redis. At t0 every feed is due and
   claimed, as beat's `schedule_due_feeds` does at its tick; a round ends at the first sample (every
   2 s) where every feed has been refreshed in this round and every stored article is clustered with
   its story's report current. Then more rounds (``--rounds``, default 3): every feed gains two items
@@ -28,7 +29,7 @@ feed's interval, STORYDIFF_MIN_INTERVAL), the CPU time of the embedded process a
 per 1,000 articles (PostgreSQL's not counted), and the ratio of the distributed round-1 throughput
 to the single-process figure (target ≥ 1.8 with 2 workers).
 
-    python benchmarks/load.py [--feeds 1000 --items 10 --workers 2 --pool threads --concurrency 2 --rounds 3]
+    python benchmarks/load.py [--feeds 1000 --items 10 --workers 2 --pool threads --concurrency 6 --rounds 3]
                               [--embedded-pool] [--redis redis://127.0.0.1:6379/11]
                               [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
@@ -349,7 +350,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--pool", default="threads", choices=["solo", "threads"], help="each worker's pool")
-    parser.add_argument("--concurrency", type=int, default=2, help="threads per worker process (--pool threads)")
+    parser.add_argument("--concurrency", type=int, default=6, help="threads per worker process (--pool threads)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the distributed run (memory over time)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
