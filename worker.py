@@ -15,7 +15,9 @@ over. Clustering and report runs are coalesced: a trigger while one is already q
 
 from __future__ import annotations
 
+import ctypes
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -93,9 +95,27 @@ def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -
     logs.TASK.set((getattr(task, "name", "?"), task_id or "?"))  # on every log line of the task
 
 
+# tasks that build large short-lived structures (a clustering window, a batch of reports)
+HEAVY_TASKS = frozenset({"storydiff.cluster_articles", "storydiff.compare_stories", "storydiff.compare_story"})
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None elsewhere (musl, macOS)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
 @signals.task_postrun.connect
-def _task_done(**kwargs: Any) -> None:
+def _task_done(task: Any = None, **kwargs: Any) -> None:
     logs.TASK.set(None)
+    # glibc keeps the memory a heavy task freed in its arenas (one per task thread) and the worker's
+    # RSS stays at each arena's high-water mark; give the free pages back to the system
+    trim = _malloc_trim() if getattr(task, "name", None) in HEAVY_TASKS else None
+    if trim is not None:
+        trim(0)
 
 
 def _retries(window: float, first: float = 5.0, cap: float = 120.0) -> int:

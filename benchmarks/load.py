@@ -223,6 +223,52 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (every core, every process), seconds (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process so far (server and backends; ended backends not counted)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+class CpuSplit:
+    """Where the machine's CPU went during a phase: all of it, PostgreSQL, and this process (the
+    feed server and the harness); the rest is the measured system's own processes (and Redis)."""
+
+    def __init__(self) -> None:
+        self.start = (machine_busy_seconds(), postgres_cpu_seconds(), time.process_time(), time.perf_counter())
+
+    def line(self, measured: float) -> str:
+        busy, pg, own, wall = (
+            machine_busy_seconds() - self.start[0],
+            postgres_cpu_seconds() - self.start[1],
+            time.process_time() - self.start[2],
+            time.perf_counter() - self.start[3],
+        )
+        cores = os.cpu_count() or 1
+        return (f"machine busy {busy:.1f} of {cores * wall:.1f} core-s ({busy / (cores * wall):.0%}): measured "
+                f"processes {measured:.1f} s, PostgreSQL {pg:.1f} s (backends still running), feed server and "
+                f"harness {own:.1f} s")  # fmt: skip
+
+    def busy(self) -> float:
+        return machine_busy_seconds() - self.start[0]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
@@ -380,6 +426,7 @@ def main() -> None:
     urls: list[str] = []
     try:
         single, single_cpu = None, 0.0
+        single_seconds, busy_single = 0.0, 0.0
         runs = [("0", "embedded, one process (STORYDIFF_PARSE_PROCESSES=0)")]
         if args.embedded_pool:
             runs.append(("auto", "embedded with its default parse pool (STORYDIFF_PARSE_PROCESSES=auto)"))
@@ -387,14 +434,17 @@ def main() -> None:
             url, engine, _ = prepared(args, feeds)
             engine.dispose()
             urls.append(url)
+            split = CpuSplit()
             seconds, st, cpu = embedded_in_child(url, processes)
             rate = st["clustered"] / seconds
             if single is None:
                 single, single_cpu = rate, cpu / st["clustered"] * 1000
+                single_seconds, busy_single = seconds, split.busy()
             print(f"{label}: {seconds:.1f} s, {st['articles']} articles stored, {st['clustered']} clustered "
                   f"→ {rate:.0f} articles/s, {args.feeds / seconds * 60:.0f} feeds/min; CPU {cpu:.1f} s "
                   f"({cpu / st['clustered'] * 1000:.1f} s per 1,000 articles, PostgreSQL not counted); load average "
                   f"{os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
+            print(f"  {split.line(cpu)}", flush=True)
 
         url, engine, factory = prepared(args, feeds)
         urls.append(url)
@@ -417,18 +467,21 @@ def main() -> None:
             time.sleep(6)  # the workers connect
             rss_idle = [tree_rss_mb(w.pid) for w in workers]
             rounds = []
+            splits: list[tuple[str, float]] = []
             before = 0
             for number in range(1, args.rounds + 1):
                 if number > 1:  # every feed gains items and is due again
                     new_items(feeds, args.data, number)
                 since = due_now(factory)
                 cpu_before = sum(tree_cpu_seconds(w.pid) for w in workers)
+                split = CpuSplit()
                 started = time.perf_counter()
                 beat_tick(args.redis)
                 seconds, st, rss = watch(
                     factory, args.redis, workers, started, since, args.feeds, args.timeout, f"round {number}"
                 )
                 cpu = sum(tree_cpu_seconds(w.pid) for w in workers) - cpu_before
+                splits.append((split.line(cpu), split.busy()))
                 rounds.append((seconds, st, rss, refreshed_since(factory, since), st["articles"] - before, cpu))
                 before = st["articles"]
         finally:
@@ -446,6 +499,7 @@ def main() -> None:
                   f"{max(latency):.1f} s ({len(latency)} feeds; interval {interval} s); workers' CPU {cpu:.1f} s "
                   f"({cpu / max(1, new) * 1000:.1f} s per 1,000 articles); worker RSS after "
                   f"{' / '.join(f'{r:.0f}' for r in rss)} MB")  # fmt: skip
+            print(f"  {splits[number - 1][0]}")
         print(f"worker RSS MB idle {' / '.join(f'{r:.0f}' for r in rss_idle)}; after each round: "
               + "; ".join(" / ".join(f"{r:.0f}" for r in rss) for _, _, rss, _, _, _ in rounds))  # fmt: skip
         if single:
@@ -454,6 +508,12 @@ def main() -> None:
                   f"(target ≥ 1.8 with 2 workers); CPU per article distributed / embedded: "
                   f"{rounds[0][5] / rounds[0][1]['clustered'] * 1000 / single_cpu:.2f}; load average "
                   f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+            # the round's CPU (every process: workers, PostgreSQL, Redis, the feed server) on every
+            # core at 100 % would still take busy / cores seconds: the highest ratio this machine allows
+            floor = splits[0][1] / (os.cpu_count() or 1)
+            print(f"round 1 with every core busy all the time would take ≥ {floor:.1f} s: at most "
+                  f"{rounds[0][1]['clustered'] / floor / single:.2f}× on this machine with this CPU per article; "
+                  f"the embedded run kept the machine {busy_single / ((os.cpu_count() or 1) * single_seconds):.0%} busy")  # fmt: skip
     finally:
         feeds.server.shutdown()
         for url in urls:
