@@ -13,6 +13,7 @@ from storydiff.ingest.feeds import FeedSpec, add_feed
 from storydiff.ingest.refresh import refresh_due_feeds
 from storydiff.store.models import Article, ArticleFeed, Feed, Outlet, Story, StoryArticle, StoryRedirect, Version
 from storydiff.store.queries import stats
+from tests.demo_story import ingest_demo
 from tests.feedserver import rss
 
 NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
@@ -264,15 +265,9 @@ def test_the_stories_page_counts_in_one_statement_equal_the_separate_queries(db)
     from storydiff.compare.store_reports import compare_story
     from storydiff.store.stories import count_below, outlet_names, page_counts
 
-    server = DemoFeedServer().start()
-    try:
-        load_demo(db, server.base_url)
-    finally:
-        server.stop()
+    ingest_demo(db, compare=False)
     with db() as s:
-        cluster_new_articles(s, now=NOW)
         story_ids = s.scalars(select(Story.id)).all()
-    with db() as s:
         for story_id in story_ids[: len(story_ids) // 2]:  # some stories without a report yet
             compare_story(s, story_id)
         s.add(Outlet(name="aardvark wire", kind="wire", country="XX"))  # lower case sorts as the database sorts
