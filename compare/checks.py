@@ -57,7 +57,7 @@ VAGUE_RANGES = {
 BARE_DURATION_DAYS = {"hours": (2 / 24, 23 / 24), "days": (2.0, 6.0), "weeks": (14.0, 60.0), "months": (60.0, 330.0)}
 BARE_DURATION_DAYS["years"] = (730.0, 3650.0)
 SAME_QUOTE_SHARE = 0.5  # share of a quote's words found in order in another: one statement reworded
-SAME_SPEAKER_SHARE = 0.3  # the same named speaker in one claim group: a looser share is one statement
+SAME_SPEAKER_SHARE = 0.3  # a named person quoted once in each article: a looser share is one statement
 FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
 LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
@@ -427,11 +427,16 @@ QUOTE_FILLER |= frozenset(
 )
 
 
+_DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")
+
+
 @lru_cache(maxsize=65536)
 def quote_words(quote: str) -> tuple[str, ...]:
     """A quote's words after normalisation: curly and straight quotes, dashes and hyphens, "&",
     accents, contractions and case do not make two wordings."""
     plain = fold_accents(quote.translate(_TYPOGRAPHY)).replace("&", " and ").lower()
+    if "." in plain:  # an abbreviation with or without its dots: "F.B.I." is "FBI"
+        plain = _DOTTED.sub(lambda m: m.group().replace(".", ""), plain)
     for pattern, repl in _CONTRACTIONS:
         plain = re.sub(pattern, repl, plain)
     return tuple(re.findall(r"[a-z0-9]+", plain))
@@ -553,6 +558,22 @@ def excerpt(raw_a: str, raw_b: str) -> bool:
     )
 
 
+def _only_statement(story: StoryView, refs: list[ClaimRef]) -> bool:
+    """The claims are one named person's only quoted sentence in each of their articles: then two
+    differently worded versions can only be one statement (translated or reworded), not two."""
+    speakers = {source_key(story.claim(r).speaker) for r in refs}
+    if len(speakers) != 1 or None in speakers or not is_named(story.claim(refs[0]).speaker or ""):
+        return False
+    speaker = next(iter(speakers))
+    accounts = {r.account for r in refs}
+    quoted = Counter(
+        r.account
+        for r, c in story.claims.items()
+        if r.account in accounts and c.quotes and source_key(c.speaker) == speaker
+    )
+    return all(n == 1 for n in quoted.values())
+
+
 def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
     """One speaker's same statement quoted in words that differ in content inside the part both
     outlets quote (after normalisation; an excerpt, an ellipsis or a spelling of a name is agreement)."""
@@ -567,15 +588,18 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     if len(keys) < 2:
         return []
     distinct = [keys[0]]
-    speaker_of = {k: source_key(story.claim(by_value[k][0]).speaker) for k in keys}
     for key in keys[1:]:
         raw = found[by_value[key][0]]
         if any(excerpt(raw, found[by_value[k][0]]) for k in distinct):
             continue
-        share = _matched(_inner_ops(key, keys[0])) / len(key)
-        one_speaker = speaker_of[key] is not None and speaker_of[key] == speaker_of[keys[0]]
-        if share >= SAME_QUOTE_SHARE or (one_speaker and share >= SAME_SPEAKER_SHARE):
-            distinct.append(key)  # only rewordings of one statement count (a translation reworded more)
+        matched = _matched(_inner_ops(key, keys[0]))
+        if matched >= SAME_QUOTE_SHARE * max(len(key), len(keys[0])) or (
+            matched >= SAME_SPEAKER_SHARE * len(key) and _only_statement(story, by_value[key] + by_value[keys[0]])
+        ):
+            # only rewordings of one statement count: most of *both* versions' words, in order (two
+            # sentences of one speaker sharing a phrase are two statements), or a named person's
+            # only quoted statement in each article (a translation reworded more)
+            distinct.append(key)
     if len(distinct) < 2 or not story.spread({" ".join(k): by_value[k] for k in distinct}):
         return []
     first, second = by_value[distinct[0]][0], by_value[distinct[1]][0]

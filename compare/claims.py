@@ -238,17 +238,32 @@ def claims_said_nothing(claims: list[Claim]) -> bool:
     return not claims or not claims[-1].quotes
 
 
-def _closes_before_opening(sentence: str) -> bool:
-    close, opening = sentence.find("”"), sentence.find("“")
-    return close >= 0 and (opening < 0 or close < opening)
+_MARK = re.compile(r"[“”\"]")
+_FRAGMENT_WORDS = 3  # a piece of a quotation shorter than this is not compared as a quote
 
 
-def _opens_quote(sentence: str, was_open: bool) -> bool:
-    """Whether a quotation is still open after this sentence (curly quotes counted)."""
-    opening, closing = sentence.rfind("“"), sentence.rfind("”")
-    if opening < 0 and closing < 0:
-        return was_open
-    return opening > closing
+def _open_quotation(sentence: str, was_open: bool) -> tuple[bool, tuple[str, ...]]:
+    """Whether a quotation is still open after this sentence, and the pieces of a quotation that
+    runs over sentences that this sentence carries: the words before the closing mark when it
+    starts inside one, the words after the opening mark when it does not close ("“A. B,” X said":
+    "A." and "B,"). Curly and straight marks both count (outlets mix them: “… own.")."""
+    open_at: int | None = 0 if was_open else None
+    pieces = []
+    for mark in _MARK.finditer(sentence):
+        if open_at is None:
+            if mark.group() != "”":  # a stray closing mark with nothing open opens nothing
+                open_at = mark.end()
+        elif mark.group() == "“":
+            open_at = mark.end()  # opened again: the earlier mark was never closed
+        else:
+            if open_at == 0 and was_open:
+                pieces.append(sentence[: mark.start()])  # the end of a quotation opened earlier
+            open_at = None
+    if open_at is not None:
+        pieces.append(sentence[open_at:])  # a quotation that goes on past this sentence
+    return open_at is not None, tuple(
+        p.strip(" ,;:—-") for p in pieces if len(p.split()) >= _FRAGMENT_WORDS and p.strip(" ,;:—-")
+    )
 
 
 def extract_claims(text: str) -> list[Claim]:
@@ -257,18 +272,33 @@ def extract_claims(text: str) -> list[Claim]:
     previous_speaker: str | None = None
     since = 0  # sentences since the previous speaker was named
     quote_open = False  # inside a quotation that runs over several sentences
+    last_end = 0
     for index, (sentence, start, end) in enumerate(split_sentences(text)):
-        quotes = (
-            tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
-            if "“" in sentence or '"' in sentence or "‘" in sentence  # every _QUOTE match opens with one
-            else ()
+        if "\n" in text[last_end:start]:
+            quote_open = False  # a new paragraph: a quotation that goes on opens again with a mark
+        last_end = end
+        was_open = quote_open
+        quote_open, pieces = (
+            _open_quotation(sentence, was_open) if was_open or '"' in sentence or "“" in sentence else (False, ())
         )
+        if was_open:  # starts inside a quotation: its marks pair from the sentence's start
+            quotes = pieces
+        else:
+            quotes = (
+                tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))
+                if "“" in sentence or '"' in sentence or "‘" in sentence  # every _QUOTE match opens with one
+                else ()
+            ) + pieces
         words = lower_words(sentence)
-        speaker = find_speaker(sentence, words)
+        if pieces:  # who said it is told outside the quotation ("… according to ABC News …" is quoted)
+            outside = sentence
+            for piece in pieces:
+                outside = outside.replace(piece, "…", 1)
+            speaker = find_speaker(outside, lower_words(outside))
+        else:
+            speaker = find_speaker(sentence, words)
         # a quotation running over sentences keeps its speaker: “A,” X said. “B. C.”
-        continues = (quote_open and _closes_before_opening(sentence)) or (
-            since == 0 and sentence.lstrip().startswith("“") and not claims_said_nothing(claims)
-        )
+        continues = was_open or (since == 0 and sentence.lstrip()[:1] in ("“", '"') and not claims_said_nothing(claims))
         if (
             speaker is None
             and previous_speaker
@@ -279,7 +309,6 @@ def extract_claims(text: str) -> list[Claim]:
             )
         ):
             speaker = previous_speaker  # "He said …" after "Ryabkov said …"; a quote's second sentence
-        quote_open = _opens_quote(sentence, quote_open)
         since = 0 if speaker else since + 1
         previous_speaker = speaker or previous_speaker
         claims.append(

@@ -116,6 +116,38 @@ def test_it_reports_a_reworded_quote_but_not_a_respelled_name():
     assert of_type(respelled, "quote") == []
 
 
+def test_it_reads_an_abbreviation_with_or_without_dots_as_one_word():
+    assert quote_words("the F.B.I. and the U.N.") == quote_words("the FBI and the UN")
+
+
+def test_it_compares_the_sentences_of_a_quotation_that_runs_over_several_sentences():
+    # the last sentence of a three-sentence quotation, marks mixed (curly open, straight close)
+    rep = report(
+        "“I spoke to the harbour board this morning,” Mayor Lena Ortiz said. “I told them the repairs are overdue. "
+        f'If they agree, then the families will never stay in their homes all winter." {FILLER_A}',
+        '"I spoke to the harbour board this morning," Mayor Lena Ortiz said. "I told them the repairs are overdue. '
+        f'If they agree, then the families will always stay in their homes all winter." {FILLER_B}',
+    )
+    [quote] = of_type(rep, "quote")
+    assert {c["value"] for c in quote["claims"]} == {
+        "If they agree, then the families will never stay in their homes all winter.",
+        "If they agree, then the families will always stay in their homes all winter.",
+    }
+    claims = extract_claims(
+        '"I told them the repairs are overdue, according to the engineers. The board must act," Mayor Ortiz said.'
+    )
+    assert [c.speaker for c in claims] == [None, "Mayor Ortiz"]  # not "the engineers", who are inside the quote
+    assert claims[0].quotes == ("I told them the repairs are overdue, according to the engineers.",)
+
+
+def test_it_does_not_take_two_sentences_of_one_speaker_for_two_wordings_of_one():
+    rep = report(
+        f'Mayor Ortiz said "I never said the harbour would close." She added "the ferry runs daily." {FILLER_A}',
+        f'Mayor Ortiz said "I have always said the harbour stays open for good." She added "the ferry runs." {FILLER_B}',
+    )
+    assert of_type(rep, "quote") == []
+
+
 # ---- attribution -----------------------------------------------------------------------------
 def test_it_reports_the_same_quote_credited_to_two_people():
     rep = report(
