@@ -173,7 +173,17 @@ def _clean_source(source: str) -> str | None:
         return None
     if source.split()[-1].lower() in {"was", "were", "is", "are", "been", "be", "being"}:
         return None  # passive voice: "no injuries were reported" names no source
-    return source
+    if source.split()[0] in {"I", "We", "You"} or source.split()[0].startswith(("I'", "I’")):
+        return None  # the speaker's own words ("I can't say …" he told): not who said them
+    words = source.split()
+    while len(words) > 1 and words[-1].endswith("ly") and words[-1].islower():
+        words.pop()  # "… and repeatedly said": the adverb belongs to the verb
+    if words[-1].lower() in _DANGLING:
+        return None  # "the president's faith and [repeatedly] said": a clause cut, not a name
+    return " ".join(words)
+
+
+_DANGLING = frozenset(["and", "or", "but", "the", "a", "an", "of", "to", "in", "on", "for", "with", "that"])
 
 
 def lower_words(sentence: str) -> frozenset[str]:
@@ -250,10 +260,18 @@ def _open_quotation(sentence: str, was_open: bool) -> tuple[bool, tuple[str, ...
     open_at: int | None = 0 if was_open else None
     pieces = []
     for mark in _MARK.finditer(sentence):
+        kind = mark.group()
+        if kind == '"':  # a straight mark opens before a word and closes after one ("… he said" … ")
+            before = sentence[mark.start() - 1] if mark.start() else " "
+            after = sentence[mark.end()] if mark.end() < len(sentence) else " "
+            if not before.isspace() and before not in "([—" and (after.isspace() or after in ".,;:!?)—"):
+                kind = "”"
+            elif (before.isspace() or before in "([—") and not after.isspace():
+                kind = "“"
         if open_at is None:
-            if mark.group() != "”":  # a stray closing mark with nothing open opens nothing
+            if kind != "”":  # a stray closing mark with nothing open opens nothing
                 open_at = mark.end()
-        elif mark.group() == "“":
+        elif kind == "“":
             open_at = mark.end()  # opened again: the earlier mark was never closed
         else:
             if open_at == 0 and was_open:

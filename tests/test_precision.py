@@ -140,6 +140,16 @@ def test_it_compares_the_sentences_of_a_quotation_that_runs_over_several_sentenc
     assert claims[0].quotes == ("I told them the repairs are overdue, according to the engineers.",)
 
 
+def test_it_takes_no_cut_clause_or_the_speakers_own_words_for_a_source():
+    for sentence in (
+        "Brandt said she never doubted the mayor's plan and repeatedly said she backs it.",
+        "Residents called it a waste of money and said the vote was rushed.",
+        'I cannot say that for sure" he told the radio station.',  # a straight mark after a word closes
+    ):
+        [claim] = extract_claims(sentence)
+        assert claim.speaker is None and claim.quotes == (), sentence
+
+
 def test_it_does_not_take_two_sentences_of_one_speaker_for_two_wordings_of_one():
     rep = report(
         f'Mayor Ortiz said "I never said the harbour would close." She added "the ferry runs daily." {FILLER_A}',
