@@ -38,6 +38,7 @@ from storydiff.compare.checks import (
     NEGATION_WORDS,
     QUOTE_FILLER,
     attribution_divergences,
+    fold_accents,
     framing_divergences,
     numeric_divergences,
     quote_divergences,
@@ -328,9 +329,41 @@ def _tells_numbers(
     return bool(numbers) and any(numbers <= t for t in told)
 
 
+class _Unmentioned:
+    """How many of a fact's names and numbers some voices never mention anywhere in their
+    articles: the salience of an omission or exclusive within its outlet's fold. On judged BASIL
+    items the earliest-told ones (leads: told by every outlet in its own words) were mostly wrong,
+    while one with a name or number the other outlets lack can be checked at a glance."""
+
+    def __init__(self, story: StoryView) -> None:
+        self.story = story
+        self.texts: dict[int, str] = {}
+
+    def text(self, voice: int) -> str:
+        """The voice's words, lower case, one space apart and padded: " w1 w2 … "."""
+        if voice not in self.texts:
+            story = self.story
+            claims = [c for a, account in enumerate(story.accounts) if story.voice[a] == voice for c in account.claims]
+            self.texts[voice] = f" {_words_of(' '.join(c.text for c in claims))} "
+        return self.texts[voice]
+
+    def __call__(self, claims: Sequence[Claim], voices: Sequence[int]) -> int:
+        details = {_words_of(x) for c in claims for x in (*c.entities, *(q.text for q in c.numbers))}
+        texts = [self.text(v) for v in voices]
+        return sum(not any(f" {d} " in t for t in texts) for d in details if d)
+
+
+def _words_of(text: str) -> str:
+    return " ".join(_WORDS.findall(fold_accents(text).lower()))
+
+
+_WORDS = re.compile(r"\w+")
+
+
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
     """Exclusives and omissions; ``disputed`` maps claims in a contradiction to the voices opposing them."""
     position = story.alignment.position
+    unmentioned = _Unmentioned(story)
     specific: dict[ClaimRef, frozenset[tuple[str | None, float]]] = {}
     voice_numbers: dict[int, list[frozenset[tuple[str | None, float]]]] = {}
     for ref, claim in story.claims.items():
@@ -395,7 +428,11 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
             outlet = outlet_names(story.accounts, accounts)
             evidence = tuple(story.evidence(r, "carried") for r in group.members)
             summary = f"Only {outlet} reports: {quote(clip(claim.text, 110))}"
-            out.append(Divergence("exclusive", COVERAGE_SEVERITY, accounts, evidence, summary, index))
+            others = [v for v in all_voices if v not in carried]
+            salience = unmentioned([story.claim(m) for m in group.members], others)
+            out.append(
+                Divergence("exclusive", COVERAGE_SEVERITY, accounts, evidence, summary, index, salience=salience)
+            )
         elif len(carried) >= 2 and len(carried) * 2 > len(all_voices):
             opposing = set().union(*(disputed.get(m, set()) for m in group.members))
             first_told = min(
@@ -422,6 +459,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                         evidence,
                         summary,
                         index,
+                        salience=unmentioned([story.claim(m) for m in group.members], [voice]),
                     )
                 )
     return out
@@ -459,9 +497,16 @@ def find_divergences(
         out += [f for f in framed if f.fingerprint not in {d.fingerprint for d in out}]
     out += contradictions + _coverage(story, titles, disputed) + _copy_changes(accounts, semantic)
     order = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
-    # within a severity and type, the more salient first: told earlier in the articles
+    # within a severity and type, the more salient first: an omission or exclusive with more names
+    # and numbers the other side never mentions (see _Unmentioned), then the one told earlier
     out.sort(
-        key=lambda d: (-SEVERITY_RANK[d.severity], order.index(d.type), min(e.claim for e in d.evidence), d.accounts)
+        key=lambda d: (
+            -SEVERITY_RANK[d.severity],
+            order.index(d.type),
+            -d.salience,
+            min(e.claim for e in d.evidence),
+            d.accounts,
+        )
     )
     return out
 

@@ -19,6 +19,18 @@ def folded(divergence: dict[str, Any]) -> bool:
     return divergence["severity"] == "low" and divergence["type"] in ("omission", "exclusive")
 
 
+def fold_label(divergence: dict[str, Any]) -> str:
+    """Where a low omission or exclusive is folded on the page: per outlet ("Only X reports",
+    "Y omits"); the carriers come first in an omission's outlets, the omitting outlet last."""
+    d = divergence
+    carriers = {c["outlet"] for c in d["claims"]}
+    if d["type"] == "exclusive":
+        return "Only " + ", ".join(d["outlets"]) + " reports"
+    if d["type"] == "omission":
+        return ", ".join(o for o in d["outlets"] if o not in carriers) + " omits"
+    return d["type"]
+
+
 def shown_first(divergences: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The divergences a story page shows before "more" (the report's order: most severe first)."""
     return [d for d in divergences if not folded(d)][:SHOWN_FIRST]

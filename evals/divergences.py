@@ -29,6 +29,10 @@ from typing import Any
 
 from storydiff.compare.evidence import norm
 from storydiff.compare.report import StoryArticle, build_report, shown_first
+from storydiff.compare.schema import fold_label, folded
+
+# a reader who opens one outlet's fold of omissions or exclusives reads its first items first
+FOLD_FIRST = 3
 
 OUTLETS = {"fox": "Fox News", "nyt": "New York Times", "hpo": "HuffPost"}
 TYPED = ("numeric", "quote", "attribution", "contradiction", "entity", "framing")
@@ -146,8 +150,12 @@ def sentence_refs(event: Event, article_id: str, span: tuple[int, int]) -> list[
 def report_items(event: Event, semantic: bool | str = False) -> list[dict[str, Any]]:
     report = build_report(event.articles, story_id=event.id, title=event.articles[0].title, semantic=semantic)
     first = {id(d) for d in shown_first(report["divergences"])}
+    in_fold: Counter = Counter()
     items = []
     for d in report["divergences"]:
+        fold = fold_label(d) if folded(d) else None
+        if fold is not None:
+            in_fold[fold] += 1
         items.append(
             {
                 "key": item_key(event.id, d),
@@ -155,6 +163,7 @@ def report_items(event: Event, semantic: bool | str = False) -> list[dict[str, A
                 "type": d["type"],
                 "severity": d["severity"],
                 "shown_first": id(d) in first,  # in what a story page lists before "more"
+                "fold_position": in_fold[fold] if fold is not None else None,  # 1 = first in its outlet's fold
                 "summary": d["summary"],
                 "sides": [
                     {
@@ -203,6 +212,7 @@ def evaluate(
     high: Counter = Counter()
     first: Counter = Counter()  # judgments of what story pages list first (before "more")
     first_items = 0
+    fold_first: dict[str, Counter] = defaultdict(Counter)  # judgments of the first items of each fold
     unjudged_typed = typed_on_judged = 0
     for item in items:
         j = verdict.get(item["key"])
@@ -215,6 +225,8 @@ def evaluate(
         if j is None:
             continue
         per_type[item["type"]][j["judgment"]] += 1
+        if item["fold_position"] is not None and item["fold_position"] <= FOLD_FIRST:
+            fold_first[item["type"]][j["judgment"]] += 1
         if item["severity"] == "high":
             high[j["judgment"]] += 1
     chosen_ids = {e.id for e in chosen}
@@ -251,6 +263,9 @@ def evaluate(
             "judged": dict(first),
             "judged_share": round(sum(first.values()) / first_items, 3) if first_items else 0.0,
             "precision": precision(first),
+        },
+        "fold_first": {  # the first FOLD_FIRST omissions / exclusives of each outlet's fold
+            t: {"judged": dict(c), "precision": precision(c)} for t, c in sorted(fold_first.items())
         },
         "typed_reported": typed_on_judged,
         "unjudged_typed": unjudged_typed,

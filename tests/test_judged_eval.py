@@ -113,3 +113,26 @@ def test_the_eval_reports_the_precision_of_what_pages_list_first(shared_data):
     assert sum(first["judged"].values()) == sum(i["key"] in judged for i in shown)
     trues = sum(judged.get(i["key"]) == "true" for i in shown)
     assert first["precision"] == (round(trues / sum(first["judged"].values()), 3) if first["judged"] else None)
+
+
+def test_the_eval_reports_the_precision_of_the_first_items_of_each_fold(shared_data):
+    events = load_basil(shared_data / "basil-dev")[:12]
+    result = evaluate(events, read_jsonl(JUDGMENTS), read_jsonl(RECALL))
+    items = [i for e in events for i in report_items(e)]
+    for i in items:  # positions count 1, 2, … within each outlet's fold of one story, in report order
+        assert (i["fold_position"] is None) == (i["type"] not in ("omission", "exclusive"))
+    exclusives = [i for i in items if i["type"] == "exclusive"]
+    for event in events:  # one fold per outlet that alone reports something: its positions run 1…n
+        mine = [i for i in exclusives if i["event"] == event.id]
+        by_outlet: dict[str, list[int]] = {}
+        for i in mine:
+            by_outlet.setdefault(i["sides"][0]["outlet"], []).append(i["fold_position"])
+        assert all(positions == list(range(1, len(positions) + 1)) for positions in by_outlet.values())
+    judged = {j["key"]: j["judgment"] for j in read_jsonl(JUDGMENTS)}
+    first = [i for i in items if i["fold_position"] is not None and i["fold_position"] <= 3 and i["key"] in judged]
+    for kind in ("omission", "exclusive"):
+        mine = [judged[i["key"]] for i in first if i["type"] == kind]
+        got = result["fold_first"].get(kind, {"judged": {}})
+        assert sum(got["judged"].values()) == len(mine)
+        if mine:
+            assert got["precision"] == round(mine.count("true") / len(mine), 3)

@@ -283,3 +283,20 @@ def test_a_near_copy_that_changes_the_toll_is_compared_with_its_original():
     }
     identical = report(wire, wire, FILLER_C, outlets=("Valley Wire", "Hill Gazette", "Coast Times"))
     assert of_type(identical, "numeric") == []  # a faithful copy never diverges from its original
+
+
+# ---- the order of one outlet's folded omissions and exclusives ----------------------------------
+def test_exclusives_with_names_and_numbers_the_others_never_mention_come_first():
+    # Alpha's second sentence names only people every outlet names; its last one carries a name and
+    # a number no other outlet mentions: that one leads Alpha's fold, though told later
+    rep = report(
+        "Mayor Lena Ortiz told the Harbour Council on Monday that the ferry pier would close. "
+        "Ortiz thanked the Harbour Council for its patience during a long and bitter session. "
+        f"{FILLER_A} Engineer Tomas Brandt found 14 cracked pilings under the pier, the survey says.",
+        f"Mayor Lena Ortiz said the ferry pier will shut, the Harbour Council heard. {FILLER_B}",
+        f"The Harbour Council was told by Mayor Lena Ortiz that the pier is closing. {FILLER_C}",
+    )
+    alpha = [d for d in of_type(rep, "exclusive") if d["outlets"] == ["Alpha Post"]]
+    assert len(alpha) >= 2, [d["summary"] for d in alpha]
+    assert "Tomas Brandt" in alpha[0]["claims"][0]["text"]
+    assert "Tomas Brandt" not in alpha[-1]["claims"][0]["text"]

@@ -2,8 +2,9 @@
 
 import pytest
 
+from storydiff.compare.schema import fold_label
 from storydiff.web.svg import heatmap
-from storydiff.web.views import _fold, coverage, highlight, side_by_side, timeline, word_diff
+from storydiff.web.views import coverage, highlight, side_by_side, timeline, word_diff
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_coverage_follows_the_divergence_list():
 def test_low_omissions_and_exclusives_fold_per_outlet():
     exclusive = {"type": "exclusive", "outlets": ["A"], "claims": [{"outlet": "A"}]}
     omission = {"type": "omission", "outlets": ["A", "B", "C"], "claims": [{"outlet": "A"}, {"outlet": "B"}]}
-    assert _fold(exclusive) == "Only A reports" and _fold(omission) == "C omits"
+    assert fold_label(exclusive) == "Only A reports" and fold_label(omission) == "C omits"
 
 
 def test_a_story_with_only_omissions_and_exclusives_says_so_and_folds_them(shared_data):

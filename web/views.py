@@ -8,7 +8,7 @@ import difflib
 from datetime import datetime
 from typing import Any
 
-from storydiff.compare.schema import folded
+from storydiff.compare.schema import fold_label, folded
 
 PALETTE = 12  # claim groups shared by several outlets get colour classes g0 … g11
 
@@ -132,17 +132,6 @@ def coverage(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _fold(d: dict[str, Any]) -> str:
-    """Where a low omission or exclusive is folded on the page: per outlet ("Only X reports",
-    "Y omits"); the carriers come first in an omission's outlets, the omitting outlet last."""
-    carriers = {c["outlet"] for c in d["claims"]}
-    if d["type"] == "exclusive":
-        return "Only " + ", ".join(d["outlets"]) + " reports"
-    if d["type"] == "omission":
-        return ", ".join(o for o in d["outlets"] if o not in carriers) + " omits"
-    return d["type"]
-
-
 def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[str, Any]]:
     """Divergences ranked by severity (as stored), optionally one type, with render-ready evidence."""
     out = []
@@ -151,7 +140,7 @@ def divergences(report: dict[str, Any], kind: str | None = None) -> list[dict[st
             continue
         evidence = [dict(c, pieces=highlight(c)) for c in d["claims"]]
         pieces = quote_diff(d["diff"]) if d["diff"] else []
-        out.append(dict(d, evidence=evidence, diff_pieces=pieces, fold=_fold(d), folded=folded(d)))
+        out.append(dict(d, evidence=evidence, diff_pieces=pieces, fold=fold_label(d), folded=folded(d)))
     return out
 
 
