@@ -271,6 +271,7 @@ def test_the_stories_page_counts_in_one_statement_equal_the_separate_queries(db)
         for story_id in story_ids[: len(story_ids) // 2]:  # some stories without a report yet
             compare_story(s, story_id)
         s.add(Outlet(name="aardvark wire", kind="wire", country="XX"))  # lower case sorts as the database sorts
+        s.add(Outlet(name="Écho du Port", kind="newspaper", country="XX"))  # and so does an accented letter
         s.commit()
     with db() as s:
         assert len(outlet_names(s)) > 5
