@@ -518,8 +518,9 @@ def _copy_changes(accounts: Sequence[Account], semantic: bool | str) -> list[Div
     out = []
     for copy, account in enumerate(accounts):
         original = account.copy_of
-        if original is None:
-            continue
+        if original is None or [c.text for c in account.claims] == [c.text for c in accounts[original].claims]:
+            continue  # not a copy, or a verbatim one: it changes nothing (two of its own sentences that
+            # differ, e.g. an updated toll further down, are not a change of the original)
         pair = [replace(accounts[original], copy_of=None), replace(account, copy_of=None)]
         view = StoryView(pair, align_claims([pair[0].claims, pair[1].claims]), semantic)
         found = numeric_divergences(view) + entity_divergences(view) + _contradictions(view) + _denials(view)
