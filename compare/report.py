@@ -148,7 +148,11 @@ def build_report(
     for article in sorted(articles, key=lambda a: (a.published or datetime.min, str(a.id))):
         by_outlet.setdefault(article.outlet, []).append(article)
     chosen = [items[-1] for items in by_outlet.values()]  # each outlet's newest article is its account
-    accounts = [Account(a.outlet, _claims_of(a), published=a.published) for a in chosen]
+    claims_of: dict[tuple[str, str], tuple[Claim, ...]] = {}  # wire copies: one text, read once
+    for a in chosen:
+        if (a.title, a.text) not in claims_of:
+            claims_of[a.title, a.text] = _claims_of(a)
+    accounts = [Account(a.outlet, claims_of[a.title, a.text], published=a.published) for a in chosen]
     alignment = align_claims([a.claims for a in accounts])
     accounts = _mark_copies(accounts, chosen, alignment)
     divergences = find_divergences(accounts, alignment, [a.title for a in chosen], semantic)
