@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -347,10 +347,52 @@ class _Unmentioned:
             self.texts[voice] = f" {_words_of(' '.join(c.text for c in claims))} "
         return self.texts[voice]
 
-    def __call__(self, claims: Sequence[Claim], voices: Sequence[int]) -> int:
-        details = {_words_of(x) for c in claims for x in (*c.entities, *(q.text for q in c.numbers))}
+    @cached_property
+    def inner_capitals(self) -> frozenset[str]:
+        """Words the story's sentences capitalise after their first word: names, not a sentence's
+        opening word ("Residents gathered …")."""
+        return frozenset(
+            word
+            for account in self.story.accounts
+            for c in account.claims
+            for word in _RAW_WORDS.findall(c.text)[1:]
+            if word[0].isupper()
+        )
+
+    def _markable(self, claim: Claim, raw: str, number: bool) -> bool:
+        """Worth marking for a reader: not a sentence's opening word never capitalised inside one
+        ("Residents gathered …"), a title ("Sen."), a party tag ("D-Conn."), a day or month, or
+        the "11" of "9/11"."""
+        if number:
+            at = claim.text.find(raw)
+            return at >= 0 and claim.text[max(0, at - 1) : at] != "/" and any(ch.isdigit() for ch in raw)
+        if " " in raw:
+            return True
+        opens = claim.text.lstrip("\"“‘'( ").startswith(raw)
+        return not _UNMARKED.match(raw) and (not opens or raw in self.inner_capitals)
+
+    def __call__(self, claims: Sequence[Claim], voices: Sequence[int]) -> tuple[int, list[str]]:
+        """How many of the claims' names and numbers none of the voices mentions (the salience;
+        as checked by a fresh reader, counting every capitalised word the claim extraction found),
+        and those to mark (as written; not a sentence's opening word)."""
         texts = [self.text(v) for v in voices]
-        return sum(not any(f" {d} " in t for t in texts) for d in details if d)
+        found: dict[str, str] = {}
+        shown: list[str] = []
+        details = [(x, c, False) for c in claims for x in c.entities] + [
+            (q.text, c, True) for c in claims for q in c.numbers
+        ]
+        for raw, claim, number in details:
+            words = _words_of(raw)
+            if words and words not in found and not any(f" {words} " in t for t in texts):
+                found[words] = raw
+                if self._markable(claim, raw, number):
+                    shown.append(raw)
+        return len(found), shown
+
+
+def _marks(story: StoryView, ref: ClaimRef, fragments: Sequence[str]) -> list[tuple[int, int]]:
+    """Where the claim states the names and numbers the other side never mentions (shown marked)."""
+    return [m for fragment in fragments for m in story.mark_in(ref, fragment)]
 
 
 def _words_of(text: str) -> str:
@@ -358,6 +400,12 @@ def _words_of(text: str) -> str:
 
 
 _WORDS = re.compile(r"\w+")
+_RAW_WORDS = re.compile(r"[\w’'-]+")
+_UNMARKED = re.compile(
+    r"(?:[A-Z]|I['’]\w+|Mrs?|Ms|Dr|Sens?|Reps?|Gov|Gen|Prof|Lt|Col|Sgt|Capt|St|Rev|Jr|Sr|[DRI]-[A-Z][\w.-]*"
+    r"|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August"
+    r"|September|October|November|December)(?:['’]s)?\.?$"
+)
 
 
 def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, set[int]]) -> list[Divergence]:
@@ -426,10 +474,10 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                 continue  # or across two sentences in a row
             accounts = tuple(a for a in range(len(story.accounts)) if story.voice[a] in carried)
             outlet = outlet_names(story.accounts, accounts)
-            evidence = tuple(story.evidence(r, "carried") for r in group.members)
-            summary = f"Only {outlet} reports: {quote(clip(claim.text, 110))}"
             others = [v for v in all_voices if v not in carried]
-            salience = unmentioned([story.claim(m) for m in group.members], others)
+            salience, new = unmentioned([story.claim(m) for m in group.members], others)
+            evidence = tuple(story.evidence(r, "carried", _marks(story, r, new)) for r in group.members)
+            summary = f"Only {outlet} reports: {quote(clip(claim.text, 110))}"
             out.append(
                 Divergence("exclusive", COVERAGE_SEVERITY, accounts, evidence, summary, index, salience=salience)
             )
@@ -448,7 +496,8 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                 ):
                     continue
                 missing = tuple(a for a in range(len(story.accounts)) if story.voice[a] == voice)
-                evidence = tuple(story.evidence(r, "carried") for r in group.members)
+                salience, new = unmentioned([story.claim(m) for m in group.members], [voice])
+                evidence = tuple(story.evidence(r, "carried", _marks(story, r, new)) for r in group.members)
                 carriers = outlet_names(story.accounts, sorted(group.accounts))
                 summary = f"{outlet_names(story.accounts, missing)} {'omits' if len(missing) == 1 else 'omit'} what {carriers} report: {quote(clip(claim.text, 100))}"
                 out.append(
@@ -459,7 +508,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                         evidence,
                         summary,
                         index,
-                        salience=unmentioned([story.claim(m) for m in group.members], [voice]),
+                        salience=salience,
                     )
                 )
     return out

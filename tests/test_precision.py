@@ -10,6 +10,7 @@ from storydiff.compare.claims import extract_claims
 from storydiff.compare.report import StoryArticle, build_report
 from storydiff.compare.samefact import SAME_FACT, same_fact_score
 from storydiff.compare.sources import Aliases, source_key
+from storydiff.web.views import highlight
 
 DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FILLER_A = (
@@ -300,3 +301,7 @@ def test_exclusives_with_names_and_numbers_the_others_never_mention_come_first()
     assert len(alpha) >= 2, [d["summary"] for d in alpha]
     assert "Tomas Brandt" in alpha[0]["claims"][0]["text"]
     assert "Tomas Brandt" not in alpha[-1]["claims"][0]["text"]
+    # and the page marks what the others never mention: the engineer and the count, not the mayor
+    marked = [text for text, marked in highlight(alpha[0]["claims"][0]) if marked]
+    assert len(marked) == 2 and "Tomas Brandt" in marked[0] and "14" in marked[1], marked
+    assert not any(marked for _, marked in highlight(alpha[-1]["claims"][0]))

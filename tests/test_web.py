@@ -56,6 +56,8 @@ def test_story_page_shows_divergences_highlights_matrix_and_pictures(demo_site):
     assert "<mark>21 civilians</mark>" in html and "<mark>18 civilians</mark>" in html
     assert re.search(r"<del>[^<]*prepared[^<]*</del>", html) and re.search(r"<ins>[^<]*ready[^<]*</ins>", html)
     assert "<mark>nothing was postponed</mark>" in html
+    folded = html[html.index('<details class="minor">') :]  # what only some outlets carry: the name the others lack
+    assert "<mark>Ryabkov</mark>" in folded and "Lavrov</mark>" not in folded  # every outlet names Lavrov
     assert 'class="heatmap"' in html and 'class="timeline"' in html and "<script" not in html
     assert html.count('<td class="contradicted"') >= 1 and html.count('<td class="carried"') >= 10
     assert re.search(r'<tr class="group g\d+" data-group="g\d+">', html)  # side by side: a row per claim group
