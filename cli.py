@@ -15,7 +15,7 @@ import click
 
 from storydiff import logs, settings
 from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subscriptions, tokens
-from storydiff.cli_stories import command_factory, make_console, report_command, report_text, stories_command
+from storydiff.cli_stories import ALL_HELP, command_factory, make_console, report_command, report_text, stories_command
 from storydiff.errors import StorydiffError
 from storydiff.evals.cli import eval_group  # the eval commands live beside the evaluations
 from storydiff.settings import DEFAULT_MIN_OUTLETS
@@ -390,7 +390,8 @@ def demo(port: int, no_browser: bool, data_dir: Path | None) -> None:
     show_default=True,
     help="Only report stories told by at least this many outlets (1: every story).",
 )
-def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
+@click.option("--all", "show_all", is_flag=True, help=ALL_HELP)
+def compare_command(file: TextIO, fmt: str, min_outlets: int, show_all: bool) -> None:
     """Cluster the articles of a JSONL file (one {"outlet", "title", "text", "published", "url",
     "kind"} per line; "-" reads stdin) into stories and print each story's report. Needs no
     database, network or shared data."""
@@ -419,7 +420,7 @@ def compare_command(file: TextIO, fmt: str, min_outlets: int) -> None:
         for n, report in enumerate(result["stories"]):
             if n:
                 console.rule()
-            report_text(report, console)
+            report_text(report, console, show_all)
         if not result["stories"]:
             console.print("No stories.")
         if note:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from storydiff.compare.schema import FOLD_SHOWN, folded, folds
 from storydiff.settings import DEFAULT_MIN_OUTLETS
 
 UNLIMITED_WIDTH = 100_000  # a pipe or a file has no width: nothing is wrapped or cut
@@ -27,6 +28,10 @@ TYPE_STYLES = {
     "omission": "bold white on grey42",
     "exclusive": "bold white on green4",
 }
+ALL_HELP = (
+    "Text form: list every low-severity omission and exclusive (by default the first "
+    f"{FOLD_SHOWN} of each outlet, then how many more)."
+)
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
 
 
@@ -53,7 +58,51 @@ def uses_markers(console: Console) -> bool:
     return not console.is_terminal or console.no_color
 
 
-def report_text(report: dict[str, Any], console: Console) -> None:
+def _divergence_text(d: dict[str, Any], console: Console, markers: bool) -> None:
+    """One divergence: type, severity and summary, the quote's word diff, and the evidence of each
+    outlet with the differing words marked (an omission or exclusive: the names and numbers that
+    the other side never mentions, after its summary)."""
+    from rich.text import Text
+
+    from storydiff.web.views import highlight, quote_diff  # (lazy: `storydiff --help` stays fast)
+
+    line = Text()
+    line.append(f" {d['type']} ", style=TYPE_STYLES.get(d["type"], "bold"))
+    line.append(f" {d['severity']} ", style=SEVERITY_STYLES[d["severity"]])
+    line.append(d["summary"])
+    if folded(d):
+        marked = dict.fromkeys(p.strip(" ,;:") for c in d["claims"] for p, mark in highlight(c) if mark)
+        unmentioned = [p for p in marked if p and not any(p != q and p in q for q in marked)]  # once, the longest
+        if unmentioned:
+            carriers = {c["outlet"] for c in d["claims"]}
+            lacking = ", ".join(o for o in d["outlets"] if o not in carriers) or "the others"
+            line.append(f"  [never mentioned by {lacking}: {'; '.join(unmentioned)}]", style="cyan")
+    console.print(line)
+    if d["diff"]:
+        diff = Text("    word diff: ")
+        previous = None
+        for op, words in quote_diff(d["diff"]):
+            if markers and op != "equal":  # git diff --word-diff=plain: [-old-]{+new+}
+                words = f"[-{words}-]" if op == "del" else f"{{+{words}+}}"
+            joined = previous is None or (markers and previous == "del" and op == "ins")
+            diff.append(
+                ("" if joined else " ") + words,
+                style={"del": "strike red", "ins": "bold green underline"}.get(op, ""),
+            )
+            previous = op
+        console.print(diff)
+    if d["type"] in ("omission", "exclusive"):
+        return
+    for claim in d["claims"]:
+        evidence = Text(f"    {claim['outlet']}: ", style="bold")
+        for piece, marked in highlight(claim):
+            evidence.append(
+                f"{{={piece}=}}" if marked and markers else piece, style="black on yellow" if marked else ""
+            )
+        console.print(evidence)
+
+
+def report_text(report: dict[str, Any], console: Console, show_all: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -74,38 +123,28 @@ def report_text(report: dict[str, Any], console: Console) -> None:
         )  # fmt: skip
     console.print(outlets)
     console.print(Text(f"\nDivergences ({len(report['divergences'])})", style="bold"))
-    for d in report["divergences"]:
-        line = Text()
-        line.append(f" {d['type']} ", style=TYPE_STYLES.get(d["type"], "bold"))
-        line.append(f" {d['severity']} ", style=SEVERITY_STYLES[d["severity"]])
-        line.append(d["summary"])
-        console.print(line)
-        if d["diff"]:
-            diff = Text("    word diff: ")
-            previous = None
-            from storydiff.web.views import quote_diff  # (lazy: `storydiff --help` stays fast)
-
-            for op, words in quote_diff(d["diff"]):
-                if markers and op != "equal":  # git diff --word-diff=plain: [-old-]{+new+}
-                    words = f"[-{words}-]" if op == "del" else f"{{+{words}+}}"
-                joined = previous is None or (markers and previous == "del" and op == "ins")
-                diff.append(
-                    ("" if joined else " ") + words,
-                    style={"del": "strike red", "ins": "bold green underline"}.get(op, ""),
-                )
-                previous = op
-            console.print(diff)
-        if d["type"] in ("omission", "exclusive"):
-            continue
-        for claim in d["claims"]:
-            evidence = Text(f"    {claim['outlet']}: ", style="bold")
-            from storydiff.web.views import highlight
-
-            for piece, marked in highlight(claim):
-                evidence.append(
-                    f"{{={piece}=}}" if marked and markers else piece, style="black on yellow" if marked else ""
-                )
-            console.print(evidence)
+    groups = folds(report["divergences"])
+    typed = [d for d in report["divergences"] if not folded(d)]
+    if not typed and groups:
+        console.print("No number, quote, source, name or contradiction differs between the outlets.", markup=False)
+    for d in typed:
+        _divergence_text(d, console, markers)
+    if groups:
+        console.print(
+            Text(
+                "\nLow-severity omissions and exclusives, per outlet: facts only some outlets carry (often one "
+                "tells the same fact in other words, so check before relying on one); first those with names "
+                "and numbers the other side never mentions",
+                style="bold",
+            )
+        )
+    for label, items in groups.items():
+        console.print(Text(f" {label}: {len(items)}", style="bold"))
+        shown = items if show_all else items[:FOLD_SHOWN]
+        for d in shown:
+            _divergence_text(d, console, markers)
+        if len(items) > len(shown):
+            console.print(f"    +{len(items) - len(shown)} more (--all lists every one)", style="dim", markup=False)
     names = report["agreement"]["outlets"]
     table = Table(
         "", *[n[:18] for n in names], title="Agreement (share of shared claims told alike)", title_justify="left"
@@ -185,7 +224,8 @@ def stories_command(
 @click.command("report")
 @click.argument("story_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-def report_command(story_id: int, fmt: str) -> None:
+@click.option("--all", "show_all", is_flag=True, help=ALL_HELP)
+def report_command(story_id: int, fmt: str, show_all: bool) -> None:
     """One story's stored report: text (rich), Markdown or JSON (the report schema)."""
     from storydiff.compare.render import report_markdown
     from storydiff.compare.store_reports import load_report
@@ -197,4 +237,4 @@ def report_command(story_id: int, fmt: str) -> None:
     elif fmt == "markdown":
         click.echo(report_markdown(report))
     else:
-        report_text(report, make_console())
+        report_text(report, make_console(), show_all)

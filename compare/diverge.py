@@ -359,17 +359,18 @@ class _Unmentioned:
             if word[0].isupper()
         )
 
-    def _markable(self, claim: Claim, raw: str, number: bool) -> bool:
-        """Worth marking for a reader: not a sentence's opening word never capitalised inside one
-        ("Residents gathered …"), a title ("Sen."), a party tag ("D-Conn."), a day or month, or
-        the "11" of "9/11"."""
+    def _markable(self, claim: Claim, raw: str, number: bool) -> str | None:
+        """What of a name or number is worth marking for a reader: not a sentence's opening word
+        never capitalised inside one ("Residents gathered …"; "Engineer Tomas Brandt found …" marks
+        the name), a title ("Sen."), a party tag ("D-Conn."), a day or month, or the "11" of "9/11"."""
         if number:
             at = claim.text.find(raw)
-            return at >= 0 and claim.text[max(0, at - 1) : at] != "/" and any(ch.isdigit() for ch in raw)
-        if " " in raw:
-            return True
-        opens = claim.text.lstrip("\"“‘'( ").startswith(raw)
-        return not _UNMARKED.match(raw) and (not opens or raw in self.inner_capitals)
+            fine = at >= 0 and claim.text[max(0, at - 1) : at] != "/" and any(ch.isdigit() for ch in raw)
+            return raw if fine else None
+        first, _, rest = raw.partition(" ")
+        if claim.text.lstrip("\"“‘'( ").startswith(raw) and first not in self.inner_capitals:
+            raw = rest  # the sentence's opening word, capitalised only there
+        return raw if raw and (" " in raw or not _UNMARKED.match(raw)) else None
 
     def __call__(self, claims: Sequence[Claim], voices: Sequence[int]) -> tuple[int, list[str]]:
         """How many of the claims' names and numbers none of the voices mentions (the salience;
@@ -385,9 +386,56 @@ class _Unmentioned:
             words = _words_of(raw)
             if words and words not in found and not any(f" {words} " in t for t in texts):
                 found[words] = raw
-                if self._markable(claim, raw, number):
-                    shown.append(raw)
+                mark = self._markable(claim, raw, number)
+                if mark and (number or not _named_elsewhere(words, texts)):
+                    shown.append(mark)
         return len(found), shown
+
+
+# words of a name that do not name anyone by themselves: "Representative Nancy Pelosi of California"
+# is mentioned where "Pelosi" is
+_TITLE_WORDS = frozenset(
+    [
+        "representative",
+        "senator",
+        "rep",
+        "sen",
+        "gov",
+        "governor",
+        "president",
+        "elect",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "former",
+        "vice",
+        "secretary",
+        "speaker",
+        "leader",
+        "chairman",
+        "chairwoman",
+        "judge",
+        "justice",
+        "attorney",
+        "general",
+        "minister",
+        "prime",
+        "mayor",
+        "the",
+    ]
+)
+
+
+def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
+    """A name whose own words the other side does use: not marked as never mentioned (its count in
+    the salience stays). Titles and an "of Place" tail are not the name's own words; a possessive
+    ("Ryan's") is its name."""
+    head = words.split(" of ", 1)[0].removesuffix(" s")
+    if head != words and any(f" {head} " in t for t in texts):
+        return True  # "Ryan's" where "Ryan" is told
+    own = [w for w in head.split() if w not in _TITLE_WORDS and len(w) >= 3]
+    return " " in words and any(f" {w} " in t for t in texts for w in own)
 
 
 def _marks(story: StoryView, ref: ClaimRef, fragments: Sequence[str]) -> list[tuple[int, int]]:
@@ -402,9 +450,10 @@ def _words_of(text: str) -> str:
 _WORDS = re.compile(r"\w+")
 _RAW_WORDS = re.compile(r"[\w’'-]+")
 _UNMARKED = re.compile(
-    r"(?:[A-Z]|I['’]\w+|Mrs?|Ms|Dr|Sens?|Reps?|Gov|Gen|Prof|Lt|Col|Sgt|Capt|St|Rev|Jr|Sr|[DRI]-[A-Z][\w.-]*"
-    r"|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|August"
-    r"|September|October|November|December)(?:['’]s)?\.?$"
+    r"(?:[A-Z]|(?:I|He|She|It|We|They|You|That|There|What|Who)['’]\w+|Mrs?|Ms|Dr|Sens?|Reps?|Gov|Gen|Prof|Lt"
+    r"|Col|Sgt|Capt|St|Rev|Jr|Sr|[DRI]-[A-Z][\w.-]*|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February"
+    r"|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?"
+    r"|Oct|Nov|Dec)(?:['’]s)?\.?$"
 )
 
 

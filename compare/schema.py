@@ -12,6 +12,9 @@ SCHEMA_VERSION = 1  # bump it on any incompatible change of the report (compare/
 # a story page lists this many divergences before "more"; low omissions and exclusives are folded
 # per outlet below the list (what a reader sees first: the eval measures its precision)
 SHOWN_FIRST = 12
+# the text report (`storydiff compare`, `storydiff report`) lists this many of each outlet's fold,
+# then "+N more" (--all lists every one); the eval measures their precision (``fold_first``)
+FOLD_SHOWN = 3
 
 
 def folded(divergence: dict[str, Any]) -> bool:
@@ -29,6 +32,16 @@ def fold_label(divergence: dict[str, Any]) -> str:
     if d["type"] == "omission":
         return ", ".join(o for o in d["outlets"] if o not in carriers) + " omits"
     return d["type"]
+
+
+def folds(divergences: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The folded divergences per fold (``fold_label``), each fold in the report's order: the
+    names and numbers the other side never mentions first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in divergences:
+        if folded(d):
+            out.setdefault(fold_label(d), []).append(d)
+    return out
 
 
 def shown_first(divergences: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

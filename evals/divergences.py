@@ -29,10 +29,10 @@ from typing import Any
 
 from storydiff.compare.evidence import norm
 from storydiff.compare.report import StoryArticle, build_report, shown_first
-from storydiff.compare.schema import fold_label, folded
+from storydiff.compare.schema import FOLD_SHOWN, fold_label, folded
 
 # a reader who opens one outlet's fold of omissions or exclusives reads its first items first
-FOLD_FIRST = 3
+FOLD_FIRST = FOLD_SHOWN  # what the text report lists of each outlet's fold
 
 OUTLETS = {"fox": "Fox News", "nyt": "New York Times", "hpo": "HuffPost"}
 TYPED = ("numeric", "quote", "attribution", "contradiction", "entity", "framing")

@@ -122,6 +122,61 @@ def test_compare_command_offline_json_markdown_and_bad_input(tmp_path):
     assert failed.returncode == 2 and "line 1: not valid JSON" in failed.stderr
 
 
+FOLDED_STORY = [  # invented: one outlet carries five facts with names and numbers the others never mention
+    (
+        "Alpha Post",
+        "Mayor Lena Ortiz told the Harbour Council on Monday that the ferry pier would close. Engineer Tomas Brandt "
+        "found 14 cracked pilings under the pier. Contractor Vela Marine bid 2.3 million euros for the repairs. "
+        "Diver Anke Sommer inspected 40 metres of the seawall. Ferry operator Nordlys Lines cancelled 12 sailings "
+        "this week. Harbour Master Jonas Weber of Eastport moved the ferries to the north quay.",
+    ),
+    (
+        "Beta Daily",
+        "Mayor Lena Ortiz said the ferry pier will shut, the Harbour Council heard. Councillors gathered at the town "
+        "hall on Monday evening. Weber declined to comment. The public gallery was full for the debate.",
+    ),
+    (
+        "Gamma News",
+        "The Harbour Council was told by Mayor Lena Ortiz that the pier is closing. The harbour town council debated "
+        "the budget on Monday. The vote is due next week. Local shops stayed open.",
+    ),
+]
+
+
+def test_the_text_report_folds_each_outlets_omissions_and_exclusives_and_names_what_the_others_lack(tmp_path):
+    story = tmp_path / "pier.jsonl"
+    story.write_text(
+        "".join(
+            json.dumps({"outlet": outlet, "title": "Pier to close", "text": text, "published": f"2026-03-02T0{n}:00Z"})
+            + "\n"
+            for n, (outlet, text) in enumerate(FOLDED_STORY)
+        )
+    )
+
+    def compare(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "storydiff.cli", "compare", str(story), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    text = compare()
+    assert "No number, quote, source, name or contradiction differs" in text
+    assert " Only Alpha Post reports: 5\n" in text and "+2 more (--all lists every one)" in text
+    shown = [line for line in text.splitlines() if line.startswith(" exclusive ") and "Alpha Post" in line]
+    assert len(shown) == 3  # the first three of Alpha Post's fold
+    assert "[never mentioned by the others: Tomas Brandt; 14 cracked]" in shown[0]
+    assert "Engineer" not in shown[0].split("[never", 1)[1]  # the sentence's opening word is not a name
+    everything = compare("--all")
+    assert "more (--all" not in everything
+    weber = next(line for line in everything.splitlines() if "Jonas Weber" in line)
+    assert "never mentioned" not in weber  # Beta Daily names Weber
+    assert "Nordlys Lines; 12 sailings" in everything
+
+
 def test_a_database_that_does_not_answer_is_one_line_with_its_url_and_no_password(tmp_path):
     env = {**os.environ, "DATABASE_URL": "postgresql://reader:hunter2@127.0.0.1:1/news"}  # nothing listens on port 1
     sqlite_dir = tmp_path / "not-a-file.db"

@@ -16,9 +16,13 @@ from storydiff.web.views import coverage, highlight, side_by_side, timeline, wor
         ),
         ({"text": "Whole claim.", "span": [0, 12], "marks": [[0, 12]]}, [("Whole claim.", False)]),
         ({"text": "No marks here.", "span": [5, 19]}, [("No marks here.", False)]),
-        (  # overlapping and out-of-range marks are clipped, never duplicated
+        (  # overlapping and out-of-range marks are clipped, never duplicated, and one mark
             {"text": "abc def ghi", "span": [10, 21], "marks": [[10, 17], [14, 30]]},
-            [("abc def", True), (" ghi", True)],
+            [("abc def ghi", True)],
+        ),
+        (  # marks a space apart are one ("Linda T." and "Sánchez"), others stay apart
+            {"text": "Rep. Linda T. Sánchez won, 98 to 96.", "span": [0, 36], "marks": [[5, 13], [14, 21], [27, 29]]},
+            [("Rep. ", False), ("Linda T. Sánchez", True), (" won, ", False), ("98", True), (" to 96.", False)],
         ),
     ],
 )
