@@ -64,18 +64,16 @@ def _divergence_text(d: dict[str, Any], console: Console, markers: bool) -> None
     the other side never mentions, after its summary)."""
     from rich.text import Text
 
-    from storydiff.web.views import highlight, quote_diff  # (lazy: `storydiff --help` stays fast)
+    from storydiff.compare.render import highlight, never_mentioned
+    from storydiff.web.views import quote_diff  # (lazy: `storydiff --help` stays fast)
 
     line = Text()
     line.append(f" {d['type']} ", style=TYPE_STYLES.get(d["type"], "bold"))
     line.append(f" {d['severity']} ", style=SEVERITY_STYLES[d["severity"]])
     line.append(d["summary"])
     if folded(d):
-        marked = dict.fromkeys(p.strip(" ,;:") for c in d["claims"] for p, mark in highlight(c) if mark)
-        unmentioned = [p for p in marked if p and not any(p != q and p in q for q in marked)]  # once, the longest
+        lacking, unmentioned = never_mentioned(d)
         if unmentioned:
-            carriers = {c["outlet"] for c in d["claims"]}
-            lacking = ", ".join(o for o in d["outlets"] if o not in carriers) or "the others"
             line.append(f"  [never mentioned by {lacking}: {'; '.join(unmentioned)}]", style="cyan")
     console.print(line)
     if d["diff"]:

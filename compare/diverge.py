@@ -524,11 +524,13 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
             accounts = tuple(a for a in range(len(story.accounts)) if story.voice[a] in carried)
             outlet = outlet_names(story.accounts, accounts)
             others = [v for v in all_voices if v not in carried]
-            salience, new = unmentioned([story.claim(m) for m in group.members], others)
+            count, new = unmentioned([story.claim(m) for m in group.members], others)
             evidence = tuple(story.evidence(r, "carried", _marks(story, r, new)) for r in group.members)
             summary = f"Only {outlet} reports: {quote(clip(claim.text, 110))}"
             out.append(
-                Divergence("exclusive", COVERAGE_SEVERITY, accounts, evidence, summary, index, salience=salience)
+                Divergence(
+                    "exclusive", COVERAGE_SEVERITY, accounts, evidence, summary, index, salience=(len(new), count)
+                )
             )
         elif len(carried) >= 2 and len(carried) * 2 > len(all_voices):
             opposing = set().union(*(disputed.get(m, set()) for m in group.members))
@@ -545,7 +547,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                 ):
                     continue
                 missing = tuple(a for a in range(len(story.accounts)) if story.voice[a] == voice)
-                salience, new = unmentioned([story.claim(m) for m in group.members], [voice])
+                count, new = unmentioned([story.claim(m) for m in group.members], [voice])
                 evidence = tuple(story.evidence(r, "carried", _marks(story, r, new)) for r in group.members)
                 carriers = outlet_names(story.accounts, sorted(group.accounts))
                 summary = f"{outlet_names(story.accounts, missing)} {'omits' if len(missing) == 1 else 'omit'} what {carriers} report: {quote(clip(claim.text, 100))}"
@@ -557,7 +559,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
                         evidence,
                         summary,
                         index,
-                        salience=salience,
+                        salience=(len(new), count),
                     )
                 )
     return out
@@ -601,7 +603,8 @@ def find_divergences(
         key=lambda d: (
             -SEVERITY_RANK[d.severity],
             order.index(d.type),
-            -d.salience,
+            -d.salience[0],
+            -d.salience[1],
             min(e.claim for e in d.evidence),
             d.accounts,
         )

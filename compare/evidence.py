@@ -57,8 +57,9 @@ class Divergence:
     group: int | None = None  # index into the alignment's groups
     diff: tuple[tuple[str, str, str], ...] = field(default=())  # quote: (op, words a, words b)
     # omission / exclusive: how many of the fact's names and numbers the voices said to lack it
-    # never mention anywhere (ranks the items of one outlet's fold: the checkable ones first)
-    salience: int = field(default=0, compare=False)
+    # never mention anywhere, (marked ones: not by their own words either, every one) — ranks the
+    # items of one outlet's fold: the checkable ones first
+    salience: tuple[int, int] = field(default=(0, 0), compare=False)
 
     @property
     def fingerprint(self) -> str:

@@ -18,18 +18,40 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
-def marked_claim(claim: dict[str, Any]) -> str:
-    """The claim text with its differing words in bold (marks are article offsets)."""
+def highlight(claim: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The claim text cut into (segment, marked) pieces; marks are article offsets (overlapping
+    ones, or a space apart, are one piece)."""
     start, text = claim["span"][0], claim["text"]
-    pieces, cursor = [], 0
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
     for a, b in sorted(tuple(m) for m in claim.get("marks", [])):
         a, b = max(a - start, cursor), min(b - start, len(text))
         if a >= b or (a == 0 and b == len(text)):
             continue
-        pieces += [md(text[cursor:a]), f"**{md(text[a:b])}**"]
+        if pieces and pieces[-1][1] and (a <= cursor or text[cursor:a].isspace()):
+            a = cursor - len(pieces.pop()[0])  # overlapping marks, or a space apart, are one mark
+        elif a > cursor:
+            pieces.append((text[cursor:a], False))
+        pieces.append((text[a:b], True))
         cursor = b
-    pieces.append(md(text[cursor:]))
-    return "".join(pieces)
+    if cursor < len(text):
+        pieces.append((text[cursor:], False))
+    return pieces
+
+
+def marked_claim(claim: dict[str, Any]) -> str:
+    """The claim text with its differing words in bold (marks are article offsets)."""
+    return "".join(f"**{md(text)}**" if marked else md(text) for text, marked in highlight(claim))
+
+
+def never_mentioned(divergence: dict[str, Any]) -> tuple[str, list[str]]:
+    """An omission's or exclusive's marked names and numbers (the ones the other side never
+    mentions), each once, the longest form: (who lacks them, the names)."""
+    d = divergence
+    marked = dict.fromkeys(p.strip(" ,;:") for c in d["claims"] for p, mark in highlight(c) if mark)
+    names = [p for p in marked if p and not any(p != q and p in q for q in marked)]
+    carriers = {c["outlet"] for c in d["claims"]}
+    return ", ".join(o for o in d["outlets"] if o not in carriers) or "the others", names
 
 
 def word_diff(diff: list[list[str]]) -> str:
@@ -64,7 +86,12 @@ def report_markdown(report: dict[str, Any]) -> str:
     if not report["divergences"]:
         lines.append("The outlets' accounts agree on every claim they share.")
     for d in report["divergences"]:
-        lines.append(f"- **{SEVERITY_LABEL[d['severity']]} · {d['type']}** — {md(d['summary'])}")
+        line = f"- **{SEVERITY_LABEL[d['severity']]} · {d['type']}** — {md(d['summary'])}"
+        if d["type"] in ("omission", "exclusive"):
+            lacking, names = never_mentioned(d)
+            if names:
+                line += f" _(never mentioned by {md(lacking)}: {md('; '.join(names))})_"
+        lines.append(line)
         if d["diff"]:
             lines.append(f"  - word diff: {word_diff(d['diff'])}")
         if d["type"] not in ("omission", "exclusive"):

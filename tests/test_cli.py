@@ -175,6 +175,9 @@ def test_the_text_report_folds_each_outlets_omissions_and_exclusives_and_names_w
     weber = next(line for line in everything.splitlines() if "Jonas Weber" in line)
     assert "never mentioned" not in weber  # Beta Daily names Weber
     assert "Nordlys Lines; 12 sailings" in everything
+    markdown = compare("--format", "markdown")  # a document: every item, each with what the others lack
+    assert markdown.count("Only Alpha Post reports") == 5
+    assert "_(never mentioned by the others: Tomas Brandt; 14 cracked)_" in markdown
 
 
 def test_a_database_that_does_not_answer_is_one_line_with_its_url_and_no_password(tmp_path):

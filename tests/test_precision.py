@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from storydiff.compare.checks import excerpt, quote_words
 from storydiff.compare.claims import extract_claims
+from storydiff.compare.render import highlight
 from storydiff.compare.report import StoryArticle, build_report
 from storydiff.compare.samefact import SAME_FACT, same_fact_score
 from storydiff.compare.sources import Aliases, source_key
-from storydiff.web.views import highlight
 
 DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FILLER_A = (
@@ -305,3 +305,22 @@ def test_exclusives_with_names_and_numbers_the_others_never_mention_come_first()
     marked = [text for text, marked in highlight(alpha[0]["claims"][0]) if marked]
     assert len(marked) == 2 and "Tomas Brandt" in marked[0] and "14" in marked[1], marked
     assert not any(marked for _, marked in highlight(alpha[-1]["claims"][0]))
+
+
+def test_a_name_the_others_do_use_counts_less_than_one_they_never_use():
+    # Alpha's first exclusive names "Senator Ada Quill of Westmark", whom Beta calls "Quill"; its
+    # later one names a diver nobody else names: the diver leads Alpha's fold, and only she is marked
+    rep = report(
+        "Mayor Lena Ortiz told the Harbour Council on Monday that the ferry pier would close. "
+        f"Senator Ada Quill of Westmark praised the crews working at the quay. {FILLER_A} "
+        "Diver Anke Sommer checked the seawall below the pier.",
+        f"Mayor Lena Ortiz said the ferry pier will shut, the Harbour Council heard. Quill visited the town. {FILLER_B}",
+        f"The Harbour Council was told by Mayor Lena Ortiz that the pier is closing. {FILLER_C}",
+    )
+    alpha = [d for d in of_type(rep, "exclusive") if d["outlets"] == ["Alpha Post"]]
+    texts = [d["claims"][0]["text"] for d in alpha]
+    quill = next(i for i, t in enumerate(texts) if "Quill" in t)
+    sommer = next(i for i, t in enumerate(texts) if "Sommer" in t)
+    assert sommer < quill, texts
+    assert [t for t, marked in highlight(alpha[sommer]["claims"][0]) if marked] == ["Anke Sommer"]
+    assert not any(marked for _, marked in highlight(alpha[quill]["claims"][0]))

@@ -8,30 +8,10 @@ import difflib
 from datetime import datetime
 from typing import Any
 
+from storydiff.compare.render import highlight
 from storydiff.compare.schema import fold_label, folded
 
 PALETTE = 12  # claim groups shared by several outlets get colour classes g0 … g11
-
-
-def highlight(claim: dict[str, Any]) -> list[tuple[str, bool]]:
-    """The claim text cut into (segment, marked) pieces; marks are article offsets (overlapping
-    ones, or a space apart, are one piece)."""
-    start, text = claim["span"][0], claim["text"]
-    pieces: list[tuple[str, bool]] = []
-    cursor = 0
-    for a, b in sorted(tuple(m) for m in claim.get("marks", [])):
-        a, b = max(a - start, cursor), min(b - start, len(text))
-        if a >= b or (a == 0 and b == len(text)):
-            continue
-        if pieces and pieces[-1][1] and (a <= cursor or text[cursor:a].isspace()):
-            a = cursor - len(pieces.pop()[0])  # overlapping marks, or a space apart, are one mark
-        elif a > cursor:
-            pieces.append((text[cursor:a], False))
-        pieces.append((text[a:b], True))
-        cursor = b
-    if cursor < len(text):
-        pieces.append((text[cursor:], False))
-    return pieces
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
