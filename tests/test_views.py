@@ -156,3 +156,30 @@ def test_a_story_with_only_omissions_and_exclusives_says_so_and_folds_them(share
     assert 'class="divergence' not in listed.split('id="divergences"', 1)[1]
     assert f"{len(report['divergences'])} low-severity omissions and exclusives" in folded
     assert "same fact in other words" in folded
+
+
+def test_the_story_page_lists_three_of_each_outlets_fold_then_the_rest_behind_more():
+    from datetime import UTC, datetime
+
+    from markupsafe import Markup
+
+    from storydiff.compare.report import StoryArticle, build_report
+    from storydiff.web import svg, views
+    from storydiff.web.templating import TEMPLATES
+    from tests.test_cli import FOLDED_STORY
+
+    day = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    report = build_report(
+        [StoryArticle(n, outlet, "Pier to close", text, day) for n, (outlet, text) in enumerate(FOLDED_STORY)]
+    )
+    html = TEMPLATES.env.get_template("_story_body.html").render(
+        report=report, type=None, types=[], divergences=views.divergences(report, None),
+        coverage=views.coverage(report), aligned=views.aligned(report), heatmap=Markup(svg.heatmap(report)),
+        timeline=views.timeline(report), edits=[], export=True,
+    )  # fmt: skip
+    fold = html[html.index("Only Alpha Post reports: 5</summary>") :]
+    fold = fold[: fold.index('<details class="outlet">')] if '<details class="outlet">' in fold else fold
+    first, _, rest = fold.partition('<details class="more-fold"><summary>+2 more</summary>')
+    assert rest, fold[:300]
+    assert first.count('data-type="exclusive"') == 3 and rest.count('data-type="exclusive"') == 2
+    assert "<mark>Tomas Brandt</mark>" in first  # the first of the fold: what the others never mention

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi.templating import Jinja2Templates
 
 from storydiff.compare.evidence import needs_quotes
-from storydiff.compare.schema import SHOWN_FIRST
+from storydiff.compare.schema import FOLD_SHOWN, SHOWN_FIRST
 from storydiff.ingest.urls import redact_url
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
@@ -31,4 +31,5 @@ def safe_href(url: str | None) -> str | None:
 TEMPLATES.env.filters["safe_href"] = safe_href
 TEMPLATES.env.filters["when"] = lambda value: (value or "")[:16].replace("T", " ")
 TEMPLATES.env.globals["shown_first"] = SHOWN_FIRST  # divergences listed before "more"
+TEMPLATES.env.globals["fold_shown"] = FOLD_SHOWN  # items of an outlet's fold of omissions / exclusives before "+N more"
 TEMPLATES.env.tests["quoted"] = needs_quotes  # {% if text is quoted %}: wrap in “…” (not when it has its own quotes)
