@@ -331,7 +331,8 @@ def _tells_numbers(
 
 class _Unmentioned:
     """How many of a fact's names and numbers some voices never mention anywhere in their
-    articles: the salience of an omission or exclusive within its outlet's fold. On judged BASIL
+    articles, and which of them to mark (not named by their own words either): the salience of an
+    omission or exclusive within its outlet's fold. On judged BASIL
     items the earliest-told ones (leads: told by every outlet in its own words) were mostly wrong,
     while one with a name or number the other outlets lack can be checked at a glance."""
 
@@ -394,37 +395,11 @@ class _Unmentioned:
 
 # words of a name that do not name anyone by themselves: "Representative Nancy Pelosi of California"
 # is mentioned where "Pelosi" is
-_TITLE_WORDS = frozenset(
-    [
-        "representative",
-        "senator",
-        "rep",
-        "sen",
-        "gov",
-        "governor",
-        "president",
-        "elect",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "former",
-        "vice",
-        "secretary",
-        "speaker",
-        "leader",
-        "chairman",
-        "chairwoman",
-        "judge",
-        "justice",
-        "attorney",
-        "general",
-        "minister",
-        "prime",
-        "mayor",
-        "the",
-    ]
-)
+_TITLE_WORDS = frozenset((
+    "representative", "senator", "rep", "sen", "gov", "governor", "president", "elect", "mr", "mrs", "ms", "dr",
+    "former", "vice", "secretary", "speaker", "leader", "chairman", "chairwoman", "judge", "justice", "attorney",
+    "general", "minister", "prime", "mayor", "the",
+))  # fmt: skip
 
 
 def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
