@@ -153,12 +153,15 @@ def test_the_text_report_folds_each_outlets_omissions_and_exclusives_and_names_w
         )
     )
 
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # a pipe: lines as long as they need
+
     def compare(*args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "storydiff.cli", "compare", str(story), *args],
             capture_output=True,
             text=True,
             timeout=120,
+            env=env,
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
