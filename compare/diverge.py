@@ -402,13 +402,28 @@ _TITLE_WORDS = frozenset((
 ))  # fmt: skip
 
 
+# AP style's abbreviations of US states ("Rep. Adam Schiff (Calif.)"): "Calif." is named where
+# "California" is
+_STATES = {
+    "ala": "alabama", "ariz": "arizona", "ark": "arkansas", "calif": "california", "colo": "colorado",
+    "conn": "connecticut", "del": "delaware", "fla": "florida", "ga": "georgia", "ill": "illinois",
+    "ind": "indiana", "kan": "kansas", "ky": "kentucky", "la": "louisiana", "md": "maryland",
+    "mass": "massachusetts", "mich": "michigan", "minn": "minnesota", "miss": "mississippi", "mo": "missouri",
+    "mont": "montana", "neb": "nebraska", "nev": "nevada", "okla": "oklahoma", "ore": "oregon",
+    "pa": "pennsylvania", "tenn": "tennessee", "vt": "vermont", "va": "virginia", "wash": "washington",
+    "wis": "wisconsin", "wyo": "wyoming",
+}  # fmt: skip
+
+
 def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
     """A name whose own words the other side does use: not marked as never mentioned (its count in
     the salience stays). Titles and an "of Place" tail are not the name's own words; a possessive
-    ("Ryan's") is its name."""
+    ("Ryan's") is its name, a state's abbreviation ("Calif.") its name."""
     head = words.split(" of ", 1)[0].removesuffix(" s")
     if head != words and any(f" {head} " in t for t in texts):
         return True  # "Ryan's" where "Ryan" is told
+    if head in _STATES and any(f" {_STATES[head]} " in t for t in texts):
+        return True  # "Calif." where "California" is told
     own = [w for w in head.split() if w not in _TITLE_WORDS and len(w) >= 3]
     return " " in words and any(f" {w} " in t for t in texts for w in own)
 

@@ -324,3 +324,15 @@ def test_a_name_the_others_do_use_counts_less_than_one_they_never_use():
     assert sommer < quill, texts
     assert [t for t, marked in highlight(alpha[sommer]["claims"][0]) if marked] == ["Anke Sommer"]
     assert not any(marked for _, marked in highlight(alpha[quill]["claims"][0]))
+
+
+def test_a_states_abbreviation_is_named_where_the_state_is():
+    rep = report(
+        "Mayor Lena Ortiz told the Harbour Council on Monday that the ferry pier would close. "
+        f"Diver Anke Sommer (Calif.) and diver Piet Vos (Ore.) checked the seawall. {FILLER_A}",
+        f"Mayor Lena Ortiz said the ferry pier will shut, the Harbour Council heard, as in California. {FILLER_B}",
+        f"The Harbour Council was told by Mayor Lena Ortiz that the pier is closing. {FILLER_C}",
+    )
+    [divers] = [d for d in of_type(rep, "exclusive") if "Sommer" in d["claims"][0]["text"]]
+    marked = [t for t, m in highlight(divers["claims"][0]) if m]
+    assert "Anke Sommer" in marked and "Ore" in marked and "Calif" not in marked, marked
