@@ -350,27 +350,33 @@ class _Unmentioned:
 
     @cached_property
     def inner_capitals(self) -> frozenset[str]:
-        """Words the story's sentences capitalise after their first word: names, not a sentence's
-        opening word ("Residents gathered …")."""
+        """Words the story's sentences capitalise inside a clause: names, not the opening word of a
+        sentence ("Residents gathered …") or of a quotation or a clause after a colon ("… said:
+        “Well, we …")."""
         return frozenset(
-            word
+            m.group()
             for account in self.story.accounts
             for c in account.claims
-            for word in _RAW_WORDS.findall(c.text)[1:]
-            if word[0].isupper()
+            for m in _RAW_WORDS.finditer(c.text)
+            if m.group()[0].isupper() and not _opens_clause(c.text, m.start())
         )
 
     def _markable(self, claim: Claim, raw: str, number: bool) -> str | None:
-        """What of a name or number is worth marking for a reader: not a sentence's opening word
-        never capitalised inside one ("Residents gathered …"; "Engineer Tomas Brandt found …" marks
-        the name), a title ("Sen."), a party tag ("D-Conn."), a day or month, or the "11" of "9/11"."""
+        """What of a name or number is worth marking for a reader: not the opening word of a sentence,
+        a quotation or a clause after a colon that the story never capitalises inside a clause
+        ("Residents gathered …", "… said: “Well, …"; "Engineer Tomas Brandt found …" marks the name),
+        a title ("Sen."), a party tag ("D-Conn."), a day or month, or the "11" of "9/11"."""
         if number:
             at = claim.text.find(raw)
             fine = at >= 0 and claim.text[max(0, at - 1) : at] != "/" and any(ch.isdigit() for ch in raw)
             return raw if fine else None
         first, _, rest = raw.partition(" ")
-        if claim.text.lstrip("\"“‘'( ").startswith(raw) and first not in self.inner_capitals:
-            raw = rest  # the sentence's opening word, capitalised only there
+        text, at = claim.text, claim.text.find(raw)
+        if at >= 0 and first not in self.inner_capitals and _opens_clause(text, at):
+            if not text[:at].strip(_OPENERS):
+                raw = rest  # the sentence's opening word, capitalised only there
+            elif " " not in raw and not _QUOTED_NAME.match(text, at + len(raw)):
+                return None  # a quotation's or clause's opening word ("“Well, …"; not the title “Glee”)
         return raw if raw and (" " in raw or not _UNMARKED.match(raw)) else None
 
     def __call__(self, claims: Sequence[Claim], voices: Sequence[int]) -> tuple[int, list[str]]:
@@ -426,6 +432,21 @@ def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
         return True  # "Calif." where "California" is told
     own = [w for w in head.split() if w not in _TITLE_WORDS and len(w) >= 3]
     return " " in words and any(f" {w} " in t for t in texts for w in own)
+
+
+def _opens_clause(text: str, at: int) -> bool:
+    """The word at ``at`` opens the sentence, a quotation or a clause after a colon: it is
+    capitalised there whether or not it is a name."""
+    before = text[:at]
+    kept = before.rstrip(_OPENERS)
+    if not kept or kept.endswith(":"):
+        return True
+    gap = before[len(kept) :]  # between the last word and this one: spaces, marks, a parenthesis
+    return "“" in gap or "‘" in gap or (gap[:1].isspace() and ('"' in gap or "'" in gap))
+
+
+_OPENERS = " \t\n\"“‘'("
+_QUOTED_NAME = re.compile(r"[.,!?;:]?[\"”’']")  # after the word: the quotation holds it alone (“Hannity,”)
 
 
 def _marks(story: StoryView, ref: ClaimRef, fragments: Sequence[str]) -> list[tuple[int, int]]:

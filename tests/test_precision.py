@@ -336,3 +336,20 @@ def test_a_states_abbreviation_is_named_where_the_state_is():
     [divers] = [d for d in of_type(rep, "exclusive") if "Sommer" in d["claims"][0]["text"]]
     marked = [t for t, m in highlight(divers["claims"][0]) if m]
     assert "Anke Sommer" in marked and "Ore" in marked and "Calif" not in marked, marked
+
+
+def test_a_quotations_opening_word_is_not_a_name_but_a_quoted_title_is():
+    # "Well" opens a quotation and "Yesterday" a clause after a colon: capitalised there only, not
+    # names; "Harbourwatch", a programme's title quoted alone, and "Sommer" are names
+    rep = report(
+        "Mayor Lena Ortiz told the Harbour Council on Monday that the ferry pier would close. "
+        "Diver Anke Sommer said: “Well, the seawall below the pier is cracked.” "
+        "Ortiz repeated it on “Harbourwatch,” adding one thing: Yesterday the crane failed. "
+        f"{FILLER_A}",
+        f"Mayor Lena Ortiz said the ferry pier will shut, the Harbour Council heard. {FILLER_B}",
+        f"The Harbour Council was told by Mayor Lena Ortiz that the pier is closing. {FILLER_C}",
+    )
+    alpha = [d for d in of_type(rep, "exclusive") if d["outlets"] == ["Alpha Post"]]
+    marked = {t for d in alpha for t, m in highlight(d["claims"][0]) if m}
+    assert {"Anke Sommer", "Harbourwatch"} <= marked, marked
+    assert not marked & {"Well", "Yesterday"}, marked
