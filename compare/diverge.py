@@ -339,6 +339,10 @@ class _Unmentioned:
     def __init__(self, story: StoryView) -> None:
         self.story = story
         self.texts: dict[int, str] = {}
+        # the story's outlets by name ("told HuffPost", "said on Fox News"): where an article got
+        # a fact, not a fact the others lack
+        names = {_words_of(account.outlet) for account in story.accounts}
+        self.outlets = {n.removeprefix("the ").removesuffix(" news") for n in names} | names
 
     def text(self, voice: int) -> str:
         """The voice's words, lower case, one space apart and padded: " w1 w2 … "."""
@@ -391,6 +395,8 @@ class _Unmentioned:
         ]
         for raw, claim, number in details:
             words = _words_of(raw)
+            if words in self.outlets:
+                continue
             if words and words not in found and not any(f" {words} " in t for t in texts):
                 found[words] = raw
                 mark = self._markable(claim, raw, number)
@@ -424,14 +430,45 @@ _STATES = {
 def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
     """A name whose own words the other side does use: not marked as never mentioned (its count in
     the salience stays). Titles and an "of Place" tail are not the name's own words; a possessive
-    ("Ryan's") is its name, a state's abbreviation ("Calif.") its name."""
+    ("Ryan's") is its name, a state's abbreviation ("Calif.") its name, and so are the name's other
+    forms ("Democrats" / "Democratic", "Texas" / "Texan") and common abbreviations ("GOP",
+    "U.S.")."""
     head = words.split(" of ", 1)[0].removesuffix(" s")
     if head != words and any(f" {head} " in t for t in texts):
         return True  # "Ryan's" where "Ryan" is told
     if head in _STATES and any(f" {_STATES[head]} " in t for t in texts):
         return True  # "Calif." where "California" is told
+    if any(f" {form} " in t for t in texts for form in _other_forms(head)):
+        return True  # "Democrats" where "Democratic" is told, "GOP" where "Republicans" is
     own = [w for w in head.split() if w not in _TITLE_WORDS and len(w) >= 3]
     return " " in words and any(f" {w} " in t for t in texts for w in own)
+
+
+def _other_forms(name: str) -> set[str]:
+    """A one-word name's other forms, lower case: its plural, adjective or demonym ("democrat",
+    "democrats", "democratic"; "texas", "texan"; "iraq", "iraqi") and, for a few names news writes
+    both ways, the other way ("gop" / "republican", "u s" / "united states")."""
+    forms: set[str] = set()
+    for group in _SAME_NAME:
+        if name in group:
+            forms |= group
+    if " " in name:
+        return forms - {name}
+    bases = {name} | {name[: -len(end)] for end in _NAME_ENDINGS if name.endswith(end)}
+    forms |= {base + end for base in bases if len(base) >= 4 for end in ("", *_NAME_ENDINGS)}
+    for group in _SAME_NAME:  # "Republicans" where "GOP" is told
+        if forms & group:
+            forms |= group
+    return forms - {name}
+
+
+_NAME_ENDINGS = ("s", "es", "n", "ns", "an", "ans", "ian", "ians", "i", "is", "ic", "ics", "ish")
+_SAME_NAME = (
+    frozenset(("gop", "republican", "republicans")),
+    frozenset(("u s", "united states", "america", "american", "americans")),  # not "us": a pronoun
+    frozenset(("u k", "uk", "united kingdom", "britain", "british")),
+    frozenset(("u n", "united nations")),
+)
 
 
 def _opens_clause(text: str, at: int) -> bool:

@@ -353,3 +353,20 @@ def test_a_quotations_opening_word_is_not_a_name_but_a_quoted_title_is():
     marked = {t for d in alpha for t, m in highlight(d["claims"][0]) if m}
     assert {"Anke Sommer", "Harbourwatch"} <= marked, marked
     assert not marked & {"Well", "Yesterday"}, marked
+
+
+def test_another_form_of_a_name_and_the_outlets_own_name_are_not_never_mentioned():
+    # Alpha's exclusive names the "Democrats" (Beta says "Democratic"), the "GOP" (Gamma says
+    # "Republicans"), "Gorska’s" crew (Beta names Gorska, possessive with a curly apostrophe) and
+    # its own name ("told Alpha Post"): none is a name the others never mention; "Anke Sommer" is
+    minor = report(
+        "Mayor Lena Ortiz told the Harbour Council on Monday that the ferry pier would close. "
+        "Diver Anke Sommer told Alpha Post that local Democrats and the GOP praised Gorska’s crew. "
+        f"{FILLER_A}",
+        f"Mayor Lena Ortiz said the ferry pier will shut, the Harbour Council heard. The Democratic group and "
+        f"Captain Gorska agreed. {FILLER_B}",
+        f"The Harbour Council was told by Mayor Lena Ortiz that the pier is closing, Republicans said. {FILLER_C}",
+    )
+    [crew] = [d for d in of_type(minor, "exclusive") if "Sommer" in d["claims"][0]["text"]]
+    marked = [t for t, m in highlight(crew["claims"][0]) if m]
+    assert marked == ["Anke Sommer"], marked
