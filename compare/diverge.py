@@ -339,6 +339,7 @@ class _Unmentioned:
     def __init__(self, story: StoryView) -> None:
         self.story = story
         self.texts: dict[int, str] = {}
+        self.vocabularies: dict[int, frozenset[str]] = {}
         # the story's outlets by name ("told HuffPost", "said on Fox News"): where an article got
         # a fact, not a fact the others lack
         names = {_words_of(account.outlet) for account in story.accounts}
@@ -352,6 +353,12 @@ class _Unmentioned:
             self.texts[voice] = f" {_words_of(' '.join(c.text for c in claims))} "
         return self.texts[voice]
 
+    def vocabulary(self, voice: int) -> frozenset[str]:
+        """The voice's words, as a set."""
+        if voice not in self.vocabularies:
+            self.vocabularies[voice] = frozenset(self.text(voice).split())
+        return self.vocabularies[voice]
+
     @cached_property
     def inner_capitals(self) -> frozenset[str]:
         """Words the story's sentences capitalise inside a clause: names, not the opening word of a
@@ -361,7 +368,7 @@ class _Unmentioned:
             m.group()
             for account in self.story.accounts
             for c in account.claims
-            for m in _RAW_WORDS.finditer(c.text)
+            for m in _CAPITALISED.finditer(c.text)
             if m.group()[0].isupper() and not _opens_clause(c.text, m.start())
         )
 
@@ -376,7 +383,7 @@ class _Unmentioned:
             return raw if fine else None
         first, _, rest = raw.partition(" ")
         text, at = claim.text, claim.text.find(raw)
-        if at >= 0 and first not in self.inner_capitals and _opens_clause(text, at):
+        if at >= 0 and _opens_clause(text, at) and first not in self.inner_capitals:
             if not text[:at].strip(_OPENERS):
                 raw = rest  # the sentence's opening word, capitalised only there
             elif " " not in raw and not _QUOTED_NAME.match(text, at + len(raw)):
@@ -400,7 +407,7 @@ class _Unmentioned:
             if words and words not in found and not any(f" {words} " in t for t in texts):
                 found[words] = raw
                 mark = self._markable(claim, raw, number)
-                if mark and (number or not _named_elsewhere(words, texts)):
+                if mark and (number or not _named_elsewhere(words, texts, [self.vocabulary(v) for v in voices])):
                     shown.append(mark)
         return len(found), shown
 
@@ -427,7 +434,7 @@ _STATES = {
 }  # fmt: skip
 
 
-def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
+def _named_elsewhere(words: str, texts: Sequence[str], vocabularies: Sequence[frozenset[str]]) -> bool:
     """A name whose own words the other side does use: not marked as never mentioned (its count in
     the salience stays). Titles and an "of Place" tail are not the name's own words; a possessive
     ("Ryan's") is its name, a state's abbreviation ("Calif.") its name, and so are the name's other
@@ -438,13 +445,15 @@ def _named_elsewhere(words: str, texts: Sequence[str]) -> bool:
         return True  # "Ryan's" where "Ryan" is told
     if head in _STATES and any(f" {_STATES[head]} " in t for t in texts):
         return True  # "Calif." where "California" is told
-    if any(f" {form} " in t for t in texts for form in _other_forms(head)):
+    forms = _other_forms(head)
+    if any(v & forms for v in vocabularies) or any(f" {f} " in t for t in texts for f in forms if " " in f):
         return True  # "Democrats" where "Democratic" is told, "GOP" where "Republicans" is
     own = [w for w in head.split() if w not in _TITLE_WORDS and len(w) >= 3]
     return " " in words and any(f" {w} " in t for t in texts for w in own)
 
 
-def _other_forms(name: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def _other_forms(name: str) -> frozenset[str]:
     """A one-word name's other forms, lower case: its plural, adjective or demonym ("democrat",
     "democrats", "democratic"; "texas", "texan"; "iraq", "iraqi") and, for a few names news writes
     both ways, the other way ("gop" / "republican", "u s" / "united states")."""
@@ -453,13 +462,13 @@ def _other_forms(name: str) -> set[str]:
         if name in group:
             forms |= group
     if " " in name:
-        return forms - {name}
+        return frozenset(forms - {name})
     bases = {name} | {name[: -len(end)] for end in _NAME_ENDINGS if name.endswith(end)}
     forms |= {base + end for base in bases if len(base) >= 4 for end in ("", *_NAME_ENDINGS)}
     for group in _SAME_NAME:  # "Republicans" where "GOP" is told
         if forms & group:
             forms |= group
-    return forms - {name}
+    return frozenset(forms - {name})
 
 
 _NAME_ENDINGS = ("s", "es", "n", "ns", "an", "ans", "ian", "ians", "i", "is", "ic", "ics", "ish")
@@ -474,11 +483,12 @@ _SAME_NAME = (
 def _opens_clause(text: str, at: int) -> bool:
     """The word at ``at`` opens the sentence, a quotation or a clause after a colon: it is
     capitalised there whether or not it is a name."""
-    before = text[:at]
-    kept = before.rstrip(_OPENERS)
-    if not kept or kept.endswith(":"):
+    start = at
+    while start > 0 and text[start - 1] in _OPENERS:
+        start -= 1
+    if start == 0 or text[start - 1] == ":":
         return True
-    gap = before[len(kept) :]  # between the last word and this one: spaces, marks, a parenthesis
+    gap = text[start:at]  # between the last word and this one: spaces, marks, a parenthesis
     return "“" in gap or "‘" in gap or (gap[:1].isspace() and ('"' in gap or "'" in gap))
 
 
@@ -496,7 +506,7 @@ def _words_of(text: str) -> str:
 
 
 _WORDS = re.compile(r"\w+")
-_RAW_WORDS = re.compile(r"[\w’'-]+")
+_CAPITALISED = re.compile(r"(?<![\w’'-])[A-ZÀ-ÖØ-ÞĀ-ž][\w’'-]*")  # a word that may start upper case
 _UNMARKED = re.compile(
     r"(?:[A-Z]|(?:I|He|She|It|We|They|You|That|There|What|Who)['’]\w+|Mrs?|Ms|Dr|Sens?|Reps?|Gov|Gen|Prof|Lt"
     r"|Col|Sgt|Capt|St|Rev|Jr|Sr|[DRI]-[A-Z][\w.-]*|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February"
