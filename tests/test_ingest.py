@@ -2,7 +2,9 @@
 edit history, wire copies, full-text extraction."""
 
 import os
+import time
 
+import pytest
 from sqlalchemy import func, select, text
 
 from storydiff.ingest.feeds import FeedSpec, add_feed
@@ -249,6 +251,41 @@ def test_two_entries_of_one_feed_with_the_same_url_are_one_article_with_two_entr
         assert count(s, Article) == 1 and count(s, ArticleFeed) == 2
     [again] = refresh_due_feeds(db, [result.feed_id])
     assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_fetching_runs_only_a_window_ahead_of_storing_and_stops_with_it(db, feed_server, monkeypatch):
+    """A run fetches at most ``fetch_ahead()`` feeds that are not stored yet: bodies and parsed
+    feeds are not all held at once while the one storing thread catches up (a cold run of 120
+    feeds held all of them). When storing fails for good, the feeds still waiting are never fetched
+    and the run returns."""
+    from storydiff.ingest.refresh import fetch_ahead
+
+    monkeypatch.setenv("STORYDIFF_FETCH_WORKERS", "3")
+    window = fetch_ahead()
+    ids = [add(db, feed_server.add(f"/w{n}", rss(items(2, prefix=f"w{n}"))), f"W{n}") for n in range(4 * window)]
+    fetched_when_stored: list[int] = []
+
+    def slow_store(result):
+        fetched_when_stored.append(len(feed_server.requests))
+        time.sleep(0.05)  # storing is the slow part: the fetchers would run far ahead
+
+    results = refresh_due_feeds(db, ids, on_result=slow_store)
+    assert [r.status for r in results] == ["ok"] * len(ids)
+    for stored, fetched in enumerate(fetched_when_stored, start=1):
+        assert fetched <= stored + window  # the k-th stored feed's slot is free: k + window fetches at most
+    assert max(fetched_when_stored) == len(ids)
+
+    feed_server.requests.clear()
+    more = [add(db, feed_server.add(f"/x{n}", rss(items(1, prefix=f"x{n}"))), f"X{n}") for n in range(4 * window)]
+
+    def failing_store(result):
+        time.sleep(0.3)  # let the fetchers fill the window
+        raise RuntimeError("the storing side broke")
+
+    with pytest.raises(RuntimeError, match="storing side broke"):
+        refresh_due_feeds(db, more, on_result=failing_store)
+    time.sleep(0.6)  # a waiting fetcher looks at the stop flag every 0.5 s
+    assert len(feed_server.requests) <= window + 1  # the feeds outside the window were never fetched
 
 
 def test_per_host_concurrency_limit(db, feed_server, monkeypatch):
