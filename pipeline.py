@@ -68,12 +68,20 @@ def run_once(
     keeps them for its next tick."""
     if through not in STEPS:
         raise ValueError(f"through must be one of {STEPS}")
-    run = PipelineRun(refreshed=refresh_due_feeds(factory, feed_ids, on_result=on_result))
+    # one shot: the new articles' languages are identified once the parse processes are gone, so
+    # the language model (~60 MB mapped) and the parse processes are never in memory together
+    run = PipelineRun(refreshed=refresh_due_feeds(factory, feed_ids, on_result=on_result, later_languages=one_shot))
     if one_shot:
         from storydiff.ingest import parsepool
 
         parsepool.shutdown()
-        text = sys.modules.get("storydiff.ingest.text")  # loaded only if something was parsed here
+    if any(r.new for r in run.refreshed):  # (nothing new: nothing to identify, nothing to import)
+        from storydiff.ingest.writer import identify_pending_languages
+
+        with factory() as session:  # also what an earlier run that stopped left pending
+            identify_pending_languages(session)
+    if one_shot:
+        text = sys.modules.get("storydiff.ingest.text")  # loaded only if something was identified here
         if text is not None:
             text.release_language_model()
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):

@@ -149,10 +149,11 @@ def finish_parse(fetched: Fetched) -> Fetched:
     return fetched
 
 
-def apply_fetched(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
-    """Store what was fetched, update the feed's health and next check, and log the outcome."""
+def apply_fetched(session: Session, feed: Feed, fetched: Fetched, later_languages: bool = False) -> RefreshResult:
+    """Store what was fetched, update the feed's health and next check, and log the outcome
+    (``later_languages``: see ``store_items``)."""
     started = time.perf_counter()
-    res = _apply(session, feed, fetched)
+    res = _apply(session, feed, fetched, later_languages)
     log_outcome(feed, res, fetched.seconds + time.perf_counter() - started)
     return res
 
@@ -187,7 +188,7 @@ def log_outcome(feed: Feed, res: RefreshResult, seconds: float) -> None:
     )  # fmt: skip
 
 
-def _apply(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
+def _apply(session: Session, feed: Feed, fetched: Fetched, later_languages: bool = False) -> RefreshResult:
     """Store what was fetched and update the feed's health and next check."""
     now = fetched.at
     feed.last_fetch_at = now
@@ -210,7 +211,7 @@ def _apply(session: Session, feed: Feed, fetched: Fetched) -> RefreshResult:
         from storydiff.ingest.writer import store_items  # numpy, MinHash: only with items to store
 
         parsed = fetched.parsed
-        counts = store_items(session, feed, parsed.items, now)
+        counts = store_items(session, feed, parsed.items, now, later_languages)
         res.new, res.updated, res.unchanged = counts.new, counts.updated, counts.unchanged
         res.article_ids = counts.new_article_ids + counts.updated_article_ids
         res.fulltext_ids = counts.fulltext_article_ids
@@ -293,7 +294,7 @@ def _in_window(window: threading.Semaphore, stop: threading.Event, job: Callable
 LIGHT_BATCH = 64
 
 
-def _store(session: Session, fetched: Fetched, light: int) -> tuple[RefreshResult | None, int]:
+def _store(session: Session, fetched: Fetched, light: int, later_languages: bool) -> tuple[RefreshResult | None, int]:
     """Apply one feed's outcome; ``light``: light outcomes (not modified, failed) applied since the
     last commit, returned updated. None for a feed deleted meanwhile."""
     heavy = fetched.parsed is not None  # items to store: committed alone, so a failure loses no other feed
@@ -304,7 +305,7 @@ def _store(session: Session, fetched: Fetched, light: int) -> tuple[RefreshResul
     if feed is None:
         return None, light
     try:
-        result = apply_fetched(session, feed, fetched)
+        result = apply_fetched(session, feed, fetched, later_languages)
         light = 0 if heavy else light + 1
         if heavy or light >= LIGHT_BATCH:
             session.commit()
@@ -338,11 +339,13 @@ def refresh_due_feeds(
     feed_ids: list[int] | None = None,
     on_result: Callable[[RefreshResult], None] | None = None,
     client: httpx.Client | None = None,
+    later_languages: bool = False,
 ) -> list[RefreshResult]:
     """Refresh the given (default: all due) feeds: fetch in threads, parse on the process pool,
     store one feed at a time in this process while the next ones are being parsed — in the order
     they arrive, so a slow server holds back only its own feed. ``client``: a long-lived client of
-    make_client() to use (a Celery worker keeps one); by default one for this run."""
+    make_client() to use (a Celery worker keeps one); by default one for this run.
+    ``later_languages``: new articles' languages are left for ``identify_pending_languages``."""
     with factory() as session:
         ids = feed_ids if feed_ids is not None else due_feed_ids(session)
         targets = [
@@ -368,7 +371,7 @@ def refresh_due_feeds(
             for _ in targets:
                 fetched = finish_parse(arrived.get().result())  # a stored feed's body and items are freed
                 try:
-                    result, light = _store(session, fetched, light)
+                    result, light = _store(session, fetched, light, later_languages)
                 finally:
                     window.release()  # this feed is done: the next one may be fetched
                 if result is not None:

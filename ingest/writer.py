@@ -74,8 +74,14 @@ def _version_row(article_id: int, seq: int, item: Item, digest: str, now: dateti
     }
 
 
-def store_items(session: Session, feed: Feed, items: Sequence[Item], now: datetime) -> StoreCounts:
-    """Insert or update the feed's items. Idempotent: the same items again change nothing."""
+def store_items(
+    session: Session, feed: Feed, items: Sequence[Item], now: datetime, later_languages: bool = False
+) -> StoreCounts:
+    """Insert or update the feed's items. Idempotent: the same items again change nothing.
+    ``later_languages``: a new article whose language must be identified from its text is stored
+    with ``PENDING_LANGUAGE`` and identified by ``identify_pending_languages`` (a one-shot command does
+    it once the parse processes are gone, so the language model and the parsers are never in memory
+    at the same time)."""
     counts = StoreCounts()
     fulltext_on = settings.get_bool("STORYDIFF_FULLTEXT")
     min_chars = settings.get_int("STORYDIFF_FULLTEXT_MIN_CHARS")
@@ -138,7 +144,7 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
                 "first_seen": now,
                 "published": i.published,
                 "published_flag": i.published_flag,
-                "language": i.identified_language(),
+                "language": PENDING_LANGUAGE if later_languages and i.language_pending else i.identified_language(),
                 "minhash": i.minhash,
                 "needs_fulltext": wants,
             }
@@ -171,6 +177,36 @@ def store_items(session: Session, feed: Feed, items: Sequence[Item], now: dateti
     if versions:
         session.connection().execute(Version.__table__.insert(), versions)
     return counts
+
+
+PENDING_LANGUAGE = ""  # an article's language not identified yet (None: identified as undetermined)
+LANGUAGE_BATCH = 2000
+
+
+def identify_pending_languages(session: Session) -> int:
+    """Identify the language of every article stored with ``PENDING_LANGUAGE``, from the text the
+    writer would have used (its first version's title and summary, else body), and commit. Also run
+    by the periodic sweep, so an article left pending by a run that stopped is identified later."""
+    from storydiff.ingest.text import detect_language
+
+    done = 0
+    while True:
+        rows = session.execute(
+            select(Article.id, Version.title, Version.summary, Version.text)
+            .join(Version, (Version.article_id == Article.id) & (Version.seq == 1))
+            .where(Article.language == PENDING_LANGUAGE)
+            .order_by(Article.id)
+            .limit(LANGUAGE_BATCH)
+        ).all()
+        if not rows:
+            return done
+        found = [{"i": aid, "l": detect_language(f"{title}. {summary or text}")} for aid, title, summary, text in rows]
+        table = Article.__table__
+        session.connection().execute(
+            table.update().where(table.c.id == bindparam("i")).values(language=bindparam("l")), found
+        )
+        session.commit()
+        done += len(found)
 
 
 BUCKET_CANDIDATES = 16  # stored members of one LSH bucket a new article is compared with (the earliest)

@@ -69,7 +69,7 @@ def recent_articles(
             "title": title,
             "url": a.url,
             "published": iso(a.published),
-            "language": a.language,
+            "language": a.language or None,  # "" while not identified yet
             "original_id": a.original_id,
         }
         for a, outlet, title in session.execute(stmt)

@@ -327,3 +327,70 @@ def test_parse_workers_import_the_parser_only(tmp_path):
     assert "feedparser" in worker and "storydiff.ingest.parse" in worker
     for heavy in ("sqlalchemy", "storydiff.cli", "storydiff.web", "storydiff.compare.report", "scipy", "rich"):
         assert heavy not in worker, heavy
+
+
+LANGUAGE_ITEMS = [
+    {
+        "title": "Harbour workers end their strike after a night of talks",
+        "link": "http://news.example/lang/en",
+        "guid": "lang-en",
+        "date": DATE,
+        "description": "The union said the new contract would be put to a vote of all members on Friday morning.",
+    },
+    {
+        "title": "Hafenarbeiter beenden ihren Streik nach einer langen Nacht",
+        "link": "http://news.example/lang/de",
+        "guid": "lang-de",
+        "date": DATE,
+        "description": "Die Gewerkschaft sagte, der neue Vertrag werde am Freitag allen Mitgliedern vorgelegt.",
+    },
+]
+
+
+def _languages(db):
+    with db() as s:
+        return dict(s.execute(select(Article.url, Article.language)).all())
+
+
+def test_a_one_shot_run_identifies_languages_once_the_parse_processes_are_gone(db, feed_server, monkeypatch):
+    """`storydiff ingest --once` never holds the language model and the parse processes at the same
+    time: the new articles' languages are identified after the refresh, with the same answers."""
+    from storydiff.ingest import parsepool, text
+    from storydiff.pipeline import run_once
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
+    text.release_language_model()
+    add(db, feed_server.add("/lang", rss(LANGUAGE_ITEMS)), "Languages")
+    model_while_storing: list[bool] = []
+    run = run_once(
+        db, fulltext=False, through="ingest", one_shot=True,
+        on_result=lambda _: model_while_storing.append(text._identifier is not None),
+    )  # fmt: skip
+    assert [r.new for r in run.refreshed] == [2]
+    assert model_while_storing == [False]  # the parse process was alive: no model in this process
+    assert parsepool._pool is None and text._identifier is None  # both released when the run ends
+    assert _languages(db) == {"http://news.example/lang/en": "en", "http://news.example/lang/de": "de"}
+
+
+def test_languages_left_pending_by_a_run_that_stopped_are_identified_later(db, feed_server, monkeypatch):
+    """A one-shot run that stopped between storing and identifying leaves its new articles pending
+    (the API shows no language for them); the next pipeline run with new articles, or the sweep,
+    identifies them."""
+    from storydiff.ingest.writer import PENDING_LANGUAGE, identify_pending_languages
+    from storydiff.pipeline import run_once
+    from storydiff.store.queries import recent_articles
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
+    feed = add(db, feed_server.add("/lang", rss(LANGUAGE_ITEMS)), "Languages")
+    refresh_due_feeds(db, [feed], later_languages=True)  # the run stops here
+    assert set(_languages(db).values()) == {PENDING_LANGUAGE}
+    with db() as s:
+        assert [a["language"] for a in recent_articles(s)] == [None, None]  # the API's rows: not identified yet
+    feed_server.add("/later", rss(items(1, prefix="later")))
+    add(db, feed_server.url("/later"), "Later")
+    run_once(db, fulltext=False, through="ingest")  # a service tick with something new
+    languages = _languages(db)
+    assert languages["http://news.example/lang/en"] == "en" and languages["http://news.example/lang/de"] == "de"
+    assert PENDING_LANGUAGE not in languages.values()
+    with db() as s:
+        assert identify_pending_languages(s) == 0  # nothing left for the sweep
