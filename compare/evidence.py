@@ -56,10 +56,11 @@ class Divergence:
     summary: str
     group: int | None = None  # index into the alignment's groups
     diff: tuple[tuple[str, str, str], ...] = field(default=())  # quote: (op, words a, words b)
-    # omission / exclusive: how many of the fact's names and numbers the voices said to lack it
-    # never mention anywhere, (marked ones: not by their own words either, every one) — ranks the
-    # items of one outlet's fold: the checkable ones first
-    salience: tuple[int, int] = field(default=(0, 0), compare=False)
+    # omission / exclusive: ranks the items of one outlet's fold, the larger first — (1 unless a
+    # sentence of another voice is loosely like the exclusive's fact (then 0),
+    # how many of the fact's names and numbers the voices said to lack it never mention anywhere,
+    # marked ones: not by their own words either, every one)
+    salience: tuple[int, int, int] = field(default=(1, 0, 0), compare=False)
 
     @property
     def fingerprint(self) -> str:

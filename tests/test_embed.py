@@ -60,3 +60,46 @@ def test_coverage_mode_finds_a_fact_told_in_other_words_on_real_news(shared_data
     omission = next(d for d in gone if d["type"] == "omission")
     vectors = embed.embed([exclusive["claims"][0]["text"], *(c["text"] for c in omission["claims"])])
     assert max(float(vectors[0] @ v) for v in vectors[1:]) >= PARAPHRASE_COSINE
+
+
+def test_coverage_mode_lists_first_the_exclusives_no_other_outlet_tells_even_loosely():
+    """In one outlet's fold of exclusives, the fact no other voice comes near in any sentence goes
+    before one that another voice tells loosely (cosine between LOOSE_COSINE and the paraphrase
+    threshold: not covered, still listed), although the loose one has more names never mentioned.
+    The lexical path, which has no such signal, keeps ordering by those names."""
+    from datetime import UTC, datetime
+
+    from storydiff.compare.diverge import LOOSE_COSINE, PARAPHRASE_COSINE
+    from storydiff.compare.report import StoryArticle, build_report
+    from storydiff.compare.schema import folds
+
+    if not embed.available():
+        pytest.fail("the semantic extra is missing: scripts/test.sh installs it")
+    near = (
+        "Union leader Marta Kowalski told Radio Baltica that dockworkers from Gdynia and Szczecin would be "
+        "back at the cranes on Thursday."
+    )
+    loose = "Dockworkers are expected to be back at work later this week, a union official said."
+    far = "Inspectors found that trucks had blocked a fire lane near gate 4 for 40 minutes."
+    common = (
+        "The strike at the Westbay container terminal ended on Tuesday after talks lasting 19 hours. "
+        "The port authority said 12 ships had waited outside the harbour during the stoppage. "
+    )
+    at = datetime(2025, 5, 6, 9, tzinfo=UTC)
+    articles = [
+        StoryArticle("a", "Daily Harbor", "Westbay strike ends", f"{common}{near} {far}", at),
+        StoryArticle(
+            "b", "Coast Courier", "Terminal strike over", f"{common}{loose} Shipping lines were relieved.", at
+        ),
+        StoryArticle("c", "Port Wire", "Westbay strike is over", f"{common}The deal raises wages by 6 percent.", at),
+    ]
+    vectors = embed.embed([near, loose, far])
+    assert LOOSE_COSINE <= float(vectors[0] @ vectors[1]) < PARAPHRASE_COSINE
+    assert float(vectors[2] @ vectors[1]) < LOOSE_COSINE
+
+    def daily_harbor_fold(semantic):
+        fold = folds(build_report(articles, semantic=semantic)["divergences"])["Only Daily Harbor reports"]
+        return [d["claims"][0]["text"] for d in fold]
+
+    assert daily_harbor_fold("coverage") == [far, near]
+    assert daily_harbor_fold(False) == [near, far]
