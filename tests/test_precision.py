@@ -370,3 +370,37 @@ def test_another_form_of_a_name_and_the_outlets_own_name_are_not_never_mentioned
     [crew] = [d for d in of_type(minor, "exclusive") if "Sommer" in d["claims"][0]["text"]]
     marked = [t for t, m in highlight(crew["claims"][0]) if m]
     assert marked == ["Anke Sommer"], marked
+
+
+def test_an_exclusive_another_voice_comes_near_is_listed_after_one_nobody_comes_near():
+    """Judged real exclusives that another outlet's sentence comes near (a fifth of the fact's
+    weighted content words in one sentence, below what counts as telling it) were mostly the same
+    fact in other words: in the outlet's fold they come after the ones nobody comes near, although
+    the near one here has more names the others never mention. With an unrelated sentence in its
+    place, the names decide again."""
+    from storydiff.compare.schema import folds
+
+    near = (
+        "Union leader Marta Kowalski told Radio Baltica that dockworkers from Gdynia would return to the "
+        "cranes of the terminal on Thursday."
+    )
+    far = "Inspectors found that trucks had blocked a fire lane near gate 4 for 40 minutes."
+    common = (
+        "The strike at the Westbay container terminal ended on Tuesday after talks lasting 19 hours. "
+        "The port authority said 12 ships had waited outside the harbour during the stoppage. "
+    )
+    at = datetime(2025, 5, 6, 9, tzinfo=UTC)
+
+    def fold(courier_line: str) -> list[str]:
+        articles = [
+            StoryArticle("a", "Daily Harbor", "Westbay strike ends", f"{common}{near} {far}", at),
+            StoryArticle("b", "Coast Courier", "Terminal strike over", f"{common}{courier_line}", at),
+            StoryArticle(
+                "c", "Port Wire", "Westbay strike is over", f"{common}The deal raises wages by 6 percent.", at
+            ),
+        ]
+        report = build_report(articles)
+        return [d["claims"][0]["text"] for d in folds(report["divergences"])["Only Daily Harbor reports"]]
+
+    assert fold("Dockworkers from Gdynia were idle for a week, a spokesman said.") == [far, near]
+    assert fold("Harbour pilots were on duty through the night, a spokesman said.") == [near, far]
