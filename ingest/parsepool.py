@@ -1,33 +1,33 @@
 """Feed parsing in worker processes, so parsing (CPU) runs on another core while the calling
 process stores the previous feeds. Fetching stays in threads of the calling process, so the
 per-host limits remain global. A crash of a worker process only fails the feed it was parsing;
-the pool is rebuilt. ``STORYDIFF_PARSE_PROCESSES=0`` parses in-process instead.
+a new worker takes its place. ``STORYDIFF_PARSE_PROCESSES=0`` parses in-process instead.
 
-Workers are lean: they import the pure parser (feedparser, lxml, numpy, py3langid) and nothing
-else. spawn would re-run the parent's ``__main__`` in each worker — for the ``storydiff``
-command that is the whole CLI with SQLAlchemy, the web app and the comparison stack (about
-190 MB a worker instead of about 60) — so the processes are started with ``__main__`` hidden."""
+Workers are lean: plain child processes (``python -c``, see ``ingest/parseworker.py``) that read
+pickled calls from a pipe and import only what the calls need — the pure parser (feedparser, lxml,
+numpy). Not multiprocessing: its spawn start would re-run the parent's ``__main__`` in each worker
+(for the ``storydiff`` command, the whole CLI with SQLAlchemy, the web app and the comparison
+stack), and its queues' named semaphores start a resource-tracker process (12 MB) for the whole run.
+A worker exits when its pipe closes: when the pool shuts down, or when the parent is gone."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
 import logging
-import multiprocessing
 import os
-import signal
+import queue
+import subprocess
 import sys
 import threading
-import time
-import types
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storydiff import settings
 from storydiff.errors import FeedError
+from storydiff.ingest import parseworker
 from storydiff.ingest.urls import redact_url
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
 
 
 IN_CELERY_WORKER = False  # set by storydiff.worker when a Celery worker starts
@@ -51,67 +50,131 @@ def process_count() -> int:
     return max(0, int(value))
 
 
-def _init_worker() -> None:
-    """Ctrl-C reaches the whole process group: the parent decides when workers stop. And a
-    worker exits by itself when its parent is gone (killed, or stopped by a re-raised signal
-    that skipped its clean-up), so no orphan is ever left behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+class WorkerDied(RuntimeError):
+    """The worker process ended while running a call (killed, out of memory, a crash in C code)."""
 
 
-_main_lock = threading.Lock()
+class _Worker:
+    """One child process and its two pipes."""
 
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", parseworker.BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.inp, self.out = self.proc.stdin, self.proc.stdout
+        parseworker.send(self.inp, list(sys.path))
 
-@contextlib.contextmanager
-def _main_hidden() -> Iterator[None]:
-    """While a process is spawned, ``__main__`` is an empty module: spawn then has no main
-    script to re-run in the child, which imports only what it unpickles (the parser)."""
-    with _main_lock:
-        main = sys.modules.get("__main__")
-        sys.modules["__main__"] = types.ModuleType("__main__")
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
+        parseworker.send(self.inp, (fn, args))
+        return parseworker.receive(self.out)
+
+    def close(self, timeout: float = 5.0) -> None:
+        with contextlib.suppress(OSError):
+            self.inp.close()  # the worker reads the end of its input and exits
         try:
-            yield
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.out.close()
+
+
+class LeanPool:
+    """``size`` worker processes, each served by a thread of this process that hands it one call at
+    a time from a shared queue (calls are submitted from any thread). A worker that dies fails the
+    call it was running (``WorkerDied``) and is replaced for the next one."""
+
+    def __init__(self, size: int, initializer: Callable[[], Any] | None = None) -> None:
+        self._initializer = initializer  # run by each worker when it starts (imports, warm-up)
+        self._started = [threading.Event() for _ in range(size)]
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._serve, args=(n,), name=f"parse-worker-{n}", daemon=True) for n in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._closed:
+            raise RuntimeError("the parse pool is shut down")
+        future: Future[Any] = Future()
+        self._calls.put((future, fn, args))
+        return future
+
+    def wait_started(self) -> None:
+        """Until every worker has started and run the initializer."""
+        for event in self._started:
+            event.wait()
+
+    def _start(self) -> _Worker:
+        worker = _Worker()
+        if self._initializer is not None:
+            worker.call(self._initializer, ())
+        return worker
+
+    def _serve(self, n: int) -> None:
+        worker: _Worker | None = None
+        try:
+            with contextlib.suppress(EOFError, OSError):  # a worker that cannot start: retried per call
+                worker = self._start()  # now: the pool exists because there is parsing to do
+            self._started[n].set()
+            while (call := self._calls.get()) is not None:
+                future, fn, args = call
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    if worker is None:
+                        worker = self._start()
+                    ok, value = worker.call(fn, args)
+                except (EOFError, OSError) as exc:
+                    code = worker.proc.poll() if worker is not None else None
+                    if worker is not None:
+                        worker.close(timeout=1.0)
+                    worker = None
+                    future.set_exception(WorkerDied(f"the worker process ended (exit status {code}): {exc}"))
+                    continue
+                except BaseException as exc:  # a call that cannot be sent (not picklable)
+                    future.set_exception(exc)
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
         finally:
-            if main is not None:
-                sys.modules["__main__"] = main
+            self._started[n].set()
+            if worker is not None:
+                worker.close()
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        self._closed = True
+        if cancel_futures:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    call = self._calls.get_nowait()
+                    if call is not None:
+                        call[0].cancel()
+        for _ in self._threads:
+            self._calls.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
 
 
-class _LeanProcess(multiprocessing.context.SpawnProcess):
-    def start(self) -> None:
-        with _main_hidden():
-            super().start()
+_pool: LeanPool | None = None
 
 
-class _LeanSpawnContext(multiprocessing.context.SpawnContext):
-    """spawn whose processes do not re-run the parent's ``__main__`` (the pool starts its
-    workers on demand, from whichever thread submits)."""
-
-    Process = _LeanProcess
-
-
-def _get_pool() -> ProcessPoolExecutor | None:
+def _get_pool() -> LeanPool | None:
     global _pool
     with _lock:
         if _pool is None and process_count() > 0:
-            # spawn, not fork: the parent has live threads (fetchers, scheduler)
-            _pool = ProcessPoolExecutor(process_count(), mp_context=_LeanSpawnContext(), initializer=_init_worker)
+            _pool = LeanPool(process_count(), initializer=_warm)
             atexit.register(shutdown)
         return _pool
-
-
-def _reset_pool() -> None:
-    global _pool
-    with _lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
 
 
 def shutdown() -> None:
@@ -144,8 +207,7 @@ def warm_up() -> None:
     """Start the worker processes and load their modules now."""
     pool = _get_pool()
     if pool is not None:
-        for future in [pool.submit(_warm) for _ in range(process_count())]:
-            future.result()
+        pool.wait_started()
 
 
 def submit(body: bytes, content_type: str | None, url: str, fetched_at: datetime) -> Future[ParsedFeed] | None:
@@ -155,8 +217,7 @@ def submit(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         return None
     try:
         return pool.submit(_parse, body, content_type, url, fetched_at)
-    except (BrokenProcessPool, RuntimeError):
-        _reset_pool()
+    except RuntimeError:  # shut down meanwhile: parse in-process
         return None
 
 
@@ -166,8 +227,7 @@ def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
         return future.result()
     except FeedError:
         raise
-    except BrokenProcessPool as exc:
-        _reset_pool()
+    except WorkerDied as exc:
         raise FeedError(f"the parser process died while reading this feed ({exc}); it is retried later") from exc
     except Exception as exc:  # a parser bug on hostile input: this feed fails, the run goes on
         log.exception("parsing %s failed", redact_url(url))

@@ -3,6 +3,7 @@ edit history, wire copies, full-text extraction."""
 
 import os
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -325,7 +326,15 @@ def test_parse_workers_import_the_parser_only(tmp_path):
     parent_has_sqlalchemy, worker = json.loads(out.stdout.splitlines()[-1])
     assert parent_has_sqlalchemy
     assert "feedparser" in worker and "storydiff.ingest.parse" in worker
-    for heavy in ("sqlalchemy", "storydiff.cli", "storydiff.web", "storydiff.compare.report", "scipy", "rich"):
+    for heavy in (
+        "sqlalchemy",
+        "storydiff.cli",
+        "storydiff.web",
+        "storydiff.compare.report",
+        "scipy",
+        "rich",
+        "multiprocessing",
+    ):
         assert heavy not in worker, heavy
 
 
@@ -394,3 +403,82 @@ def test_languages_left_pending_by_a_run_that_stopped_are_identified_later(db, f
     assert PENDING_LANGUAGE not in languages.values()
     with db() as s:
         assert identify_pending_languages(s) == 0  # nothing left for the sweep
+
+
+def test_a_parse_worker_that_dies_fails_only_its_feed_and_is_replaced(monkeypatch):
+    """A worker process killed while it parses (out of memory, a crash in C code) fails that feed
+    with an error saying so; the next feed is parsed by a new worker."""
+    from storydiff.errors import FeedError
+    from storydiff.ingest import parsepool
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
+    parsepool.shutdown()
+    try:
+        pool = parsepool._get_pool()
+        assert pool is not None
+        dying = pool.submit(os._exit, 9)
+        with pytest.raises(FeedError, match="parser process died"):
+            parsepool.result(dying, "http://news.example/feed")
+        body = rss(items(3, prefix="after")).encode()
+        future = parsepool.submit(body, "application/rss+xml", "http://news.example/feed", datetime.now(UTC))
+        assert future is not None
+        parsed = parsepool.result(future, "http://news.example/feed")
+        assert [i.title for i in parsed.items] == ["Story after0", "Story after1", "Story after2"]
+    finally:
+        parsepool.shutdown()
+
+
+def test_parse_workers_exit_when_their_parent_is_killed(tmp_path):
+    """No orphan is left behind: a worker reads its calls from a pipe, and when the parent dies
+    (SIGKILL: no clean-up runs) the pipe ends and the worker exits."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from storydiff.ingest import parsepool\n"
+        "parsepool.warm_up()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    env = dict(os.environ, STORYDIFF_PARSE_PROCESSES="2")
+    parent = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+        children = [
+            int(entry.name)
+            for entry in os.scandir("/proc")
+            if entry.name.isdigit() and _parent_of(int(entry.name)) == parent.pid
+        ]
+        assert len(children) == 2
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(b")") + 2 :].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :].split()[0] != b"Z"
