@@ -8,21 +8,23 @@ With 16 bands × 4 rows, pairs at Jaccard 0.8 become candidates with probability
 The signature is datasketch's MinHash (2.x, scheme "affine32", num_perm=64, seed=7) computed
 here in a few numpy lines, bit for bit (``tests/test_writer.py`` compares them): importing
 datasketch pulls in scipy and redis, ~80 MB and ~0.6 s in every parse worker and CLI start.
+A parse worker only hashes the shingles (``ingest/shingles.py``, plain Python); the storing
+process turns them into the signature (``signature_of``, from ``parse.signed``), so no parse worker loads numpy.
 """
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 
 import numpy as np
 
+from storydiff.ingest import shingles
+from storydiff.ingest.shingles import MIN_SHINGLES
+
 NUM_PERM = 64
 BANDS = 16
 ROWS = NUM_PERM // BANDS
-MIN_SHINGLES = 8  # shorter texts are too small to call copies
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 SEED = 7
@@ -31,26 +33,24 @@ _GEN = np.random.RandomState(SEED)
 _A = _GEN.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
 _B = _GEN.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
 del _GEN
-_P1, _P2 = np.uint64(0x9E3779B1), np.uint64(0x85EBCA77)  # odd multipliers mixing 3 word hashes
 
 
 def shingle_hashes(text: str) -> np.ndarray:
-    """32-bit hashes of the distinct word 3-shingles: each word is hashed once (crc32) and
-    three consecutive word hashes are combined arithmetically, vectorised with numpy."""
-    words = _WORD.findall(text.lower())
-    if len(words) < 3:
-        return np.empty(0, dtype=np.uint64)
-    wh = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
-    combined = (wh[:-2] * _P1 + wh[1:-1] * _P2 + wh[2:]) & np.uint64(0xFFFFFFFF)
-    return np.unique(combined)
+    """32-bit hashes of the distinct word 3-shingles (``ingest/shingles.py``), as an array."""
+    return np.frombuffer(shingles.shingle_hashes(text), dtype=np.uint32)
 
 
 def signature(text: str) -> np.ndarray | None:
     """MinHash signature of the text, or None when it has too few shingles."""
-    hashes = shingle_hashes(text)
+    return signature_of(shingles.shingle_hashes(text))
+
+
+def signature_of(packed: bytes) -> np.ndarray | None:
+    """MinHash signature from the packed shingle hashes a parse worker sent (``shingles``)."""
+    hashes = np.frombuffer(packed, dtype=np.uint32)
     if len(hashes) < MIN_SHINGLES:
         return None
-    hv = _fmix32(hashes.astype(np.uint32)).reshape(-1, 1)
+    hv = _fmix32(hashes).reshape(-1, 1)
     return (hv * _A + _B).min(axis=0).astype(np.uint64)  # uint32 arithmetic wraps: mod 2^32
 
 

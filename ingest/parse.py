@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import feedparser
 
 from storydiff.errors import ParseError
-from storydiff.ingest import neardup
+from storydiff.ingest.shingles import shingle_hashes
 from storydiff.ingest.text import detect_language, html_to_text
 from storydiff.ingest.urls import canonical_url
 
@@ -81,6 +81,9 @@ class Item:
     # parsed with identify_language=False and no usable declared language: identify_language() fills
     # it in where it is needed (the writer, for a new article)
     language_pending: bool = False
+    # parsed with sign=False: the packed shingle hashes, turned into ``minhash`` by signed()
+    # in the storing process (the parse workers do not load numpy)
+    shingles: bytes | None = None
 
     @property
     def body(self) -> str:
@@ -170,12 +173,18 @@ def _ttl(feed: Any) -> int | None:
 
 
 def parse_feed(
-    body: bytes, content_type: str | None, url: str, fetched_at: datetime, identify_language: bool = True
+    body: bytes,
+    content_type: str | None,
+    url: str,
+    fetched_at: datetime,
+    identify_language: bool = True,
+    sign: bool = True,
 ) -> ParsedFeed:
     """Parse one fetched feed document. Raises ParseError when the body is not a feed at all.
     ``identify_language=False`` keeps a declared language but leaves identification from the text
     to ``Item.identified_language()`` (``language_pending``): the parse workers then need not load
-    the language model (~75 MB each), and only new articles are identified, in the storing process."""
+    the language model (~75 MB each), and only new articles are identified, in the storing process.
+    ``sign=False`` leaves each item's MinHash signature to ``signed()`` (``Item.shingles``)."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -218,10 +227,10 @@ def parse_feed(
         else:  # a usable declared language, else None and identified later from the same text
             lang = detect_language("", declared)
             pending = lang is None
-        sig = neardup.signature(f"{title}\n{best_body(content, summary)}")
-        minhash = neardup.to_bytes(sig) if sig is not None else None
+        hashes = shingle_hashes(f"{title}\n{best_body(content, summary)}")
+        author = entry.get("author")
         items.append(
-            Item(entry_id, link, title, summary, content, published, flag, lang, entry.get("author"), minhash, pending)
+            Item(entry_id, link, title, summary, content, published, flag, lang, author, None, pending, hashes)
         )
     if duplicates:
         problems.append(f"{duplicates} entries repeat an earlier entry's GUID; kept the first of each")
@@ -231,4 +240,19 @@ def parse_feed(
         problems.append(f"{undated} entries have a missing, unparseable or future date; used the fetch time")
     if not items:
         problems.append("the feed has no entries")
-    return ParsedFeed(meta.get("title"), meta.get("link"), language, _ttl(meta), tuple(items), tuple(problems))
+    parsed = ParsedFeed(meta.get("title"), meta.get("link"), language, _ttl(meta), tuple(items), tuple(problems))
+    return signed(parsed) if sign else parsed
+
+
+def signed(parsed: ParsedFeed) -> ParsedFeed:
+    """The feed with every item's MinHash signature computed from the shingle hashes its parse left
+    (``sign=False``): run by the storing process, so that no parse worker loads numpy."""
+    from storydiff.ingest import neardup
+
+    items = []
+    for item in parsed.items:
+        if item.shingles is not None:
+            sig = neardup.signature_of(item.shingles)
+            item = replace(item, minhash=neardup.to_bytes(sig) if sig is not None else None, shingles=None)
+        items.append(item)
+    return replace(parsed, items=tuple(items))

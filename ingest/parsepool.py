@@ -191,7 +191,8 @@ def _parse(body: bytes, content_type: str | None, url: str, fetched_at: datetime
     from storydiff.ingest.parse import parse_feed
 
     # the language is identified by the storing process, for new articles only: no model per worker
-    return parse_feed(body, content_type, url, fetched_at, identify_language=False)
+    # nor the signatures (numpy): the worker hashes the shingles, the storing process signs them
+    return parse_feed(body, content_type, url, fetched_at, identify_language=False, sign=False)
 
 
 def _warm() -> None:
@@ -224,7 +225,7 @@ def submit(body: bytes, content_type: str | None, url: str, fetched_at: datetime
 def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
     """The parsed feed; FeedError for bad feeds and for a worker that died on this feed."""
     try:
-        return future.result()
+        parsed = future.result()
     except FeedError:
         raise
     except WorkerDied as exc:
@@ -232,3 +233,6 @@ def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
     except Exception as exc:  # a parser bug on hostile input: this feed fails, the run goes on
         log.exception("parsing %s failed", redact_url(url))
         raise FeedError(f"parsing failed ({type(exc).__name__}: {exc}); please report this feed") from exc
+    from storydiff.ingest.parse import signed  # numpy is loaded here, in the storing process
+
+    return signed(parsed)

@@ -138,6 +138,24 @@ def test_it_stores_an_item_without_url_under_its_entry_id(db):
     assert key.startswith("entry:") and key.endswith(":guid-1")
 
 
+def test_a_worker_parse_signed_by_the_storing_process_equals_a_parse_in_one_process(shared_data):
+    """A parse worker hashes the shingles without numpy (sign=False) and the storing process turns
+    them into signatures: the items are those a parse in one process gives, signatures included."""
+    from storydiff.ingest.parse import parse_feed, signed
+
+    at = datetime(2025, 10, 22, tzinfo=UTC)
+    compared = signatures = 0
+    for path in sorted((shared_data / "rss-feeds-real").rglob("*.xml"))[:40]:
+        body = path.read_bytes()
+        whole = parse_feed(body, "application/rss+xml", "http://feeds.example/f.xml", at)
+        split = parse_feed(body, "application/rss+xml", "http://feeds.example/f.xml", at, sign=False)
+        assert all(i.minhash is None and i.shingles is not None for i in split.items)
+        assert signed(split) == whole
+        compared += len(whole.items)
+        signatures += sum(i.minhash is not None for i in whole.items)
+    assert compared > 300 and signatures > 0.8 * compared
+
+
 def test_signatures_are_datasketch_minhash_bit_for_bit(shared_data):
     """neardup computes datasketch's MinHash (affine32, 64 permutations, seed 7) itself so that the
     parse workers need not import datasketch (scipy, redis): the signatures stored before must match."""
