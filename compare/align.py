@@ -24,6 +24,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -124,7 +125,7 @@ def content_stems(text: str) -> list[str]:
     return [s for w in _words(text.lower()) if (s := table[w])]
 
 
-def stem_weights(stem_sets: Sequence[set[str]]) -> dict[str, float]:
+def stem_weights(stem_sets: Sequence[AbstractSet[str]]) -> dict[str, float]:
     """Weight of each stem: rarity in general English × IDF within this collection (a story)."""
     n = len(stem_sets)
     df = Counter(w for s in stem_sets for w in s)
@@ -146,10 +147,14 @@ def alignment_scores(texts: Sequence[str]) -> np.ndarray:
 
 def _score_and_containment(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Alignment scores, containment ([i, j]: weighted share of text i's stems that text j also has)
-    and the stem weights, for every pair of texts (rapidfuzz's cdist computes the symmetric ratio
-    once per unordered pair when queries and choices are one list)."""
-    stems = [set(content_stems(t)) for t in texts]
-    n = len(texts)
+    and the stem weights, for every pair of texts."""
+    return _scores_of_stems([frozenset(content_stems(t)) for t in texts])
+
+
+def _scores_of_stems(stems: Sequence[frozenset[str]]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """``_score_and_containment`` from each text's content stems (rapidfuzz's cdist computes the
+    symmetric ratio once per unordered pair when queries and choices are one list)."""
+    n = len(stems)
     if n == 0:
         return np.zeros((0, 0)), np.zeros((0, 0)), {}
     weights = stem_weights(stems)
@@ -213,6 +218,11 @@ class Alignment:
     contained: np.ndarray  # [i, j]: weighted share of claim i's content words that claim j also has
     groups: tuple[ClaimGroup, ...]  # multi-outlet groups first (largest, most cohesive), then singletons
     weights: dict[str, float] = field(default_factory=dict)  # the story's stem weights (rarity × IDF)
+    stems: tuple[frozenset[str], ...] = ()  # each claim's content stems, in ``refs`` order
+
+    def stems_of(self, ref: ClaimRef) -> frozenset[str]:
+        """A substantive claim's content stems (computed once, for the scores)."""
+        return self.stems[self.position[ref]]
 
     @cached_property
     def position(self) -> dict[ClaimRef, int]:
@@ -228,7 +238,8 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
     """Group the claims of several outlets' accounts of one story into aligned claim groups."""
     refs = [ClaimRef(a, c.index) for a, claims in enumerate(accounts) for c in claims if is_substantive(c)]
     by_ref = {(a, c.index): c for a, claims in enumerate(accounts) for c in claims}
-    scores, contained, weights = _score_and_containment([by_ref[r.as_tuple()].text for r in refs])
+    stems = tuple(frozenset(content_stems(by_ref[r.as_tuple()].text)) for r in refs)
+    scores, contained, weights = _scores_of_stems(stems)
     positions: dict[int, list[int]] = {}
     for i, ref in enumerate(refs):
         positions.setdefault(ref.account, []).append(i)
@@ -270,4 +281,4 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
             cohesion = float((block.sum() - np.trace(block)) / (size * (size - 1)))
         groups.append(ClaimGroup(tuple(refs[k] for k in indices), round(cohesion, 4)))
     groups.sort(key=lambda g: (-len(g.members), -g.cohesion, g.members[0].as_tuple()))
-    return Alignment(tuple(refs), scores, contained, tuple(groups), weights)
+    return Alignment(tuple(refs), scores, contained, tuple(groups), weights, stems)

@@ -151,6 +151,13 @@ class _ClaimTokens:
         self.spans = [(o.span[0] - base, o.span[1] - base) for o in claim.numbers]
         self.breaks = [m.start() for m in _CLAUSE_BREAK.finditer(claim.text)]
         self.heads: dict[tuple[int, int], str | None] = {}  # per number read by role(): the word it counts
+        self.windows: dict[tuple[int, int], list[str]] = {}  # the stems of a window, read once (the
+        # words after one number are often the words before the next)
+
+    def _stems(self, lo: int, hi: int) -> list[str]:
+        if (lo, hi) not in self.windows:
+            self.windows[lo, hi] = content_stems(self.claim.text[lo:hi])
+        return self.windows[lo, hi]
 
     def role(self, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
         """What a number counts, beyond its unit: content stems next to it inside its clause and
@@ -160,9 +167,9 @@ class _ClaimTokens:
         start, end = q.span[0] - self.claim.span[0], q.span[1] - self.claim.span[0]
         lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
         hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(text))
-        after = content_stems(text[end:hi])
+        after = self._stems(end, hi)
         self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
-        stems = content_stems(text[lo:start])[-words:] + after[:words]
+        stems = self._stems(lo, start)[-words:] + after[:words]
         return frozenset(ROLE_CANON.get(w, w) for w in stems)
 
 

@@ -312,7 +312,7 @@ def _covered_by_two(story: StoryView, claim: Claim, cols: list[int]) -> bool:
     last_found: set[str] = set()
     for c in cols:
         ref = refs[c]
-        found = stems.intersection(content_stems(story.claim(ref).text))
+        found = stems.intersection(story.alignment.stems[c])
         in_a_row = last_ref is not None and last_ref.account == ref.account and ref.claim == last_ref.claim + 1
         if in_a_row and sum(weights.get(w, 0.0) for w in found | last_found) >= COVERED_SHARE * total:
             return True
@@ -561,7 +561,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
         if topic is None:
             used: dict[int, set[str]] = {}
             for ref in story.alignment.refs:
-                used.setdefault(story.voice[ref.account], set()).update(content_stems(story.claim(ref).text))
+                used.setdefault(story.voice[ref.account], set()).update(story.alignment.stems_of(ref))
             topic = set.intersection(*used.values()) if used else set()
         return topic
 
@@ -586,9 +586,9 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
             if not cols or told_share(voice) < PARTLY_TOLD_SHARE:
                 return False
             held = contained[[position[m] for m in group.members]].mean(axis=0)[cols]
-            best = story.claim(story.alignment.refs[cols[int(np.argmax(held))]])
-            own = set().union(*(content_stems(story.claim(m).text) for m in group.members))
-            return bool((own & set(content_stems(best.text))) - topic_stems())
+            best = story.alignment.refs[cols[int(np.argmax(held))]]
+            own = set().union(*(story.alignment.stems_of(m) for m in group.members))
+            return bool((own & story.alignment.stems_of(best)) - topic_stems())
 
         def covered(voice: int, group: ClaimGroup = group) -> bool:
             nonlocal group_quotes
