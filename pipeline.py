@@ -81,9 +81,9 @@ def run_once(
         with factory() as session:  # also what an earlier run that stopped left pending
             identify_pending_languages(session)
     if one_shot:
-        text = sys.modules.get("storydiff.ingest.text")  # loaded only if something was identified here
-        if text is not None:
-            text.release_language_model()
+        language = sys.modules.get("storydiff.ingest.language")  # loaded only if something was identified here
+        if language is not None:
+            language.release_language_model()
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             run.fulltext = extract_pending(session)

@@ -28,7 +28,7 @@ def run(copies: int, bound: int) -> list[float]:
     """CPU seconds of each store call; ``bound``: stored members per bucket compared."""
     from storydiff.ingest import neardup, writer
     from storydiff.ingest.feeds import FeedSpec, add_feed
-    from storydiff.ingest.parse import Item
+    from storydiff.ingest.items import Item
     from storydiff.store import make_engine, migrate, session_factory
 
     writer.BUCKET_CANDIDATES = bound

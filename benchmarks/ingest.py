@@ -128,7 +128,7 @@ def main() -> None:
     else:
         bodies = [make_feed(f, args.items, rng) for f in range(args.feeds)]
     total = args.feeds * args.items
-    from storydiff.ingest.text import detect_language
+    from storydiff.ingest.language import detect_language
 
     detect_language("warm up the language model before timing anything")
     feedparser.parse(bodies[0])

@@ -79,3 +79,9 @@ def to_bytes(sig: np.ndarray) -> bytes:
 
 def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+
+
+def minhash_bytes(packed: bytes) -> bytes | None:
+    """The stored signature of an item from its packed shingle hashes (None: too short to sign)."""
+    sig = signature_of(packed)
+    return to_bytes(sig) if sig is not None else None

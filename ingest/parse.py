@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -18,8 +18,10 @@ from typing import Any
 import feedparser
 
 from storydiff.errors import ParseError
+from storydiff.ingest.items import Item, ParsedFeed, best_body
+from storydiff.ingest.language import detect_language
 from storydiff.ingest.shingles import shingle_hashes
-from storydiff.ingest.text import detect_language, html_to_text
+from storydiff.ingest.text import html_to_text
 from storydiff.ingest.urls import canonical_url
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -59,52 +61,6 @@ FOREIGN_MONTHS = {
     "déc": "Dec",
     "dec": "Dec",
 }
-
-
-def best_body(content: str, summary: str) -> str:
-    """The fuller of the feed's full content and its summary."""
-    return content if len(content) >= len(summary) else summary
-
-
-@dataclass(frozen=True)
-class Item:
-    entry_id: str  # guid, else canonical link, else hash of title + date
-    url: str | None  # canonical link
-    title: str
-    summary: str  # plain text of the summary/description
-    content: str  # plain text of the full body when the feed carries one, else ""
-    published: datetime  # UTC
-    published_flag: str | None  # None, "missing", "unparseable" or "future" (then published = fetched_at)
-    language: str | None
-    author: str | None
-    minhash: bytes | None = None  # near-duplicate signature of title + body (None: too short)
-    # parsed with identify_language=False and no usable declared language: identify_language() fills
-    # it in where it is needed (the writer, for a new article)
-    language_pending: bool = False
-    # parsed with sign=False: the packed shingle hashes, turned into ``minhash`` by signed()
-    # in the storing process (the parse workers do not load numpy)
-    shingles: bytes | None = None
-
-    @property
-    def body(self) -> str:
-        return best_body(self.content, self.summary)
-
-    def identified_language(self) -> str | None:
-        """The item's language; identified from its text now when parsing left it pending (the same
-        answer ``parse_feed`` gives with identify_language=True)."""
-        if not self.language_pending:
-            return self.language
-        return detect_language(f"{self.title}. {self.summary or self.content}")
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    title: str | None
-    link: str | None
-    language: str | None
-    ttl_seconds: int | None
-    items: tuple[Item, ...]
-    problems: tuple[str, ...] = field(default=())
 
 
 def parse_foreign_date(raw: str) -> datetime | None:
@@ -184,7 +140,7 @@ def parse_feed(
     ``identify_language=False`` keeps a declared language but leaves identification from the text
     to ``Item.identified_language()`` (``language_pending``): the parse workers then need not load
     the language model (~75 MB each), and only new articles are identified, in the storing process.
-    ``sign=False`` leaves each item's MinHash signature to ``signed()`` (``Item.shingles``)."""
+    ``sign=False`` leaves each item's MinHash signature to ``parsepool.signed()`` (``Item.shingles``)."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -201,6 +157,11 @@ def parse_feed(
         raise ParseError(f"the response is {what}, not a feed; check that the URL points to the feed itself")
     meta = result.get("feed", {})
     base = meta.get("link") or url
+    sign_item: Callable[[bytes], bytes | None] | None = None
+    if sign:  # (numpy: only where the signatures are computed)
+        from storydiff.ingest.neardup import minhash_bytes
+
+        sign_item = minhash_bytes
     language = detect_language("", meta.get("language"))
     items: list[Item] = []
     seen: set[str] = set()
@@ -228,9 +189,10 @@ def parse_feed(
             lang = detect_language("", declared)
             pending = lang is None
         hashes = shingle_hashes(f"{title}\n{best_body(content, summary)}")
+        minhash, shingles = (sign_item(hashes), None) if sign_item else (None, hashes)
         author = entry.get("author")
         items.append(
-            Item(entry_id, link, title, summary, content, published, flag, lang, author, None, pending, hashes)
+            Item(entry_id, link, title, summary, content, published, flag, lang, author, minhash, pending, shingles)
         )
     if duplicates:
         problems.append(f"{duplicates} entries repeat an earlier entry's GUID; kept the first of each")
@@ -241,18 +203,4 @@ def parse_feed(
     if not items:
         problems.append("the feed has no entries")
     parsed = ParsedFeed(meta.get("title"), meta.get("link"), language, _ttl(meta), tuple(items), tuple(problems))
-    return signed(parsed) if sign else parsed
-
-
-def signed(parsed: ParsedFeed) -> ParsedFeed:
-    """The feed with every item's MinHash signature computed from the shingle hashes its parse left
-    (``sign=False``): run by the storing process, so that no parse worker loads numpy."""
-    from storydiff.ingest import neardup
-
-    items = []
-    for item in parsed.items:
-        if item.shingles is not None:
-            sig = neardup.signature_of(item.shingles)
-            item = replace(item, minhash=neardup.to_bytes(sig) if sig is not None else None, shingles=None)
-        items.append(item)
-    return replace(parsed, items=tuple(items))
+    return parsed

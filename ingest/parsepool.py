@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from storydiff.ingest import parseworker
 from storydiff.ingest.urls import redact_url
 
 if TYPE_CHECKING:
-    from storydiff.ingest.parse import ParsedFeed
+    from storydiff.ingest.items import ParsedFeed
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -233,6 +234,19 @@ def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
     except Exception as exc:  # a parser bug on hostile input: this feed fails, the run goes on
         log.exception("parsing %s failed", redact_url(url))
         raise FeedError(f"parsing failed ({type(exc).__name__}: {exc}); please report this feed") from exc
-    from storydiff.ingest.parse import signed  # numpy is loaded here, in the storing process
-
     return signed(parsed)
+
+
+def signed(parsed: ParsedFeed) -> ParsedFeed:
+    """The feed with every item's MinHash signature computed from the shingle hashes its parse left
+    (``parse_feed(..., sign=False)``), in the storing process: no parse worker loads numpy, and the
+    storing process loads neither feedparser nor lxml for it."""
+    from storydiff.ingest import neardup  # numpy is loaded here, in the storing process
+
+    items = [
+        replace(item, minhash=neardup.minhash_bytes(item.shingles), shingles=None)
+        if item.shingles is not None
+        else item
+        for item in parsed.items
+    ]
+    return replace(parsed, items=tuple(items))

@@ -34,7 +34,7 @@ from storydiff.logs import scrub
 from storydiff.store.models import Feed
 
 if TYPE_CHECKING:
-    from storydiff.ingest.parse import ParsedFeed
+    from storydiff.ingest.items import ParsedFeed
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from storydiff.store.models import Article, ArticleBand, ArticleFeed, Feed, Vers
 from storydiff.store.queries import newest_versions
 
 if TYPE_CHECKING:
-    from storydiff.ingest.parse import Item
+    from storydiff.ingest.items import Item
 
 CHUNK = 500  # ids per IN (...) query
 
@@ -187,7 +187,7 @@ def identify_pending_languages(session: Session) -> int:
     """Identify the language of every article stored with ``PENDING_LANGUAGE``, from the text the
     writer would have used (its first version's title and summary, else body), and commit. Also run
     by the periodic sweep, so an article left pending by a run that stopped is identified later."""
-    from storydiff.ingest.text import detect_language
+    from storydiff.ingest.language import detect_language
 
     done = 0
     while True:

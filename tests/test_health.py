@@ -9,7 +9,7 @@ import httpx
 
 from storydiff.compare.run import cluster_new_articles
 from storydiff.ingest.feeds import FeedSpec, add_feed
-from storydiff.ingest.parse import Item
+from storydiff.ingest.items import Item
 from storydiff.ingest.writer import store_items
 
 from .webserver import serve_app

@@ -339,6 +339,42 @@ def test_parse_workers_import_the_parser_only(tmp_path):
         assert heavy not in worker, heavy
 
 
+def test_the_storing_process_reads_a_worker_parse_without_the_parser(tmp_path, shared_data):
+    """The process that stores a worker's parse (unpickling its items, computing the signatures,
+    identifying languages) loads neither feedparser nor lxml: the items are plain data of their own
+    module, and the items come back signed."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    feed = next(p for p in sorted((shared_data / "rss-feeds-real").rglob("*.xml")) if p.stat().st_size > 20_000)
+    script = tmp_path / "store_side.py"
+    script.write_text(
+        "import json, sys\n"
+        "from datetime import UTC, datetime\n"
+        "import storydiff.cli, storydiff.pipeline  # noqa: F401  (what `storydiff ingest` loads)\n"
+        "from storydiff.ingest import parsepool\n"
+        "from storydiff.ingest.language import detect_language\n"
+        "if __name__ == '__main__':\n"
+        f"    body = open({str(feed)!r}, 'rb').read()\n"
+        "    future = parsepool.submit(body, 'application/rss+xml', 'http://feeds.example/f.xml', datetime.now(UTC))\n"
+        "    parsed = parsepool.result(future, 'http://feeds.example/f.xml')\n"
+        "    detect_language('Harbour workers end their strike after a night of talks with the port')\n"
+        "    parsepool.shutdown()\n"
+        "    signed = sum(i.minhash is not None for i in parsed.items)\n"
+        "    print(json.dumps([len(parsed.items), signed, sorted(m for m in sys.modules if m in\n"
+        "        ('feedparser', 'lxml', 'lxml.html', 'storydiff.ingest.parse', 'storydiff.ingest.text'))]))\n"
+    )
+    env = dict(os.environ, STORYDIFF_PARSE_PROCESSES="1")
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    items, signed, loaded = json.loads(out.stdout.splitlines()[-1])
+    assert items > 0 and signed > 0
+    assert loaded == []
+
+
 LANGUAGE_ITEMS = [
     {
         "title": "Harbour workers end their strike after a night of talks",
@@ -365,20 +401,20 @@ def _languages(db):
 def test_a_one_shot_run_identifies_languages_once_the_parse_processes_are_gone(db, feed_server, monkeypatch):
     """`storydiff ingest --once` never holds the language model and the parse processes at the same
     time: the new articles' languages are identified after the refresh, with the same answers."""
-    from storydiff.ingest import parsepool, text
+    from storydiff.ingest import language, parsepool
     from storydiff.pipeline import run_once
 
     monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
-    text.release_language_model()
+    language.release_language_model()
     add(db, feed_server.add("/lang", rss(LANGUAGE_ITEMS)), "Languages")
     model_while_storing: list[bool] = []
     run = run_once(
         db, fulltext=False, through="ingest", one_shot=True,
-        on_result=lambda _: model_while_storing.append(text._identifier is not None),
+        on_result=lambda _: model_while_storing.append(language._identifier is not None),
     )  # fmt: skip
     assert [r.new for r in run.refreshed] == [2]
     assert model_while_storing == [False]  # the parse process was alive: no model in this process
-    assert parsepool._pool is None and text._identifier is None  # both released when the run ends
+    assert parsepool._pool is None and language._identifier is None  # both released when the run ends
     assert _languages(db) == {"http://news.example/lang/en": "en", "http://news.example/lang/de": "de"}
 
 

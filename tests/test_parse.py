@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storydiff.errors import ParseError
+from storydiff.ingest.language import detect_language
 from storydiff.ingest.parse import parse_feed, parse_foreign_date
-from storydiff.ingest.text import detect_language, html_to_text
+from storydiff.ingest.text import html_to_text
 from storydiff.ingest.urls import canonical_url
 from tests.feedserver import rss
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from storydiff.ingest import neardup
 from storydiff.ingest.feeds import FeedSpec, add_feed
-from storydiff.ingest.parse import Item
+from storydiff.ingest.items import Item
 from storydiff.ingest.writer import BUCKET_CANDIDATES, store_items
 from storydiff.store.models import Article, ArticleFeed, Feed, Version
 
@@ -141,7 +141,8 @@ def test_it_stores_an_item_without_url_under_its_entry_id(db):
 def test_a_worker_parse_signed_by_the_storing_process_equals_a_parse_in_one_process(shared_data):
     """A parse worker hashes the shingles without numpy (sign=False) and the storing process turns
     them into signatures: the items are those a parse in one process gives, signatures included."""
-    from storydiff.ingest.parse import parse_feed, signed
+    from storydiff.ingest.parse import parse_feed
+    from storydiff.ingest.parsepool import signed
 
     at = datetime(2025, 10, 22, tzinfo=UTC)
     compared = signatures = 0
