@@ -16,6 +16,7 @@ constraints for sparse multi-outlet coverage, not tuned. See the README.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
@@ -83,19 +84,19 @@ class Story:
     centroid: dict[str, float] = field(default_factory=dict)
     norm2: float = 0.0
     members: list[tuple[Hashable, float]] = field(default_factory=list)
-    samples: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # (title, vector), first few
+    samples: list[str] = field(default_factory=list)  # the first few member headlines
 
     def title(self) -> str:
         """A representative headline: the medoid of the member headlines by shared words."""
         if not self.samples:
             return ""
-        words = [set(tokens(title)) for title, _ in self.samples]
+        words = [set(tokens(title)) for title in self.samples]
 
         def centrality(i: int) -> float:
             own = words[i]
             return sum(len(own & other) for j, other in enumerate(words) if j != i) / math.sqrt(len(own) or 1)
 
-        return self.samples[max(range(len(words)), key=centrality)][0]
+        return self.samples[max(range(len(words)), key=centrality)]
 
 
 class OnlineClusterer:
@@ -113,22 +114,23 @@ class OnlineClusterer:
         self.since_merge = 0
         self.merged_into: dict[int, int] = {}  # absorbed story id → the story it went into
         self.open: set[int] = set()  # ids of open stories: the only ones any step iterates over
-        # raw feature weights by (title, text): wire copies repeat their original's text word for word
-        self._weights: dict[tuple[str, str], dict[str, float]] = {}
+        # raw feature weights by a digest of (title, text): wire copies repeat their original's text
+        # word for word (the digest, not the texts: a batch's texts are not kept alive by the cache)
+        self._weights: dict[bytes, dict[str, float]] = {}
 
     # ---- features -------------------------------------------------------------------------
     def _raw_weights(self, title_text: str, text: str) -> dict[str, float]:
         """Feature → summed weight of one document's title, lead and body (pure; cached, read-only)."""
-        key = (title_text, text)
+        cfg = self.config
+        lead, body = text[: cfg.lead_chars], text[cfg.lead_chars : cfg.body_chars]  # all the text it reads
+        key = hashlib.blake2b(f"{title_text}\0{lead}{body}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
         cached = self._weights.get(key)
         if cached is not None:
             return cached
-        cfg = self.config
         title = tokens(title_text)
         weights: dict[str, float] = defaultdict(float)
         for feature in [*title, *(f"{a}_{b}" for a, b in pairwise(title))]:
             weights[feature] += cfg.title_weight
-        lead, body = text[: cfg.lead_chars], text[cfg.lead_chars : cfg.body_chars]
         for token in tokens(lead):
             weights[token] += cfg.lead_weight
         for token in tokens(body):
@@ -231,7 +233,7 @@ class OnlineClusterer:
         self._add_to(best, vec, self._weight(t))
         best.members.append((doc.id, round(score, 4)))
         if len(best.samples) < 20:
-            best.samples.append((doc.title, vec))
+            best.samples.append(doc.title)
         best.first_seen, best.last_seen = min(best.first_seen, t), max(best.last_seen, t)
         self.story_of[doc.id] = best.id
         self.dirty.add(best.id)
@@ -249,7 +251,7 @@ class OnlineClusterer:
             self._add_to(story, vec, self._weight(t))
             story.members.append((doc.id, score))
             if len(story.samples) < 20:
-                story.samples.append((doc.title, vec))
+                story.samples.append(doc.title)
             story.first_seen, story.last_seen = min(story.first_seen, t), max(story.last_seen, t)
             self.story_of[doc.id] = story_id
         self.next_id = max(self.next_id, story_id + 1)

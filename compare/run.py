@@ -10,10 +10,10 @@ under a job lock. Idempotent: run twice, the second run changes nothing."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
@@ -44,31 +44,43 @@ def _latest_versions(session: Session, article_ids: Sequence[int]) -> dict[int, 
     return {v.article_id: v for v in rows}
 
 
-def _docs(session: Session, articles: Sequence[Article]) -> dict[int, Doc]:
-    out: dict[int, Doc] = {}
+class _Member(NamedTuple):
+    """What clustering reads of an article row (not the ORM object: its MinHash alone is 1 KB)."""
+
+    id: int
+    published: datetime
+    original_id: int | None
+
+
+_MEMBER = (Article.id, Article.published, Article.original_id)
+
+
+def _docs(session: Session, articles: Sequence[_Member]) -> Iterator[Doc]:
+    """The articles as the clusterer reads them (their newest version), in the given order; read 500
+    at a time, so only a chunk's texts are in memory at once (an article without a version is left
+    out: it waits)."""
     for start in range(0, len(articles), 500):
         chunk = articles[start : start + 500]
         versions = _latest_versions(session, [a.id for a in chunk])
         for a in chunk:
             v = versions.get(a.id)
             if v is not None:
-                out[a.id] = Doc(a.id, v.title, v.text, a.published, a.original_id)
-    return out
+                yield Doc(a.id, v.title, v.text, a.published, a.original_id)
 
 
-def _window(session: Session, pending: Sequence[Article], quiet_hours: float) -> tuple[list[Article], dict[int, int]]:
+def _window(session: Session, pending: Sequence[_Member], quiet_hours: float) -> tuple[list[_Member], dict[int, int]]:
     """The articles to cluster together with the pending ones: every member of every story (open or
     closed) whose last article falls within the quiet period before the earliest pending article —
     every story a pending article could join — and where each of them is now."""
     earliest = min(a.published for a in pending)
     start = earliest - timedelta(hours=quiet_hours)
     rows = session.execute(
-        select(StoryArticle.story_id, Article)
+        select(StoryArticle.story_id, *_MEMBER)
         .join(Article, Article.id == StoryArticle.article_id)
         .join(Story, Story.id == StoryArticle.story_id)
         .where(Story.last_seen >= start)
     ).all()
-    return [a for _, a in rows], {a.id: story_id for story_id, a in rows}
+    return [_Member(*member) for _, *member in rows], {row.id: row.story_id for row in rows}
 
 
 def _map_ids(clusters: dict[int, list[int]], stored: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
@@ -148,19 +160,21 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
     config = config or ClusterConfig(quiet_hours=settings.get_float("STORYDIFF_STORY_QUIET_HOURS"))
     run = ClusterRun()
     session.execute(update(JobLock).where(JobLock.name == "cluster").values(taken_at=now.replace(tzinfo=None)))
-    pending = session.scalars(
-        select(Article)
-        .outerjoin(StoryArticle, StoryArticle.article_id == Article.id)
-        .where(StoryArticle.article_id.is_(None), Article.needs_fulltext.is_(False))
-        .order_by(Article.published, Article.id)
-        .limit(BATCH)
-    ).all()
+    pending = [
+        _Member(*row)
+        for row in session.execute(
+            select(*_MEMBER)
+            .outerjoin(StoryArticle, StoryArticle.article_id == Article.id)
+            .where(StoryArticle.article_id.is_(None), Article.needs_fulltext.is_(False))
+            .order_by(Article.published, Article.id)
+            .limit(BATCH)
+        )
+    ]
     if pending:
         window, stored = _window(session, pending, config.quiet_hours)
         ordered = sorted([*window, *pending], key=lambda a: (_utc(a.published), a.id))
-        docs = _docs(session, ordered)
         clusterer = OnlineClusterer(config)
-        assignments = clusterer.add_all(docs[a.id] for a in ordered if a.id in docs)
+        assignments = clusterer.add_all(_docs(session, ordered))
         score = {a.doc_id: a.score for a in assignments}
         clusters: dict[int, list[int]] = defaultdict(list)
         for a in assignments:

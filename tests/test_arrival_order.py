@@ -19,7 +19,7 @@ from storydiff.evals.cluster import bcubed
 from storydiff.evals.divergences import load_basil
 from storydiff.ingest import neardup
 from storydiff.ingest.feeds import FeedSpec, add_feed
-from storydiff.ingest.parse import Item
+from storydiff.ingest.items import Item
 from storydiff.ingest.writer import store_items
 from storydiff.store.models import Article, Story, StoryArticle, StoryRedirect
 
@@ -110,9 +110,10 @@ def test_any_arrival_order_gives_the_same_stories(db, shared_data, monkeypatch):
     # and they are the stories the pure clusterer makes of the same articles in published order
     with db() as s:
         ordered = sorted(s.scalars(select(Article)).all(), key=lambda a: (a.published, a.id))
-        docs = _docs(s, ordered)
+        docs = list(_docs(s, ordered))
+    assert [d.id for d in docs] == [a.id for a in ordered]
     clusterer = OnlineClusterer(ClusterConfig())
-    assignments = clusterer.add_all(docs[a.id] for a in ordered)
+    assignments = clusterer.add_all(docs)
     pure: dict[int, set[str]] = {}
     for a in assignments:
         pure.setdefault(clusterer.final_id(clusterer.story_of[a.doc_id]), set()).add(url_of[a.doc_id])
