@@ -4,6 +4,7 @@ edit history, wire copies, full-text extraction."""
 import os
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -298,10 +299,9 @@ def test_per_host_concurrency_limit(db, feed_server, monkeypatch):
     assert feed_server.max_in_flight == 2
 
 
-def test_parse_workers_import_the_parser_only(tmp_path):
-    """A parse worker does not re-run its parent's __main__: started from a script that imports the
-    whole CLI (as the `storydiff` command does), it holds the parser and none of SQLAlchemy, the web
-    app or the comparison stack."""
+def _run_like_the_cli(tmp_path, main: str) -> Any:
+    """Run ``main`` (the body of ``if __name__ == '__main__':``) in a fresh interpreter that has
+    imported what `storydiff ingest` loads, with one parse process; returns the JSON it prints last."""
     import json
     import os
     import subprocess
@@ -310,20 +310,32 @@ def test_parse_workers_import_the_parser_only(tmp_path):
     script = tmp_path / "cli_like_main.py"
     script.write_text(
         "import json, sys\n"
+        "from datetime import UTC, datetime\n"
         "import storydiff.cli, storydiff.pipeline  # noqa: F401  (what `storydiff ingest` loads)\n"
         "from storydiff.ingest import parsepool\n"
-        "if __name__ == '__main__':\n"
-        "    parsepool.warm_up()\n"
-        "    pool = parsepool._get_pool()\n"
-        "    worker = pool.submit(eval, 'sorted(__import__(\"sys\").modules)').result()\n"
-        "    parsepool.shutdown()\n"
-        "    print(json.dumps(['sqlalchemy' in sys.modules, worker]))\n"
+        "if __name__ == '__main__':\n" + "".join(f"    {line}\n" for line in main.strip().splitlines())
     )
     env = dict(os.environ, STORYDIFF_PARSE_PROCESSES="1")
     out = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, check=True
     )
-    parent_has_sqlalchemy, worker = json.loads(out.stdout.splitlines()[-1])
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_parse_workers_import_the_parser_only(tmp_path):
+    """A parse worker does not re-run its parent's __main__: started from a script that imports the
+    whole CLI (as the `storydiff` command does), it holds the parser and none of SQLAlchemy, the web
+    app or the comparison stack."""
+    parent_has_sqlalchemy, worker = _run_like_the_cli(
+        tmp_path,
+        """
+parsepool.warm_up()
+pool = parsepool._get_pool()
+worker = pool.submit(eval, 'sorted(__import__("sys").modules)').result()
+parsepool.shutdown()
+print(json.dumps(['sqlalchemy' in sys.modules, worker]))
+""",
+    )
     assert parent_has_sqlalchemy
     assert "feedparser" in worker and "storydiff.ingest.parse" in worker
     for heavy in (
@@ -343,34 +355,21 @@ def test_the_storing_process_reads_a_worker_parse_without_the_parser(tmp_path, s
     """The process that stores a worker's parse (unpickling its items, computing the signatures,
     identifying languages) loads neither feedparser nor lxml: the items are plain data of their own
     module, and the items come back signed."""
-    import json
-    import os
-    import subprocess
-    import sys
-
     feed = next(p for p in sorted((shared_data / "rss-feeds-real").rglob("*.xml")) if p.stat().st_size > 20_000)
-    script = tmp_path / "store_side.py"
-    script.write_text(
-        "import json, sys\n"
-        "from datetime import UTC, datetime\n"
-        "import storydiff.cli, storydiff.pipeline  # noqa: F401  (what `storydiff ingest` loads)\n"
-        "from storydiff.ingest import parsepool\n"
-        "from storydiff.ingest.language import detect_language\n"
-        "if __name__ == '__main__':\n"
-        f"    body = open({str(feed)!r}, 'rb').read()\n"
-        "    future = parsepool.submit(body, 'application/rss+xml', 'http://feeds.example/f.xml', datetime.now(UTC))\n"
-        "    parsed = parsepool.result(future, 'http://feeds.example/f.xml')\n"
-        "    detect_language('Harbour workers end their strike after a night of talks with the port')\n"
-        "    parsepool.shutdown()\n"
-        "    signed = sum(i.minhash is not None for i in parsed.items)\n"
-        "    print(json.dumps([len(parsed.items), signed, sorted(m for m in sys.modules if m in\n"
-        "        ('feedparser', 'lxml', 'lxml.html', 'storydiff.ingest.parse', 'storydiff.ingest.text'))]))\n"
+    items, signed, loaded = _run_like_the_cli(
+        tmp_path,
+        f"""
+from storydiff.ingest.language import detect_language
+body = open({str(feed)!r}, 'rb').read()
+future = parsepool.submit(body, 'application/rss+xml', 'http://feeds.example/f.xml', datetime.now(UTC))
+parsed = parsepool.result(future, 'http://feeds.example/f.xml')
+detect_language('Harbour workers end their strike after a night of talks with the port')
+parsepool.shutdown()
+signed = sum(i.minhash is not None for i in parsed.items)
+heavy = ('feedparser', 'lxml', 'lxml.html', 'storydiff.ingest.parse', 'storydiff.ingest.text')
+print(json.dumps([len(parsed.items), signed, sorted(m for m in sys.modules if m in heavy)]))
+""",
     )
-    env = dict(os.environ, STORYDIFF_PARSE_PROCESSES="1")
-    out = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, check=True
-    )
-    items, signed, loaded = json.loads(out.stdout.splitlines()[-1])
     assert items > 0 and signed > 0
     assert loaded == []
 
