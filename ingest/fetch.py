@@ -231,7 +231,11 @@ def fetch(
         check_scheme(current)
         shown = redact_url(current)
         host = (urlsplit(current).hostname or "").lower()
+        queued = time.monotonic()
         sem = limiter.acquire(host) if limiter else None
+        # waiting for the host's slot (other feeds of the host in flight) is not the server's time:
+        # the total timeout measures the server, never our own queue
+        deadline += time.monotonic() - queued
         try:
             with client.stream("GET", current, headers=headers) as response:
                 if response.status_code in REDIRECT_CODES and "location" in response.headers:

@@ -299,6 +299,22 @@ def test_per_host_concurrency_limit(db, feed_server, monkeypatch):
     assert feed_server.max_in_flight == 2
 
 
+def test_waiting_for_a_busy_host_does_not_count_against_the_total_timeout(db, feed_server, monkeypatch):
+    """Feeds of one host wait for its slot (per-host concurrency 1 here): the total timeout measures
+    how long the server takes to send, not how long the feed queued behind the host's other feeds.
+    Three feeds of 0.45 s each, one at a time, with a 1 s budget: the last one is sent 1.35 s after
+    the run started, yet its own download took 0.45 s."""
+    monkeypatch.setenv("STORYDIFF_PER_HOST_CONCURRENCY", "1")
+    monkeypatch.setenv("STORYDIFF_TOTAL_TIMEOUT", "1")
+    for n in range(3):
+        add(db, feed_server.add(f"/queued{n}", rss(items(1, f"q{n}")), delay=0.45), f"Outlet {n}")
+    started = time.monotonic()
+    results = refresh_due_feeds(db)
+    assert time.monotonic() - started > 1.3  # they did queue, one at a time
+    assert [(r.status, r.error) for r in results] == [("ok", None)] * 3
+    assert feed_server.max_in_flight == 1
+
+
 def _run_like_the_cli(tmp_path, main: str) -> Any:
     """Run ``main`` (the body of ``if __name__ == '__main__':``) in a fresh interpreter that has
     imported what `storydiff ingest` loads, with one parse process; returns the JSON it prints last."""
