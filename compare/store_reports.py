@@ -36,8 +36,18 @@ def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
     # over every version (newest_versions()) made SQLite aggregate the whole table once per story
     later = aliased(Version)
     newest = select(func.max(later.seq)).where(later.article_id == Article.id).scalar_subquery()
-    rows = session.execute(
-        select(Article, Version, Outlet)
+    rows = session.execute(  # columns, not ORM objects: a member's MinHash alone is 1 KB, and nothing here is written
+        select(
+            Article.id,
+            Outlet.name,
+            Version.title,
+            Version.text,
+            Article.published,
+            Article.url,
+            Outlet.kind,
+            Outlet.country,
+            Article.original_id,
+        )
         .join(Membership, Membership.article_id == Article.id)
         .join(Version, (Version.article_id == Article.id) & (Version.seq == newest))
         .join(Outlet, Outlet.id == Article.outlet_id)
@@ -47,17 +57,17 @@ def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
     ).all()
     return [
         StoryArticle(
-            id=article.id,
-            outlet=outlet.name,
-            title=version.title,
-            text=version.text,
-            published=article.published,
-            url=redact_url(article.url) if article.url else article.url,  # reports and alerts show it
-            kind=outlet.kind,
-            country=outlet.country,
-            original_id=article.original_id,
+            id=article_id,
+            outlet=outlet,
+            title=title,
+            text=text,
+            published=published,
+            url=redact_url(url) if url else url,  # reports and alerts show it
+            kind=kind,
+            country=country,
+            original_id=original_id,
         )
-        for article, version, outlet in rows
+        for article_id, outlet, title, text, published, url, kind, country, original_id in rows
     ]
 
 
