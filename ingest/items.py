@@ -27,7 +27,7 @@ class Item:
     language: str | None
     author: str | None
     minhash: bytes | None = None  # near-duplicate signature of title + body (None: too short)
-    # parsed with identify_language=False and no usable declared language: identify_language() fills
+    # parsed with identify_language=False and no usable declared language: identified_language() fills
     # it in where it is needed (the writer, for a new article)
     language_pending: bool = False
     # parsed with sign=False: the packed shingle hashes, turned into ``minhash`` by parsepool.signed()

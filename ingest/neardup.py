@@ -9,7 +9,7 @@ The signature is datasketch's MinHash (2.x, scheme "affine32", num_perm=64, seed
 here in a few numpy lines, bit for bit (``tests/test_writer.py`` compares them): importing
 datasketch pulls in scipy and redis, ~80 MB and ~0.6 s in every parse worker and CLI start.
 A parse worker only hashes the shingles (``ingest/shingles.py``, plain Python); the storing
-process turns them into the signature (``signature_of``, from ``parse.signed``), so no parse worker loads numpy.
+process turns them into the signature (``signature_of``, from ``parsepool.signed``), so no parse worker loads numpy.
 """
 
 from __future__ import annotations
