@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from storydiff import logs, settings
+from storydiff import allocator, logs, settings
 from storydiff.cli_alerts import alerts, register_feed_commands, subscribe, subscriptions, tokens
 from storydiff.cli_stories import ALL_HELP, command_factory, make_console, report_command, report_text, stories_command
 from storydiff.errors import StorydiffError
@@ -75,6 +75,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     Logs go to stderr (STORYDIFF_LOG_FORMAT text or json); serve and demo log at
     STORYDIFF_LOG_LEVEL (default INFO), the other commands warnings only unless -v."""
     logs.configure(logs.cli_level(verbose, service=ctx.invoked_subcommand in ("serve", "demo")))
+    allocator.tune()  # before any thread starts (fetch threads, the server's)
 
 
 @main.group()

@@ -72,6 +72,11 @@ SETTINGS: tuple[Setting, ...] = (
         "auto",
         "Processes parsing feeds during an ingest run; auto = one per core (0 on one core and in a Celery worker).",
     ),
+    Setting(
+        "STORYDIFF_MALLOC_ARENAS",
+        "2",
+        "glibc malloc arenas of a storydiff process (its threads share them; the mmap threshold is fixed at 128 KiB too); 0 leaves glibc's defaults.",
+    ),
     Setting("STORYDIFF_REFRESH_BATCH", "8", "Feeds per refresh task in the Celery deployment (fetched concurrently)."),
     Setting(
         "STORYDIFF_COMPARE_BATCH",

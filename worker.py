@@ -15,9 +15,7 @@ over. Clustering and report runs are coalesced: a trigger while one is already q
 
 from __future__ import annotations
 
-import ctypes
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -28,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storydiff import logs, settings
+from storydiff import allocator, logs, settings
 from storydiff.alerts.deliver import deliver_due, plan
 from storydiff.alerts.match import match_story
 from storydiff.compare.run import cluster_new_articles
@@ -42,6 +40,7 @@ from storydiff.pipeline import pending_work
 from storydiff.store import open_database
 from storydiff.store.models import Article, ArticleFeed
 
+allocator.tune()  # before Celery starts its threads (and forks its pool: the children inherit it)
 app = Celery("storydiff", broker=settings.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
 app.conf.update(
     task_acks_late=True,
@@ -99,23 +98,13 @@ def _task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -
 HEAVY_TASKS = frozenset({"storydiff.cluster_articles", "storydiff.compare_stories", "storydiff.compare_story"})
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None elsewhere (musl, macOS)."""
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
-
-
 @signals.task_postrun.connect
 def _task_done(task: Any = None, **kwargs: Any) -> None:
     logs.TASK.set(None)
     # glibc keeps the memory a heavy task freed in its arenas (one per task thread) and the worker's
     # RSS stays at each arena's high-water mark; give the free pages back to the system
-    trim = _malloc_trim() if getattr(task, "name", None) in HEAVY_TASKS else None
-    if trim is not None:
-        trim(0)
+    if getattr(task, "name", None) in HEAVY_TASKS:
+        allocator.trim()
 
 
 def _retries(window: float, first: float = 5.0, cap: float = 120.0) -> int:

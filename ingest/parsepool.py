@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from storydiff import settings
+from storydiff import allocator, settings
 from storydiff.errors import FeedError
 from storydiff.ingest import parseworker
 from storydiff.ingest.urls import redact_url
@@ -60,7 +60,11 @@ class _Worker:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", parseworker.BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+            [sys.executable, "-c", parseworker.BOOT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env=allocator.child_environment(dict(os.environ)),
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.inp, self.out = self.proc.stdin, self.proc.stdout
