@@ -70,7 +70,12 @@ def run_once(
         raise ValueError(f"through must be one of {STEPS}")
     # one shot: the new articles' languages are identified once the parse processes are gone, so
     # the language model (~60 MB mapped) and the parse processes are never in memory together
-    run = PipelineRun(refreshed=refresh_due_feeds(factory, feed_ids, on_result=on_result, later_languages=one_shot))
+    # and the new articles are signed (MinHash, numpy) and linked to their copies then too
+    run = PipelineRun(
+        refreshed=refresh_due_feeds(
+            factory, feed_ids, on_result=on_result, later_languages=one_shot, later_signatures=one_shot
+        )
+    )
     if one_shot:
         from storydiff.ingest import parsepool
 
@@ -84,6 +89,13 @@ def run_once(
         language = sys.modules.get("storydiff.ingest.language")  # loaded only if something was identified here
         if language is not None:
             language.release_language_model()
+    if any(r.new for r in run.refreshed):
+        from storydiff.ingest.writer import sign_pending
+
+        with factory() as session:  # (and what an earlier run that stopped left unsigned)
+            sign_pending(session, (r.unsigned for r in run.refreshed))
+        for r in run.refreshed:
+            r.unsigned = []
     if fulltext if fulltext is not None else settings.get_bool("STORYDIFF_FULLTEXT"):
         with factory() as session:
             run.fulltext = extract_pending(session)

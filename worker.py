@@ -374,10 +374,11 @@ def schedule_stale_reports() -> int:
 def sweep() -> dict[str, int]:
     """Beat entry: every piece of work waiting longer than STORYDIFF_SWEEP_AFTER is enqueued again
     (coalesced with what is already queued). Lost tasks only delay work."""
-    from storydiff.ingest.writer import identify_pending_languages
+    from storydiff.ingest.writer import identify_pending_languages, sign_pending
 
     with _factory()() as session:
         identify_pending_languages(session)  # left by a one-shot ingest that stopped
+        sign_pending(session)  # (the same)
         work = pending_work(session, older_than=settings.get_float("STORYDIFF_SWEEP_AFTER"))
     queued = {"extract": 0, "cluster": 0, "compare": 0, "match": 0, "deliver": 0}
     for article_id in work.fulltext:

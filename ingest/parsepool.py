@@ -227,8 +227,9 @@ def submit(body: bytes, content_type: str | None, url: str, fetched_at: datetime
         return None
 
 
-def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
-    """The parsed feed; FeedError for bad feeds and for a worker that died on this feed."""
+def result(future: Future[ParsedFeed], url: str, sign: bool = True) -> ParsedFeed:
+    """The parsed feed; FeedError for bad feeds and for a worker that died on this feed.
+    ``sign=False``: its items keep the shingle hashes instead of a MinHash (signed later)."""
     try:
         parsed = future.result()
     except FeedError:
@@ -238,7 +239,7 @@ def result(future: Future[ParsedFeed], url: str) -> ParsedFeed:
     except Exception as exc:  # a parser bug on hostile input: this feed fails, the run goes on
         log.exception("parsing %s failed", redact_url(url))
         raise FeedError(f"parsing failed ({type(exc).__name__}: {exc}); please report this feed") from exc
-    return signed(parsed)
+    return signed(parsed) if sign else parsed
 
 
 def signed(parsed: ParsedFeed) -> ParsedFeed:

@@ -76,6 +76,7 @@ class RefreshResult:
     error: str | None = None
     article_ids: list[int] = field(default_factory=list)  # new or changed articles
     fulltext_ids: list[int] = field(default_factory=list)  # new articles waiting for their page's text
+    unsigned: list[tuple[int, bytes]] = field(default_factory=list)  # stored unsigned (writer.sign_pending)
 
 
 @dataclass
@@ -126,9 +127,10 @@ def fetch_and_parse(
     return out
 
 
-def finish_parse(fetched: Fetched) -> Fetched:
+def finish_parse(fetched: Fetched, later_signatures: bool = False) -> Fetched:
     """Wait for a parse queued on the pool, or parse here (in the storing thread, not in the
-    fetch threads, which would only contend for the GIL) when there is no pool."""
+    fetch threads, which would only contend for the GIL) when there is no pool.
+    ``later_signatures``: a pool's parse is taken unsigned (see ``parsepool.result``)."""
     res = fetched.result
     started = time.perf_counter()
     if fetched.pending is None and fetched.parsed is None and fetched.error is None and res and not res.not_modified:
@@ -141,7 +143,7 @@ def finish_parse(fetched: Fetched) -> Fetched:
     if fetched.pending is not None and fetched.result is not None:
         res = fetched.result
         try:
-            fetched.parsed = parsepool.result(fetched.pending, res.url)
+            fetched.parsed = parsepool.result(fetched.pending, res.url, sign=not later_signatures)
         except FeedError as exc:
             fetched.error = exc
         fetched.pending = None
@@ -213,6 +215,7 @@ def _apply(session: Session, feed: Feed, fetched: Fetched, later_languages: bool
         parsed = fetched.parsed
         counts = store_items(session, feed, parsed.items, now, later_languages)
         res.new, res.updated, res.unchanged = counts.new, counts.updated, counts.unchanged
+        res.unsigned = counts.unsigned
         res.article_ids = counts.new_article_ids + counts.updated_article_ids
         res.fulltext_ids = counts.fulltext_article_ids
         feed.title = (parsed.title or feed.title or "")[:500] or None
@@ -340,12 +343,15 @@ def refresh_due_feeds(
     on_result: Callable[[RefreshResult], None] | None = None,
     client: httpx.Client | None = None,
     later_languages: bool = False,
+    later_signatures: bool = False,
 ) -> list[RefreshResult]:
     """Refresh the given (default: all due) feeds: fetch in threads, parse on the process pool,
     store one feed at a time in this process while the next ones are being parsed — in the order
     they arrive, so a slow server holds back only its own feed. ``client``: a long-lived client of
     make_client() to use (a Celery worker keeps one); by default one for this run.
-    ``later_languages``: new articles' languages are left for ``identify_pending_languages``."""
+    ``later_languages``: new articles' languages are left for ``identify_pending_languages``;
+    ``later_signatures``: new articles parsed on the pool are stored unsigned, their shingle hashes
+    in the results' ``unsigned``, for ``sign_pending`` (numpy stays out of this process until then)."""
     with factory() as session:
         ids = feed_ids if feed_ids is not None else due_feed_ids(session)
         targets = [
@@ -369,7 +375,7 @@ def refresh_due_feeds(
             held = list(session.scalars(select(Feed).where(Feed.id.in_([t[0] for t in targets]))))
             light = 0  # light outcomes (not modified, failed) applied since the last commit
             for _ in targets:
-                fetched = finish_parse(arrived.get().result())  # a stored feed's body and items are freed
+                fetched = finish_parse(arrived.get().result(), later_signatures)  # body and items freed once stored
                 try:
                     result, light = _store(session, fetched, light, later_languages)
                 finally:

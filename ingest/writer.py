@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storydiff import settings
-from storydiff.ingest import neardup
 from storydiff.store.models import Article, ArticleBand, ArticleFeed, Feed, Version
 from storydiff.store.queries import newest_versions
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from storydiff.ingest.items import Item
 
 CHUNK = 500  # ids per IN (...) query
@@ -32,6 +32,9 @@ class StoreCounts:
     new_article_ids: list[int] = field(default_factory=list)
     updated_article_ids: list[int] = field(default_factory=list)
     fulltext_article_ids: list[int] = field(default_factory=list)  # new articles waiting for their page's text
+    # new articles stored unsigned (their parse left the shingle hashes): (id, packed hashes), for
+    # ``sign_pending`` once the refresh is over
+    unsigned: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 def content_hash(item: Item) -> str:
@@ -81,7 +84,9 @@ def store_items(
     ``later_languages``: a new article whose language must be identified from its text is stored
     with ``PENDING_LANGUAGE`` and identified by ``identify_pending_languages`` (a one-shot command does
     it once the parse processes are gone, so the language model and the parsers are never in memory
-    at the same time)."""
+    at the same time). An item that comes unsigned (its shingle hashes instead of its MinHash, see
+    ``parsepool.result``) is stored with ``PENDING_SIGNATURE`` and listed in ``unsigned``: it is
+    signed and linked to its copies by ``sign_pending``."""
     counts = StoreCounts()
     fulltext_on = settings.get_bool("STORYDIFF_FULLTEXT")
     min_chars = settings.get_int("STORYDIFF_FULLTEXT_MIN_CHARS")
@@ -134,7 +139,12 @@ def store_items(
             first_of_key[article_key(feed.id, item)] = item
     fresh = list(first_of_key.values())
     if fresh:
-        sigs = [neardup.from_bytes(i.minhash) if i.minhash else None for i in fresh]
+        if any(i.minhash for i in fresh):
+            from storydiff.ingest import neardup  # numpy: only where signatures are compared
+
+            sigs = [neardup.from_bytes(i.minhash) if i.minhash else None for i in fresh]
+        else:
+            sigs = [None] * len(fresh)
         wants_fulltext = [fulltext_on and bool(i.url) and len(i.body) < min_chars for i in fresh]
         rows = [
             {
@@ -145,7 +155,7 @@ def store_items(
                 "published": i.published,
                 "published_flag": i.published_flag,
                 "language": PENDING_LANGUAGE if later_languages and i.language_pending else i.identified_language(),
-                "minhash": i.minhash,
+                "minhash": PENDING_SIGNATURE if i.shingles is not None else i.minhash,
                 "needs_fulltext": wants,
             }
             for i, s, wants in zip(fresh, sigs, wants_fulltext, strict=True)
@@ -172,6 +182,7 @@ def store_items(
         counts.new_article_ids = ids
         counts.fulltext_article_ids = [a for a, wants in zip(ids, wants_fulltext, strict=True) if wants]
         link_copies(session, {a: s for a, s in zip(ids, sigs, strict=True) if s is not None})
+        counts.unsigned = [(a, i.shingles) for a, i in zip(ids, fresh, strict=True) if i.shingles is not None]
     if links:
         session.connection().execute(ArticleFeed.__table__.insert(), links)
     if versions:
@@ -180,6 +191,8 @@ def store_items(
 
 
 PENDING_LANGUAGE = ""  # an article's language not identified yet (None: identified as undetermined)
+PENDING_SIGNATURE = b""  # an article's MinHash not computed yet (None: too short to sign)
+SIGN_BATCH = 2000  # articles signed again from their stored text at a time (a run that stopped)
 LANGUAGE_BATCH = 2000
 
 
@@ -209,6 +222,45 @@ def identify_pending_languages(session: Session) -> int:
         done += len(found)
 
 
+def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = ()) -> int:
+    """Sign the articles stored with ``PENDING_SIGNATURE`` and link each to its copies, and commit.
+    ``batches``: what the refresh stored unsigned, one list per stored feed in the order they were
+    stored (``StoreCounts.unsigned``), linked batch by batch as the storing would have; an article
+    still pending after them (left by a run that stopped; also run by the periodic sweep) is signed
+    from the text it was stored with."""
+    from storydiff.ingest import neardup, shingles
+
+    table = Article.__table__
+    done = 0
+
+    def sign(batch: list[tuple[int, bytes]]) -> None:
+        raw = {aid: neardup.minhash_bytes(packed) for aid, packed in batch}
+        session.connection().execute(
+            table.update().where(table.c.id == bindparam("i")).values(minhash=bindparam("m")),
+            [{"i": aid, "m": sig} for aid, sig in raw.items()],
+        )
+        link_copies(session, {aid: neardup.from_bytes(sig) for aid, sig in raw.items() if sig is not None})
+        session.commit()
+
+    for batch in batches:
+        if batch:
+            sign(batch)
+            done += len(batch)
+    while True:
+        rows = session.execute(
+            select(Article.id, Version.title, Version.text)
+            .join(Version, (Version.article_id == Article.id) & (Version.seq == 1))
+            .where(Article.minhash == PENDING_SIGNATURE)
+            .order_by(Article.id)
+            .limit(SIGN_BATCH)
+        ).all()
+        if not rows:
+            return done
+        # the text the parse shingled: the title and the body (its first version's text)
+        sign([(aid, shingles.shingle_hashes(f"{title}\n{text or ''}")) for aid, title, text in rows])
+        done += len(rows)
+
+
 BUCKET_CANDIDATES = 16  # stored members of one LSH bucket a new article is compared with (the earliest)
 BUCKETS_PER_STATEMENT = 200  # sub-selects in one UNION ALL (SQLite allows 500)
 
@@ -220,6 +272,10 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
     published member. Matches are resolved in memory (union-find) and written in batches."""
     if not sigs:
         return
+    import numpy as np
+
+    from storydiff.ingest import neardup
+
     threshold = settings.get_float("STORYDIFF_NEARDUP_THRESHOLD")
     owner = {(bucket, aid) for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)}
     conn = session.connection()
@@ -255,7 +311,7 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
         return
     info = _copy_info(session, set().union(*candidates.values()) | set(sigs))
     info.update(_copy_info(session, {v[0] for v in info.values() if v[0] is not None} - set(info)))
-    decoded = {a: neardup.from_bytes(raw) for a, (_, _, raw) in info.items() if raw is not None}
+    decoded = {a: neardup.from_bytes(raw) for a, (_, _, raw) in info.items() if raw}  # (not pending)
     parent: dict[int, int | None] = {}  # new original_id per article, decided in this batch
 
     def root(a: int) -> int:

@@ -163,6 +163,104 @@ def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
         assert stats(s)["wire_copies"] == 1
 
 
+def _wire_story():
+    original = {
+        "title": "Ministers agree to keep talking",
+        "link": "http://wire.example/1",
+        "guid": "w1",
+        "date": "Tue, 21 Oct 2025 08:00:00 +0000",
+        "description": WIRE,
+    }
+    copy = dict(original, link="http://paper.example/world/77", guid="p77", description="(Wire) " + WIRE)
+    copy["date"] = "Tue, 21 Oct 2025 09:30:00 +0000"
+    return original, copy
+
+
+def _copies(db) -> dict[str, tuple[str | None, bytes | None]]:
+    with db() as s:
+        urls = dict(s.execute(select(Article.id, Article.url)).all())
+        rows = s.execute(select(Article.url, Article.original_id, Article.minhash)).all()
+    return {url: (urls.get(orig), minhash) for url, orig, minhash in rows}
+
+
+def test_a_one_shot_run_signs_and_links_copies_after_the_refresh(db, feed_server, monkeypatch):
+    """`storydiff ingest --once` stores a parse process's items unsigned and signs and links them
+    once the refresh is over: the signature the parse would have given, the same copy links."""
+    from storydiff.ingest import neardup, shingles
+    from storydiff.ingest.writer import PENDING_SIGNATURE
+    from storydiff.pipeline import run_once
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
+    original, copy = _wire_story()
+    add(db, feed_server.add("/paper", rss([copy])), "Paper")
+    add(db, feed_server.add("/wire", rss([original])), "Wire", "wire")
+    pending_while_storing: list[bool] = []
+    run_once(
+        db, fulltext=False, through="ingest", one_shot=True,
+        on_result=lambda r: pending_while_storing.append(bool(r.unsigned)),
+    )  # fmt: skip
+    assert pending_while_storing == [True, True]  # both stored unsigned
+    links = _copies(db)
+    assert links["http://paper.example/world/77"][0] == "http://wire.example/1"
+    assert links["http://wire.example/1"][0] is None
+    for item in (original, copy):
+        expected = neardup.minhash_bytes(shingles.shingle_hashes(f"{item['title']}\n{item['description']}"))
+        assert links[item["link"]][1] == expected != PENDING_SIGNATURE
+
+
+def test_the_storing_process_loads_numpy_only_after_a_one_shot_refresh(tmp_path, db, feed_server):
+    """While the feeds of a one-shot run are parsed and stored, the storing process has not loaded
+    numpy (≈ 15 MB: the signatures and the languages wait); signing afterwards loads it and signs
+    every new article."""
+    original, copy = _wire_story()
+    add(db, feed_server.add("/paper", rss([copy, *items(3)])), "Paper")
+    add(db, feed_server.add("/wire", rss([original])), "Wire", "wire")
+    during, signed = _run_like_the_cli(
+        tmp_path,
+        """
+from storydiff.ingest.refresh import refresh_due_feeds
+from storydiff.store.db import open_database
+_, factory = open_database()
+results = refresh_due_feeds(factory, later_languages=True, later_signatures=True)  # as a one-shot run
+during = 'numpy' in sys.modules
+parsepool.shutdown()
+from storydiff.ingest.writer import sign_pending
+with factory() as session:
+    signed = sign_pending(session, (r.unsigned for r in results))
+print(json.dumps([during, signed]))
+""",
+    )
+    assert during is False and signed == 5
+    assert _copies(db)["http://paper.example/world/77"][0] == "http://wire.example/1"
+
+
+def test_articles_left_unsigned_by_a_run_that_stopped_are_signed_from_their_text(db, feed_server, monkeypatch):
+    """A one-shot run that stopped between storing and signing leaves its articles with
+    PENDING_SIGNATURE; the next run with new articles (or the sweep) signs them from the text they
+    were stored with — the signature the parse would have given — and links the copies."""
+    from storydiff.ingest import neardup, shingles
+    from storydiff.ingest.writer import PENDING_SIGNATURE, sign_pending
+    from storydiff.pipeline import run_once
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
+    original, copy = _wire_story()
+    add(db, feed_server.add("/paper", rss([copy])), "Paper")
+    add(db, feed_server.add("/wire", rss([original])), "Wire", "wire")
+    results = refresh_due_feeds(db, later_signatures=True)  # the run stops here: the lists are lost
+    assert all(r.unsigned for r in results)
+    assert {m for _, m in _copies(db).values()} == {PENDING_SIGNATURE}
+    feed_server.add("/later", rss(items(1, prefix="later")))
+    add(db, feed_server.url("/later"), "Later")
+    run_once(db, fulltext=False, through="ingest")  # a service tick with something new
+    links = _copies(db)
+    assert links["http://paper.example/world/77"][0] == "http://wire.example/1"
+    expected = neardup.minhash_bytes(shingles.shingle_hashes(f"{original['title']}\n{WIRE}"))
+    assert links["http://wire.example/1"][1] == expected
+    assert PENDING_SIGNATURE not in {m for _, m in links.values()}
+    with db() as s:
+        assert sign_pending(s) == 0  # nothing left for the sweep
+
+
 def test_summary_only_items_get_full_text_and_thin_pages_keep_the_summary(db, feed_server, monkeypatch):
     monkeypatch.setenv("STORYDIFF_FULLTEXT_MIN_CHARS", "200")
     body = " ".join(
