@@ -9,7 +9,7 @@ comes from an arena and fragments it. ``tune()`` caps the arenas (``STORYDIFF_MA
 default 2) and fixes the mmap threshold at glibc's own starting value (128 KiB), for this process;
 ``child_environment()`` gives the same to a process started from here (the parse processes).
 
-Measured with ``benchmarks/peers.py`` (the ingest's process tree, sampled from /proc): the main
+Measured on ``benchmarks/peers.py``'s feeds (the ingest's process tree, sampled from /proc): the main
 process ends the refresh at ≈ 88 MB instead of ≈ 95 MB and clusters at ≈ 125 MB instead of ≈ 140 MB.
 Elsewhere than glibc (musl, macOS) nothing is changed.
 """
