@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -196,6 +196,18 @@ SIGN_BATCH = 2000  # articles signed again from their stored text at a time (a r
 LANGUAGE_BATCH = 2000
 
 
+def _first_versions(session: Session, pending: Any, limit: int, *more: Any) -> Sequence[Any]:
+    """(id, title, text, *more) of the first ``limit`` articles (by id) still ``pending``, read from
+    their first version: the text they were stored with."""
+    return session.execute(
+        select(Article.id, Version.title, Version.text, *more)
+        .join(Version, (Version.article_id == Article.id) & (Version.seq == 1))
+        .where(pending)
+        .order_by(Article.id)
+        .limit(limit)
+    ).all()
+
+
 def identify_pending_languages(session: Session) -> int:
     """Identify the language of every article stored with ``PENDING_LANGUAGE``, from the text the
     writer would have used (its first version's title and summary, else body), and commit. Also run
@@ -204,16 +216,10 @@ def identify_pending_languages(session: Session) -> int:
 
     done = 0
     while True:
-        rows = session.execute(
-            select(Article.id, Version.title, Version.summary, Version.text)
-            .join(Version, (Version.article_id == Article.id) & (Version.seq == 1))
-            .where(Article.language == PENDING_LANGUAGE)
-            .order_by(Article.id)
-            .limit(LANGUAGE_BATCH)
-        ).all()
+        rows = _first_versions(session, Article.language == PENDING_LANGUAGE, LANGUAGE_BATCH, Version.summary)
         if not rows:
             return done
-        found = [{"i": aid, "l": detect_language(f"{title}. {summary or text}")} for aid, title, summary, text in rows]
+        found = [{"i": aid, "l": detect_language(f"{title}. {summary or text}")} for aid, title, text, summary in rows]
         table = Article.__table__
         session.connection().execute(
             table.update().where(table.c.id == bindparam("i")).values(language=bindparam("l")), found
@@ -247,13 +253,7 @@ def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = 
             sign(batch)
             done += len(batch)
     while True:
-        rows = session.execute(
-            select(Article.id, Version.title, Version.text)
-            .join(Version, (Version.article_id == Article.id) & (Version.seq == 1))
-            .where(Article.minhash == PENDING_SIGNATURE)
-            .order_by(Article.id)
-            .limit(SIGN_BATCH)
-        ).all()
+        rows = _first_versions(session, Article.minhash == PENDING_SIGNATURE, SIGN_BATCH)
         if not rows:
             return done
         # the text the parse shingled: the title and the body (its first version's text)

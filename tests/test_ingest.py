@@ -126,7 +126,7 @@ def test_changed_title_or_body_is_a_new_version_with_history_kept(db, feed_serve
         assert titles == ["Story a0", "Story a0 (updated: toll rises)"]
 
 
-def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
+def _wire_story():
     original = {
         "title": "Ministers agree to keep talking",
         "link": "http://wire.example/1",
@@ -134,13 +134,13 @@ def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
         "date": "Tue, 21 Oct 2025 08:00:00 +0000",
         "description": WIRE,
     }
-    copy = {
-        "title": "Ministers agree to keep talking",
-        "link": "http://paper.example/world/77",
-        "guid": "p77",
-        "date": "Tue, 21 Oct 2025 09:30:00 +0000",
-        "description": "(Wire) " + WIRE,
-    }
+    copy = dict(original, link="http://paper.example/world/77", guid="p77", description="(Wire) " + WIRE)
+    copy["date"] = "Tue, 21 Oct 2025 09:30:00 +0000"
+    return original, copy
+
+
+def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
+    original, copy = _wire_story()
     unrelated = {
         "title": "Local team wins",
         "link": "http://paper.example/sport/1",
@@ -161,19 +161,6 @@ def test_wire_copies_are_linked_to_the_earliest_copy(db, feed_server):
         assert paper.original_id == wire.id
         assert sport.original_id is None
         assert stats(s)["wire_copies"] == 1
-
-
-def _wire_story():
-    original = {
-        "title": "Ministers agree to keep talking",
-        "link": "http://wire.example/1",
-        "guid": "w1",
-        "date": "Tue, 21 Oct 2025 08:00:00 +0000",
-        "description": WIRE,
-    }
-    copy = dict(original, link="http://paper.example/world/77", guid="p77", description="(Wire) " + WIRE)
-    copy["date"] = "Tue, 21 Oct 2025 09:30:00 +0000"
-    return original, copy
 
 
 def _copies(db) -> dict[str, tuple[str | None, bytes | None]]:
