@@ -192,7 +192,7 @@ def store_items(
 
 PENDING_LANGUAGE = ""  # an article's language not identified yet (None: identified as undetermined)
 PENDING_SIGNATURE = b""  # an article's MinHash not computed yet (None: too short to sign)
-SIGN_BATCH = 2000  # articles signed again from their stored text at a time (a run that stopped)
+SIGN_BATCH = 2000  # articles signed per commit (from their stored text, by a run that stopped, per query)
 LANGUAGE_BATCH = 2000
 
 
@@ -246,18 +246,24 @@ def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = 
             [{"i": aid, "m": sig} for aid, sig in raw.items()],
         )
         link_copies(session, {aid: neardup.from_bytes(sig) for aid, sig in raw.items() if sig is not None})
-        session.commit()
 
+    uncommitted = 0
     for batch in batches:
         if batch:
             sign(batch)
             done += len(batch)
+            uncommitted += len(batch)
+            if uncommitted >= SIGN_BATCH:  # (a commit per feed cost more than the signing)
+                session.commit()
+                uncommitted = 0
+    session.commit()
     while True:
         rows = _first_versions(session, Article.minhash == PENDING_SIGNATURE, SIGN_BATCH)
         if not rows:
             return done
         # the text the parse shingled: the title and the body (its first version's text)
         sign([(aid, shingles.shingle_hashes(f"{title}\n{text or ''}")) for aid, title, text in rows])
+        session.commit()
         done += len(rows)
 
 
