@@ -8,7 +8,9 @@ helpers below) at call time, so tests and the demo can change the environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +201,30 @@ def cache_dir() -> Path:
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "storydiff"
+
+
+@contextlib.contextmanager
+def cache_build_lock(name: str) -> Iterator[None]:
+    """Held while one process builds the cache ``name`` in the cache folder: the processes that
+    start together on a fresh machine (a worker, its parse processes, the other workers) build it
+    once, one at a time, instead of each building its own copy at the same moment (the language
+    model's copy takes ~250 MB to build, the word table ~130 MB). The caller checks again, under
+    the lock, whether another process finished it. An advisory ``flock`` on ``.<name>.lock`` in the
+    folder (created here): released when the holder exits, also when it is killed. Where ``fcntl``
+    does not exist (Windows) nothing is locked: each process builds and renames atomically."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        yield
+        return
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "ab") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def database_url() -> str:

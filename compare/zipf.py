@@ -141,7 +141,10 @@ def _open() -> _Table | None:
         path = _table_path()
         try:
             if not path.is_file():
-                _write(path)
+                with settings.cache_build_lock("zipf"):  # one process builds it, the others wait for it
+                    if not path.is_file():
+                        log.info("word frequencies: writing the table to %s", path)
+                        _write(path)
             _table = _Table(path)
         except (OSError, ValueError) as exc:
             log.warning("word frequencies: cannot map %s (%s); using wordfreq's own list", path, exc)

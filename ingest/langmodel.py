@@ -49,6 +49,7 @@ ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat", "rowba
 LAYOUT = "l2"  # the on-disk layout (renumbered for locality); part of the folder's name
 UNSEEN = 255
 WRITE_SIZE = 4096  # bytes per write of the copy: page-sized folios in the page cache
+ROWS_AT_ONCE = 4096  # rows of a renumbered array gathered per write batch (a multiple of WRITE_SIZE in bytes)
 BFS_CHUNK = 2048  # states expanded at once while ordering (2048 x 256 transitions: 2 MB)
 
 
@@ -96,55 +97,83 @@ def _order(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return order, inverse
 
 
-def _local_layout(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _write_local_layout(stored: Any, work: Path) -> None:
     """The model with transition rows and features renumbered for locality (see the module's
-    docstring): the rows and features of shorter n-grams first. Short n-grams are the ones every
-    text of a script passes through; ordered so, a text's rows and features fill fewer pages than
-    in the stored order (measured against grouping by script and by likelihood: no better)."""
-    ptc, out, row = data["ptc"], data["out_feat"], data["nextmove_row"].astype(np.int64)
-    table = data["nextmove"].reshape(-1, 256)
-    states = np.argsort(_depths(table, row), kind="stable")  # by n-gram length, then number
-    rows, new_row = _order(row[states], len(table))
+    docstring), written to ``work``: the rows and features of shorter n-grams first. Short n-grams
+    are the ones every text of a script passes through; ordered so, a text's rows and features fill
+    fewer pages than in the stored order (measured against grouping by script and by likelihood: no
+    better). One large array is in memory at a time and the renumbered ones are written as they are
+    gathered, a few thousand rows at once: building the copy takes ~100 MB, not ~250 MB (the whole
+    decompressed file, every array and its renumbered copy)."""
+    row = stored["nextmove_row"]
+    out = stored["out_feat"]
+    table = stored["nextmove"].reshape(-1, 256)
+    states = np.argsort(_depths(table, row.astype(np.int64)), kind="stable")  # by n-gram length, then number
+    rows, new_row = _order(row.astype(np.int64)[states], len(table))
+    _save_rows(work / "nextmove.npy", table, rows, (table.size,))
+    del table
+    ptc = stored["ptc"]
     has = out[states] >= 0
     features, new_feature = _order(out[states][has], len(ptc))
-    state_row = new_row[row].astype(np.uint32)
-    return {
-        **data,
-        "ptc": ptc[features],
-        "nextmove": table[rows].reshape(-1),
-        "nextmove_row": state_row.astype(data["nextmove_row"].dtype),
-        "out_feat": np.where(out >= 0, new_feature[np.maximum(out, 0)], -1).astype(out.dtype),
-        "rowbase": state_row << np.uint32(8),
-    }
+    _save_rows(work / "ptc.npy", ptc, features, ptc.shape)
+    del ptc
+    state_row = new_row[row.astype(np.int64)].astype(np.uint32)
+    _save(work / "pc.npy", stored["pc"])
+    _save(work / "classes.npy", stored["classes"])
+    _save(work / "nextmove_row.npy", state_row.astype(row.dtype))
+    _save(work / "out_feat.npy", np.where(out >= 0, new_feature[np.maximum(out, 0)], -1).astype(out.dtype))
+    _save(work / "rowbase.npy", state_row << np.uint32(8))
 
 
 def _write(model: Path, folder: Path) -> None:
-    """Decompress the model into ``folder``, atomically: a half-written copy is never read."""
+    """Decompress the model into ``folder``, atomically: a half-written copy is never read. The
+    compressed file is decompressed to disk first (not into memory), its arrays read one by one."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".langid-", dir=folder.parent))
     try:
-        with lzma.open(model) as src, np.load(io.BytesIO(src.read()), allow_pickle=False) as stored:
-            data = _local_layout({name: stored[name] for name in ARRAYS if name != "rowbase"})
-        for name in ARRAYS:
-            _save(work / f"{name}.npy", data[name])
-        del data
+        packed = work / "model.npz"
+        with lzma.open(model) as src, packed.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        with np.load(packed, allow_pickle=False) as stored:
+            _write_local_layout(stored, work)
+        packed.unlink()
         try:
             work.rename(folder)
         except OSError:
-            if not (folder / f"{ARRAYS[-1]}.npy").is_file():  # not another process's finished copy
+            if not _complete(folder):  # not another process's finished copy
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    """``np.save`` in page-sized writes: one write of 39 MB leaves it in the page cache as large
+def _complete(folder: Path) -> bool:
+    return (folder / f"{ARRAYS[-1]}.npy").is_file()  # the last array written
+
+
+def _write_pages(f: Any, array: np.ndarray) -> None:
+    """An array's bytes, page-sized writes: one write of 39 MB leaves it in the page cache as large
     folios, and a fault then maps a whole folio (hundreds of KB) for the one row it needs."""
+    raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    for start in range(0, len(raw), WRITE_SIZE):
+        f.write(raw[start : start + WRITE_SIZE])
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """``np.save`` in page-sized writes."""
     with path.open("wb") as f:
         np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(array))
-        raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-        for start in range(0, len(raw), WRITE_SIZE):
-            f.write(raw[start : start + WRITE_SIZE])
+        _write_pages(f, array)
+
+
+def _save_rows(path: Path, source: np.ndarray, order: np.ndarray, shape: tuple[int, ...]) -> None:
+    """``np.save(path, source[order].reshape(shape))`` without that copy in memory: the rows are
+    gathered ROWS_AT_ONCE at a time (their bytes a whole number of pages, so the writes are the
+    same page-sized writes as ``_save``'s)."""
+    header = {"descr": np.lib.format.dtype_to_descr(source.dtype), "fortran_order": False, "shape": shape}
+    with path.open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for start in range(0, len(order), ROWS_AT_ONCE):
+            _write_pages(f, source[order[start : start + ROWS_AT_ONCE]])
 
 
 def _map(path: Path) -> np.ndarray:
@@ -190,8 +219,11 @@ def load_identifier() -> Any:
     try:
         model = _model_file()
         folder = _cache_folder(model)
-        if not (folder / f"{ARRAYS[-1]}.npy").is_file():
-            _write(model, folder)
+        if not _complete(folder):
+            with settings.cache_build_lock("langid"):  # one process builds it, the others wait for it
+                if not _complete(folder):
+                    log.info("language model: writing its uncompressed copy to %s", folder)
+                    _write(model, folder)
         return _mapped(folder)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         log.info("language model: mapped copy unavailable (%s); loading the compressed model", exc)

@@ -1,5 +1,6 @@
 """Pure parsing core: tables of inputs and expected normalised items."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -211,9 +212,10 @@ def test_language_model_mapped_copy_answers_like_py3langid(tmp_path, monkeypatch
 
     monkeypatch.setenv("STORYDIFF_CACHE_DIR", str(tmp_path / "cache"))
     written = langmodel.load_identifier()
-    (folder,) = (tmp_path / "cache").iterdir()
+    (folder,) = [p for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")]
     assert folder.name.startswith("langid-") and (folder / "ptc.npy").is_file()
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [folder.name]  # no half-written copy left
+    left = [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")]
+    assert left == [folder.name]  # no half-written copy left
     mapped = langmodel.load_identifier()
     assert not mapped.nb_ptc.flags.owndata and not written.nb_ptc.flags.writeable  # mapped, read-only
     reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
@@ -226,6 +228,39 @@ def test_language_model_mapped_copy_answers_like_py3langid(tmp_path, monkeypatch
     assert [mapped.classify(t) for t in texts] == answers
     assert [written.classify(t) for t in texts] == answers
     assert {lang for lang, _ in answers} >= {"en", "de", "fr"}
+
+
+_BUILDER = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+from storydiff.ingest.langmodel import load_identifier
+from storydiff.compare.zipf import zipf
+print(load_identifier().classify("Der Außenminister traf sich am Donnerstag in Budapest")[0], zipf("minister"))
+"""
+
+
+def test_processes_starting_together_build_each_cache_once(tmp_path):
+    """Four processes on a fresh machine (a worker and its parse processes start together): one of
+    them writes the language model's copy and the word table, the others wait for it and map what
+    it wrote (each building its own at the same moment is ~250 MB + ~130 MB per process)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STORYDIFF_CACHE_DIR": str(tmp_path / "cache")}
+    starts = [
+        subprocess.Popen([sys.executable, "-c", _BUILDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=120) for p in starts]
+    assert [p.returncode for p in starts] == [0, 0, 0, 0], [err for _, err in results]
+    assert {out for out, _ in results} == {results[0][0]} and results[0][0].startswith("de ")
+    logs = "".join(err for _, err in results)
+    assert logs.count("writing its uncompressed copy") == 1, logs
+    assert logs.count("word frequencies: writing the table") == 1, logs
+    assert "unavailable" not in logs and "cannot map" not in logs  # every process mapped the copies
+    names = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert [n for n in names if not n.endswith(".lock")] == [n for n in names if n.startswith(("langid-", "zipf-"))]
+    assert len([n for n in names if not n.endswith(".lock")]) == 2  # no half-written copy left
 
 
 def test_language_model_loads_compressed_when_the_cache_cannot_be_written(tmp_path, monkeypatch):
