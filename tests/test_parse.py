@@ -248,7 +248,9 @@ def test_processes_starting_together_build_each_cache_once(tmp_path):
 
     env = {**os.environ, "STORYDIFF_CACHE_DIR": str(tmp_path / "cache")}
     starts = [
-        subprocess.Popen([sys.executable, "-c", _BUILDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _BUILDER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(4)
     ]
     results = [p.communicate(timeout=120) for p in starts]
