@@ -571,13 +571,17 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
 
         group_quotes: list[tuple[str, int]] | None = None
 
-        def told_share(voice: int, group: ClaimGroup = group) -> float:
-            """The largest share of the group's content that one sentence of the voice holds."""
+        def group_shares(group: ClaimGroup = group) -> np.ndarray:
+            """Per sentence of the story: the mean share of the group's content it holds."""
             nonlocal shares
             if shares is None:
                 shares = contained[[position[m] for m in group.members]].mean(axis=0)
+            return shares
+
+        def told_share(voice: int) -> float:
+            """The largest share of the group's content that one sentence of the voice holds."""
             cols = columns.get(voice, [])
-            return float(shares[cols].max()) if cols else 0.0
+            return float(group_shares()[cols].max()) if cols else 0.0
 
         def partly_told(voice: int, group: ClaimGroup = group) -> bool:
             """One sentence of the voice holds PARTLY_TOLD_SHARE of the group's content, sharing a
@@ -585,7 +589,7 @@ def _coverage(story: StoryView, titles: Sequence[str], disputed: dict[ClaimRef, 
             cols = columns.get(voice, [])
             if not cols or told_share(voice) < PARTLY_TOLD_SHARE:
                 return False
-            held = contained[[position[m] for m in group.members]].mean(axis=0)[cols]
+            held = group_shares()[cols]
             best = story.alignment.refs[cols[int(np.argmax(held))]]
             own = set().union(*(story.alignment.stems_of(m) for m in group.members))
             return bool((own & story.alignment.stems_of(best)) - topic_stems())
