@@ -162,7 +162,9 @@ class _ClaimTokens:
     def _after(self, q: Quantity) -> list[str]:
         """The content stems after the number, up to the next number or clause break."""
         end = q.span[1] - self.claim.span[0]
-        hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(self.claim.text))
+        hi = min(
+            [b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(self.claim.text)
+        )
         return self._stems(end, hi)
 
     def head(self, q: Quantity) -> str | None:

@@ -696,10 +696,12 @@ def find_divergences(
             continue
         out += quote_divergences(story, index, group)
         out += framing_divergences(story, group.members, index)
+    known = {d.fingerprint for d in out}
     for divergence in contradictions:
         refs = [ClaimRef(e.account, e.claim) for e in divergence.evidence]
-        framed = framing_divergences(story, refs, None, same_fact_known=True)
-        out += [f for f in framed if f.fingerprint not in {d.fingerprint for d in out}]
+        framed = [f for f in framing_divergences(story, refs, None, same_fact_known=True) if f.fingerprint not in known]
+        known.update(f.fingerprint for f in framed)
+        out += framed
     out += contradictions + _coverage(story, titles, disputed) + _copy_changes(accounts, semantic)
     order = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
     # within a severity and type, the more salient first: an exclusive no other voice tells even

@@ -62,7 +62,7 @@ class Divergence:
     # marked ones: not by their own words either, every one)
     salience: tuple[int, int, int] = field(default=(1, 0, 0), compare=False)
 
-    @property
+    @cached_property  # (frozen: computed once; read by the report, the store and the judged eval)
     def fingerprint(self) -> str:
         parts = [self.type, *sorted(f"{e.account}:{norm(e.value)}" for e in self.evidence)]
         if self.type in ("omission", "exclusive"):  # their value is only "carried": the claim says which
