@@ -159,29 +159,17 @@ class _ClaimTokens:
             self.windows[lo, hi] = content_stems(self.claim.text[lo:hi])
         return self.windows[lo, hi]
 
-    def _after(self, q: Quantity) -> list[str]:
-        """The content stems after the number, up to the next number or clause break."""
-        end = q.span[1] - self.claim.span[0]
-        hi = min(
-            [b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(self.claim.text)
-        )
-        return self._stems(end, hi)
-
-    def head(self, q: Quantity) -> str | None:
-        """The word the number counts: the first content word after it ("the 35-[word] oath")."""
-        if q.span not in self.heads:
-            after = self._after(q)
-            self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
-        return self.heads[q.span]
-
     def role(self, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
         """What a number counts, beyond its unit: content stems next to it inside its clause and
         up to the neighbouring numbers ("$43 million [paid in taxes]" vs "$139 million [in income]";
         "100 people were struck by gunfire resulting in [18 deaths]": "deaths" is the 18's)."""
-        start = q.span[0] - self.claim.span[0]
+        text = self.claim.text
+        start, end = q.span[0] - self.claim.span[0], q.span[1] - self.claim.span[0]
         lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
-        self.head(q)
-        stems = self._stems(lo, start)[-words:] + self._after(q)[:words]
+        hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(text))
+        after = self._stems(end, hi)
+        self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
+        stems = self._stems(lo, start)[-words:] + after[:words]
         return frozenset(ROLE_CANON.get(w, w) for w in stems)
 
 
@@ -221,13 +209,10 @@ def _overlaps(index: tuple[list[float], list[float]], low: np.ndarray, high: np.
 
 
 def _conflicting_pairs(
-    facts: list[tuple[int, int, float, float]],
-    bounds: dict[int, tuple[list[float], list[float]]],
-    keys: tuple[list[int], list[int]] | None = None,
+    facts: list[tuple[int, int, float, float]], bounds: dict[int, tuple[list[float], list[float]]]
 ) -> list[tuple[int, int]]:
     """The pairs (positions in ``facts``, in ``combinations`` order) of two voices' numbers whose
-    ranges cannot both hold, neither value stated anywhere in the other voice's article (``keys``:
-    two ids per number, -1 for none — only pairs that share one of them, when given)."""
+    ranges cannot both hold, neither value stated anywhere in the other voice's article."""
     voice = np.array([v for _, v, _, _ in facts])
     low = np.array([lo for _, _, lo, _ in facts])
     high = np.array([hi for _, _, _, hi in facts])
@@ -240,12 +225,6 @@ def _conflicting_pairs(
     by_other = stated[:, np.searchsorted(distinct, voice)]  # [i, j]: the voice of j states i's value
     keep = (voice[:, None] != voice[None, :]) & ((high[:, None] < low[None, :]) | (high[None, :] < low[:, None]))
     keep &= ~by_other & ~by_other.T
-    if keys is not None:
-        shares_one = np.zeros_like(keep)
-        for key in keys:
-            ids = np.array(key)
-            shares_one |= (ids[:, None] == ids[None, :]) & (ids >= 0)[:, None]
-        keep &= shares_one
     rows, cols = np.nonzero(np.triu(keep, 1))  # row-major: the order of combinations(facts, 2)
     return list(zip(rows.tolist(), cols.tolist(), strict=True))
 
@@ -299,18 +278,15 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
     def role_of(i: int) -> frozenset[str]:
         if i not in roles:  # read only for numbers that pass the cheap tests
             ref, q = nodes[i]
+            if ref not in tokens:
+                tokens[ref] = _ClaimTokens(story.claim(ref))
             unit = _quantity_key(q)[0]  # type: ignore[index]
-            roles[i] = tokens_of(ref).role(q) - {unit, _stem(unit)}
+            roles[i] = tokens[ref].role(q) - {unit, _stem(unit)}
         return roles[i]
 
-    def tokens_of(ref: ClaimRef) -> _ClaimTokens:
-        if ref not in tokens:
-            tokens[ref] = _ClaimTokens(story.claim(ref))
-        return tokens[ref]
-
-    def head_of(i: int) -> str | None:  # the first content word after the number
+    def head_of(i: int) -> str | None:  # the first content word after the number (role_of read it)
         ref, q = nodes[i]
-        return tokens_of(ref).head(q)
+        return tokens[ref].heads.get(q.span)
 
     for unit, found in by_unit.items():
         if len({story.voice[ref.account] for ref, _, _ in found}) < 2:
@@ -330,14 +306,7 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         # numbers) or, told in sentences that did not align, by more shared role words (pairs of
         # one voice, of ranges that can both hold, or of a value the other article states too — two
         # quantities, not a conflict — are left out at once)
-        keys = None
-        if not casualty_unit:  # a pair counts one thing only when it aligned or the word counted is the same
-            heads: dict[str | None, int] = {None: -1}
-            keys = (
-                [group_of.get(nodes[i][0], -1) for i, _, _, _ in facts],
-                [heads.setdefault(head_of(i), len(heads)) for i, _, _, _ in facts],
-            )
-        for a, b in _conflicting_pairs(facts, bounds, keys):
+        for a, b in _conflicting_pairs(facts, bounds):
             i, j = facts[a][0], facts[b][0]
             group_i = group_of.get(nodes[i][0])
             aligned = casualty_unit or (group_i is not None and group_i == group_of.get(nodes[j][0]))
