@@ -120,30 +120,35 @@ def fetch_and_parse(
             if not use_pool:
                 from storydiff.ingest.parse import parse_feed  # feedparser, lxml: only with a feed to parse
 
-                out.parsed = parse_feed(res.body, res.content_type, res.url, out.at)
+                out.parsed = parse_feed(
+                    res.body, res.content_type, res.url, out.at, identify_language=False, sign=False
+                )
     except FeedError as exc:
         out.error = exc
     out.seconds += time.perf_counter() - started
     return out
 
 
-def finish_parse(fetched: Fetched, later_signatures: bool = False) -> Fetched:
+def finish_parse(fetched: Fetched) -> Fetched:
     """Wait for a parse queued on the pool, or parse here (in the storing thread, not in the
-    fetch threads, which would only contend for the GIL) when there is no pool.
-    ``later_signatures``: a pool's parse is taken unsigned (see ``parsepool.result``)."""
+    fetch threads, which would only contend for the GIL) when there is no pool. Either way the
+    items come without identified languages and unsigned (their shingle hashes): ``store_items``
+    identifies and signs the new articles only — in a refresh most items are already stored."""
     res = fetched.result
     started = time.perf_counter()
     if fetched.pending is None and fetched.parsed is None and fetched.error is None and res and not res.not_modified:
         from storydiff.ingest.parse import parse_feed
 
         try:
-            fetched.parsed = parse_feed(res.body, res.content_type, res.url, fetched.at)
+            fetched.parsed = parse_feed(
+                res.body, res.content_type, res.url, fetched.at, identify_language=False, sign=False
+            )
         except FeedError as exc:
             fetched.error = exc
     if fetched.pending is not None and fetched.result is not None:
         res = fetched.result
         try:
-            fetched.parsed = parsepool.result(fetched.pending, res.url, sign=not later_signatures)
+            fetched.parsed = parsepool.result(fetched.pending, res.url, sign=False)
         except FeedError as exc:
             fetched.error = exc
         fetched.pending = None
@@ -151,11 +156,13 @@ def finish_parse(fetched: Fetched, later_signatures: bool = False) -> Fetched:
     return fetched
 
 
-def apply_fetched(session: Session, feed: Feed, fetched: Fetched, later_languages: bool = False) -> RefreshResult:
+def apply_fetched(
+    session: Session, feed: Feed, fetched: Fetched, later_languages: bool = False, later_signatures: bool = False
+) -> RefreshResult:
     """Store what was fetched, update the feed's health and next check, and log the outcome
-    (``later_languages``: see ``store_items``)."""
+    (``later_languages``, ``later_signatures``: see ``store_items``)."""
     started = time.perf_counter()
-    res = _apply(session, feed, fetched, later_languages)
+    res = _apply(session, feed, fetched, later_languages, later_signatures)
     log_outcome(feed, res, fetched.seconds + time.perf_counter() - started)
     return res
 
@@ -190,7 +197,9 @@ def log_outcome(feed: Feed, res: RefreshResult, seconds: float) -> None:
     )  # fmt: skip
 
 
-def _apply(session: Session, feed: Feed, fetched: Fetched, later_languages: bool = False) -> RefreshResult:
+def _apply(
+    session: Session, feed: Feed, fetched: Fetched, later_languages: bool = False, later_signatures: bool = False
+) -> RefreshResult:
     """Store what was fetched and update the feed's health and next check."""
     now = fetched.at
     feed.last_fetch_at = now
@@ -213,7 +222,7 @@ def _apply(session: Session, feed: Feed, fetched: Fetched, later_languages: bool
         from storydiff.ingest.writer import store_items  # numpy, MinHash: only with items to store
 
         parsed = fetched.parsed
-        counts = store_items(session, feed, parsed.items, now, later_languages)
+        counts = store_items(session, feed, parsed.items, now, later_languages, later_signatures)
         res.new, res.updated, res.unchanged = counts.new, counts.updated, counts.unchanged
         res.unsigned = counts.unsigned
         res.article_ids = counts.new_article_ids + counts.updated_article_ids
@@ -297,7 +306,9 @@ def _in_window(window: threading.Semaphore, stop: threading.Event, job: Callable
 LIGHT_BATCH = 64
 
 
-def _store(session: Session, fetched: Fetched, light: int, later_languages: bool) -> tuple[RefreshResult | None, int]:
+def _store(
+    session: Session, fetched: Fetched, light: int, later_languages: bool, later_signatures: bool
+) -> tuple[RefreshResult | None, int]:
     """Apply one feed's outcome; ``light``: light outcomes (not modified, failed) applied since the
     last commit, returned updated. None for a feed deleted meanwhile."""
     heavy = fetched.parsed is not None  # items to store: committed alone, so a failure loses no other feed
@@ -308,7 +319,7 @@ def _store(session: Session, fetched: Fetched, light: int, later_languages: bool
     if feed is None:
         return None, light
     try:
-        result = apply_fetched(session, feed, fetched, later_languages)
+        result = apply_fetched(session, feed, fetched, later_languages, later_signatures)
         light = 0 if heavy else light + 1
         if heavy or light >= LIGHT_BATCH:
             session.commit()
@@ -350,8 +361,8 @@ def refresh_due_feeds(
     they arrive, so a slow server holds back only its own feed. ``client``: a long-lived client of
     make_client() to use (a Celery worker keeps one); by default one for this run.
     ``later_languages``: new articles' languages are left for ``identify_pending_languages``;
-    ``later_signatures``: new articles parsed on the pool are stored unsigned, their shingle hashes
-    in the results' ``unsigned``, for ``sign_pending`` (numpy stays out of this process until then)."""
+    ``later_signatures``: new articles are stored unsigned, their shingle hashes in the results'
+    ``unsigned``, for ``sign_pending`` (numpy stays out of this process until then)."""
     with factory() as session:
         ids = feed_ids if feed_ids is not None else due_feed_ids(session)
         targets = [
@@ -375,9 +386,9 @@ def refresh_due_feeds(
             held = list(session.scalars(select(Feed).where(Feed.id.in_([t[0] for t in targets]))))
             light = 0  # light outcomes (not modified, failed) applied since the last commit
             for _ in targets:
-                fetched = finish_parse(arrived.get().result(), later_signatures)  # body and items freed once stored
+                fetched = finish_parse(arrived.get().result())  # body and items freed once stored
                 try:
-                    result, light = _store(session, fetched, light, later_languages)
+                    result, light = _store(session, fetched, light, later_languages, later_signatures)
                 finally:
                     window.release()  # this feed is done: the next one may be fetched
                 if result is not None:

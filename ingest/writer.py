@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,15 +78,22 @@ def _version_row(article_id: int, seq: int, item: Item, digest: str, now: dateti
 
 
 def store_items(
-    session: Session, feed: Feed, items: Sequence[Item], now: datetime, later_languages: bool = False
+    session: Session,
+    feed: Feed,
+    items: Sequence[Item],
+    now: datetime,
+    later_languages: bool = False,
+    later_signatures: bool = False,
 ) -> StoreCounts:
     """Insert or update the feed's items. Idempotent: the same items again change nothing.
     ``later_languages``: a new article whose language must be identified from its text is stored
     with ``PENDING_LANGUAGE`` and identified by ``identify_pending_languages`` (a one-shot command does
     it once the parse processes are gone, so the language model and the parsers are never in memory
-    at the same time). An item that comes unsigned (its shingle hashes instead of its MinHash, see
-    ``parsepool.result``) is stored with ``PENDING_SIGNATURE`` and listed in ``unsigned``: it is
-    signed and linked to its copies by ``sign_pending``."""
+    at the same time); otherwise it is identified here, for new articles only. An item that comes
+    unsigned (its shingle hashes instead of its MinHash: a refresh parses with ``sign=False``) is
+    signed here when it is a new article, or, with ``later_signatures``, stored with
+    ``PENDING_SIGNATURE`` and listed in ``unsigned``: it is signed and linked to its copies by
+    ``sign_pending``."""
     counts = StoreCounts()
     fulltext_on = settings.get_bool("STORYDIFF_FULLTEXT")
     min_chars = settings.get_int("STORYDIFF_FULLTEXT_MIN_CHARS")
@@ -138,6 +145,13 @@ def store_items(
         else:
             first_of_key[article_key(feed.id, item)] = item
     fresh = list(first_of_key.values())
+    if fresh and not later_signatures and any(i.shingles is not None for i in fresh):
+        from storydiff.ingest import neardup  # numpy: only where there are new articles to sign
+
+        fresh = [  # signed here, the new articles only (a refresh's other items are already stored)
+            replace(i, minhash=neardup.minhash_bytes(i.shingles), shingles=None) if i.shingles is not None else i
+            for i in fresh
+        ]
     if fresh:
         if any(i.minhash for i in fresh):
             from storydiff.ingest import neardup  # numpy: only where signatures are compared

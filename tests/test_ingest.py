@@ -195,6 +195,44 @@ def test_a_one_shot_run_signs_and_links_copies_after_the_refresh(db, feed_server
         assert links[item["link"]][1] == expected != PENDING_SIGNATURE
 
 
+def test_a_service_refresh_signs_and_identifies_only_new_articles_as_it_stores_them(db, feed_server, monkeypatch):
+    """A refresh of the running service (Celery worker, embedded scheduler) parses without signing
+    or identifying languages — most of a feed's items are already stored — and signs and
+    identifies its new articles as it stores them: the values the parse would have given, the
+    copy linked at once. A second refresh with one more item stores that one alike."""
+    from storydiff.ingest import neardup, shingles
+    from storydiff.ingest.language import detect_language
+    from storydiff.ingest.writer import PENDING_LANGUAGE, PENDING_SIGNATURE
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "0")  # parsed in the storing thread, as in a worker
+    original, copy = _wire_story()
+    add(db, feed_server.add("/paper", rss([copy])), "Paper")
+    add(db, feed_server.add("/wire", rss([original])), "Wire", "wire")
+    assert [r.unsigned for r in refresh_due_feeds(db)] == [[], []]  # nothing left to sign
+    links = _copies(db)
+    assert links["http://paper.example/world/77"][0] == "http://wire.example/1"
+    later = {
+        "title": "Dock workers return as the talks go on",
+        "link": "http://wire.example/2",
+        "guid": "w2",
+        "date": "Wed, 22 Oct 2025 07:00:00 +0000",
+        "description": "Dock workers went back to the quays on Wednesday while the ministers kept talking about pay.",
+    }
+    feed_server.add("/wire", rss([original, later]))
+    with db() as s:
+        every = list(s.scalars(select(Feed.id)))
+    (again,) = [r for r in refresh_due_feeds(db, feed_ids=every) if r.new]  # (checked before they are due)
+    assert (again.new, again.unchanged) == (1, 1)
+    links = _copies(db)
+    with db() as s:
+        languages = dict(s.execute(select(Article.url, Article.language)).all())
+    for item in (original, copy, later):
+        text = item["description"]
+        assert links[item["link"]][1] == neardup.minhash_bytes(shingles.shingle_hashes(f"{item['title']}\n{text}"))
+        assert languages[item["link"]] == detect_language(f"{item['title']}. {text}") not in (PENDING_LANGUAGE, None)
+    assert PENDING_SIGNATURE not in {m for _, m in links.values()}
+
+
 def test_the_storing_process_loads_numpy_only_after_a_one_shot_refresh(tmp_path, db, feed_server):
     """While the feeds of a one-shot run are parsed and stored, the storing process has not loaded
     numpy (≈ 15 MB: the signatures and the languages wait); signing afterwards loads it and signs
