@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from storydiff.compare.align import ClaimGroup, ClaimRef, _stem, content_stems
 from storydiff.compare.claims import Claim
 from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names, words
-from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
+from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 from storydiff.compare.quantities import Quantity
 from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
 from storydiff.compare.sources import is_named, source_key
@@ -437,7 +437,7 @@ QUOTE_FILLER |= frozenset(
 _DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE)
 def quote_words(quote: str) -> tuple[str, ...]:
     """A quote's words after normalisation: curly and straight quotes, dashes and hyphens, "&",
     accents, contractions and case do not make two wordings."""
@@ -720,7 +720,7 @@ def attribution_divergences(
     return out
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE)
 def framing_terms(text: str) -> tuple[str, ...]:
     """Loaded or hedging words of the outlet's own voice: words inside quotation marks are the
     speaker's, not the outlet's, and do not count."""

@@ -56,6 +56,7 @@ from storydiff.compare.evidence import (
     quote,
     words,
 )
+from storydiff.compare.features import TEXT_CACHE
 from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
 from storydiff.compare.samefact import SAME_FACT, STRONG
 
@@ -76,7 +77,7 @@ PARTLY_TOLD_SHARE = 0.3
 COVERAGE_SEVERITY = "low"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE)
 def _negation_profile(text: str) -> tuple[bool, frozenset[str]]:
     """(has a negation, the words without negation and do-support)."""
     lowered = text.lower()
@@ -463,7 +464,7 @@ def _named_elsewhere(words: str, texts: Sequence[str], vocabularies: Sequence[fr
     return " " in words and any(f" {w} " in t for t in texts for w in own)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=TEXT_CACHE)
 def _other_forms(name: str) -> frozenset[str]:
     """A one-word name's other forms, lower case: its plural, adjective or demonym ("democrat",
     "democrats", "democratic"; "texas", "texan"; "iraq", "iraqi") and, for a few names news writes

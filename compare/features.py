@@ -9,6 +9,11 @@ from collections import Counter
 from functools import lru_cache
 
 WORD_CACHE = 1 << 17  # entries of each per-word table (stems, rarity): bounded in a long-running worker
+# entries of each per-text cache (a claim's masked stems, its quote's words, its negation profile):
+# what one report reads again (a claim's text recurs in many pairs; at most ~800 distinct texts per
+# cache for a story of 40 outlets × 60 sentences) and the stories recomputed lately — not months of
+# texts: an entry holds its text and its result, 0.2–3.3 KB, so 65,536 of them cost 13–210 MB a cache
+TEXT_CACHE = 4096
 
 # common non-ASCII marks that are not letters (typographic quotes, dashes, currency signs)
 _TYPOGRAPHY = str.maketrans("", "", "“”‘’–—…«»•·€£")

@@ -25,6 +25,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from storydiff.compare.align import OVERLAP_WEIGHT, content_stems, pair_score
+from storydiff.compare.features import TEXT_CACHE
 
 SAME_FACT = 0.71  # STS-B train, gold ≥ 3.5, best F0.5
 STRONG = 0.87  # STS-B train, gold ≥ 3.5: precision ≥ 0.80 from here
@@ -70,7 +71,7 @@ def find_spans(text: str, fragments: Iterable[str | None]) -> list[tuple[int, in
     return spans
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE)
 def _stems(text: str) -> frozenset[str]:
     return frozenset(content_stems(text))  # a claim's masked text recurs in many pairs
 

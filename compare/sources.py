@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
 
-from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS
+from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 
 ROLE_NOUNS = frozenset(
     [
@@ -159,7 +159,7 @@ def fold(text: str) -> str:
     return re.sub(r"['’]s$", "", plain.lower()).strip(".,;:")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE)
 def source_key(speaker: str | None) -> str | None:
     """The identity of a source string, or None when it names nobody (junk or absent)."""
     if not speaker:

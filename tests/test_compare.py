@@ -346,3 +346,47 @@ def test_a_fact_whose_specific_numbers_another_outlet_states_is_carried():
     assert [s for s in exclusives if "4,730 kroner" in s]  # a specific number nobody else states
     assert [s for s in exclusives if "2019 levy" in s]  # a year shared by chance carries nothing
     assert [s for s in exclusives if "12 trawlers" in s]  # nor does a short number
+
+
+# --- caches of a long-running process ---------------------------------------------------------
+
+PER_WORD = {"_stem", "_rarity", "_english_zipf", "_forms"}  # keyed by one word: a vocabulary, WORD_CACHE
+
+
+def _module_caches() -> list[tuple[str, object]]:
+    import functools
+    import importlib
+    import pkgutil
+
+    import storydiff.compare
+    import storydiff.store
+
+    found = []
+    for package in (storydiff.compare, storydiff.store):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            for name, value in vars(module).items():
+                if isinstance(value, functools._lru_cache_wrapper) and value.__module__ == info.name:
+                    found.append((f"{info.name}.{name}", value))
+    return found
+
+
+def test_every_cache_a_worker_keeps_between_reports_is_bounded_and_text_caches_hold_a_few_stories():
+    """A worker computes reports for months: a cache keyed by texts (claims, quotes, names) holds
+    what one report reads again and the stories recomputed lately, never months of texts (an entry
+    costs 0.2–3.3 KB: at 65,536 entries the text caches alone came to ≈ 380 MB; see
+    benchmarks/memory.py). Only a function without arguments may cache without a bound."""
+    import inspect
+
+    from storydiff.compare.features import TEXT_CACHE, WORD_CACHE
+
+    caches = _module_caches()
+    assert len(caches) >= 8, [n for n, _ in caches]  # the compare package's caches were all found
+    for name, cache in caches:
+        bound = cache.cache_info().maxsize
+        if bound is None:
+            assert not inspect.signature(cache.__wrapped__).parameters, f"{name}: unbounded"
+        elif name.rsplit(".", 1)[-1] in PER_WORD:
+            assert bound <= WORD_CACHE, name
+        else:
+            assert bound <= TEXT_CACHE, f"{name}: {bound} entries of texts"
