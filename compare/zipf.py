@@ -22,16 +22,19 @@ listed word and the words of real news in several scripts against wordfreq.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import mmap
 import os
 import re
 import struct
+import sys
 import tempfile
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
@@ -175,11 +178,33 @@ def _from_table(table: _Table, tokens: list[str], smash: Callable[[str], str]) -
             return 0.0  # a token not listed: wordfreq's floor
         freq = 10 ** (-index / 100)
         if smashed != token:
-            from wordfreq.numbers import digit_freq  # wordfreq's weighting of digit runs (not its list)
-
-            freq *= digit_freq(token)
+            freq *= _digit_freq()(token)
         freqs.append(freq)
     return _to_zipf(freqs)
+
+
+@cache
+def _digit_freq() -> Callable[[str], float]:
+    """wordfreq's weighting of digit runs (``wordfreq.numbers.digit_freq``), its module loaded on
+    its own: imported through its package it brings wordfreq's ``__init__`` (langcodes, msgpack,
+    the tokenizer: ~90 ms and ~8 MB in every process that meets a number) for one function whose
+    module needs only ``regex``. Loaded the usual way when wordfreq is imported already or the
+    module cannot be loaded alone (another wordfreq version)."""
+    if "wordfreq.numbers" not in sys.modules:
+        try:
+            package = importlib.util.find_spec("wordfreq")  # (finds it: the package is not run)
+            folders = list(package.submodule_search_locations or ()) if package else []
+            path = Path(folders[0]) / "numbers.py" if folders else None
+            spec = importlib.util.spec_from_file_location("storydiff._wordfreq_numbers", path) if path else None
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module.digit_freq
+        except Exception as exc:  # any failure: the package's own import below
+            log.debug("wordfreq.numbers not loadable alone (%s): importing wordfreq", exc)
+    from wordfreq.numbers import digit_freq
+
+    return digit_freq
 
 
 def _zeros(token: str) -> str:

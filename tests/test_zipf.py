@@ -83,3 +83,26 @@ def test_a_damaged_table_is_refused_not_read(fresh_table, caplog):
     table_module._table = None
     assert zipf("harbour") == zipf_frequency("harbour", "en")
     assert table_module._table is False and "truncated" in caplog.text
+
+
+def test_numbers_are_weighted_as_wordfreq_does_without_importing_wordfreqs_package(fresh_table):
+    """A word with digits is weighted by wordfreq's own ``digit_freq``, whose module is loaded alone:
+    a process that meets a number does not import wordfreq's package (langcodes, msgpack, its
+    tokenizer: ~90 ms and ~8 MB) — checked in a fresh process mapping the table written here."""
+    import os
+    import subprocess
+    import sys
+
+    assert zipf("harbour") == zipf_frequency("harbour", "en")  # writes the table in the folder
+    words = ["2025", "1066", "covid19", "g7", "1990s", "2020s", "000", "737", "5g", "Route66"]
+    script = (
+        "import json, sys\n"
+        "from storydiff.compare.zipf import zipf\n"
+        f"values = [zipf(w) for w in {words!r}]\n"
+        "print(json.dumps({'values': values, 'wordfreq': sorted(m for m in sys.modules if m.startswith('wordfreq'))}))\n"
+    )
+    env = {**os.environ, "STORYDIFF_CACHE_DIR": str(fresh_table)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True)
+    found = json.loads(out.stdout)
+    assert found["values"] == [zipf_frequency(w, "en") for w in words]
+    assert found["wordfreq"] == []  # neither the package nor its submodules
