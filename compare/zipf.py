@@ -14,7 +14,8 @@ wordfreq's own ``digit_freq``) and the frequencies combined and rounded as wordf
 common forms are split here without wordfreq's code (after its English preprocessing: NFC, case
 folding, "’" read as "'"): Latin letters with at most one inner apostrophe ("l'amour" and "o'hara",
 with a straight apostrophe, are two tokens for its French elision rule), and ASCII letters and
-digits ("1990's" is "1990" and "s", "5'9" one token). Any other text (other scripts, punctuation
+digits ("1990's" is "1990" and "s", "5'9" one token), and either of them with a trailing apostrophe,
+which wordfreq drops ("obama'", cut from "Obama's" by a tokenizer). Any other text (other scripts, punctuation
 inside) goes through wordfreq's own tokenizer: its code is imported, never its list. When the
 folder cannot be written or read, wordfreq answers itself. ``tests/test_zipf.py`` checks every
 listed word and the words of real news in several scripts against wordfreq.
@@ -225,6 +226,9 @@ def zipf(word: str) -> float:
     if _PLAIN.fullmatch(key) or _WITH_DIGITS.fullmatch(key):  # how wordfreq splits these is known here
         split = split or bool(_DIGIT_APOSTROPHE.search(key))
         return _from_table(table, key.split("'") if split else [key], _zeros)
+    bare = key[:-1]
+    if key.endswith("'") and "'" not in bare and (_PLAIN.fullmatch(bare) or _WITH_DIGITS.fullmatch(bare)):
+        return _from_table(table, [bare], _zeros)  # a trailing apostrophe ("obama'", "2020’"): wordfreq drops it
     # any other text (other scripts, punctuation inside): wordfreq's own tokenizer (its code, not its list)
     from wordfreq.numbers import smash_numbers
     from wordfreq.tokens import lossy_tokenize
