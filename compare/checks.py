@@ -19,7 +19,7 @@ from storydiff.compare.align import ClaimGroup, ClaimRef, _stem, content_stems
 from storydiff.compare.claims import Claim
 from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names, words
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
-from storydiff.compare.quantities import Quantity
+from storydiff.compare.quantities import _BOUND_LAST_WORDS, Quantity
 from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
 from storydiff.compare.sources import is_named, source_key
 
@@ -139,6 +139,16 @@ ROLE_CANON = {
 ROLE_CANON |= {w: "injury" for w in ["injured", "injure", "injurie", "injury", "wounded", "wound", "hurt"]}
 ROLE_CANON |= {w: "arrest" for w in ["arrest", "arrested", "detain", "detained", "detention"]}
 CASUALTY_ROLES = frozenset(["death", "injury"])
+# one death toll in other words: "12 people were killed", "killed 15 civilians", "15 dead", "15
+# deaths", "killed 12", "the death toll rose to 15" — a count of people, a count with no unit, or a
+# count of the role itself is the role's count when the word next to it says so (the word before
+# it first: "killed 12 people and wounded 30")
+PERSON_UNITS = frozenset(["people", "person", "civilian", "victim", "soldier", "children", "resident", "migrant",
+                          "passenger"])  # fmt: skip
+_BOUND_STEMS = frozenset(content_stems(" ".join(_BOUND_LAST_WORDS | {"more", "fewer", "less", "roughly", "some"})))
+_ROLES = frozenset(ROLE_CANON.values())
+ROLE_UNITS = {u: ROLE_CANON[u] for u in ("dead", "death", "killed", "died", "fatalitie", "fatality", "injured",
+                                         "wounded")}  # fmt: skip
 
 
 class _ClaimTokens:
@@ -171,6 +181,30 @@ class _ClaimTokens:
         self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
         stems = self._stems(lo, start)[-words:] + after[:words]
         return frozenset(ROLE_CANON.get(w, w) for w in stems)
+
+    def casualty_role(self, q: Quantity, unit: str | None) -> str | None:
+        """ "death" or "injury" for a count of people, of the role itself or with no unit: said by
+        the content word right before it inside its clause ("killed at least 15 people"), else by
+        the word right after it ("12 people were killed"), else by its role words when they name one
+        of the two ("the number of people killed … has risen to 27 people"), or for a bare number by
+        "toll" anywhere before it in its clause ("the toll … rose to 16"); None otherwise."""
+        if unit in ROLE_UNITS:
+            return ROLE_UNITS[unit]
+        start = q.span[0] - self.claim.span[0]
+        lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
+        before = self._stems(lo, start)
+        while before and before[-1] in _BOUND_STEMS:  # "killed at least 12": the verb before the bound
+            before = before[:-1]
+        if before and before[-1] in ROLE_CANON:
+            role: str | None = ROLE_CANON[before[-1]]
+        else:
+            named = self.role(q) & CASUALTY_ROLES
+            role = self.heads.get(q.span)
+            if role not in _ROLES and unit is not None:  # the word after says nothing: the role
+                role = next(iter(named)) if len(named) == 1 else None  # words, when they are clear
+            elif role not in _ROLES:  # a bare number ("Godane, 37, who …" is an age): only a toll
+                role = "death" if "toll" in before else None
+        return role if role in CASUALTY_ROLES else None
 
 
 _YEAR_SPAN = re.compile(r"\b(?:from|between)\s+((?:19|20)\d\d)\s+(?:to|and|until|through)\s+((?:19|20)\d\d)\b")
@@ -237,6 +271,8 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
     # one pass over the numbers: what each voice states (by unit), and the numbers that may pair
     stated: dict[int, dict[str, list[tuple[float, float]]]] = {}
     by_unit: dict[str, list[tuple[ClaimRef, Quantity, tuple[float, float]]]] = {}
+    tokens: dict[ClaimRef, _ClaimTokens] = {}
+    role_unit: dict[tuple[ClaimRef, tuple[int, int]], str] = {}  # the death tolls and counts of injured
     for ref, claim in story.claims.items():
         voice = stated.setdefault(story.voice[ref.account], {})
         if "from " in claim.text or "between " in claim.text:  # "from 1996 to 2007": every year between
@@ -244,6 +280,13 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
                 voice.setdefault("year", []).append((float(first), float(last)))
         for q in claim.numbers:
             key = _quantity_key(q)
+            if key is None or key[0] in PERSON_UNITS or key[0] in ROLE_UNITS:  # (no unit: key is None)
+                if ref not in tokens:
+                    tokens[ref] = _ClaimTokens(claim)
+                casualty = tokens[ref].casualty_role(q, key[0] if key else None)
+                if casualty:
+                    key = casualty, q.value
+                    role_unit[ref, q.span] = casualty
             if key:
                 value = value_range(q, key)
                 voice.setdefault(key[0], []).append(value)
@@ -272,7 +315,6 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
 
     linked: set[int] = set()
     group_of = {m: g for g, group in enumerate(story.alignment.groups) for m in group.members}
-    tokens: dict[ClaimRef, _ClaimTokens] = {}
     roles: dict[int, frozenset[str]] = {}
 
     def role_of(i: int) -> frozenset[str]:
@@ -280,8 +322,8 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             ref, q = nodes[i]
             if ref not in tokens:
                 tokens[ref] = _ClaimTokens(story.claim(ref))
-            unit = _quantity_key(q)[0]  # type: ignore[index]
-            roles[i] = tokens[ref].role(q) - {unit, _stem(unit)}
+            unit = (_quantity_key(q) or (None,))[0]
+            roles[i] = tokens[ref].role(q) - {unit, _stem(unit) if unit else None}
         return roles[i]
 
     def head_of(i: int) -> str | None:  # the first content word after the number (role_of read it)
@@ -300,7 +342,7 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             parent.append(len(parent))
             strength.append(0.0)
             facts.append((len(nodes) - 1, voice, low, high))
-        casualty_unit = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
+        casualty_unit = unit in CASUALTY_ROLES or unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
         # a casualty count is one quantity across the whole story; another quantity pairs inside one
         # claim group (sentences that aligned, with a same-fact decision on the words around the
         # numbers) or, told in sentences that did not align, by more shared role words (pairs of
@@ -320,8 +362,11 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             if ri == rj and strength[ri] >= STRONG:
                 continue  # already one quantity, and confidently: this pair can change nothing
             score = story.text_same_fact(masked_context(i), masked_context(j))
-            if shared & CASUALTY_ROLES and casualty_unit:
-                score = max(score, SAME_FACT)  # one event's dead (or injured) counted twice: one quantity
+            if shared & CASUALTY_ROLES and shared - CASUALTY_ROLES and casualty_unit:
+                # one event's dead (or injured) counted twice: one quantity (the role alone in common
+                # is not one event: "killing six soldiers" at a border post, "a war that has killed
+                # 200,000 people")
+                score = max(score, SAME_FACT)
             if score < SAME_FACT and not by_role:
                 continue  # (the role words decide alone: the score then only sets the confidence)
             parent[ri] = rj
@@ -345,10 +390,11 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
                 values[(lo, hi)] = [ref]
         if len(values) < 2 or not story.spread(values):
             continue
-        unit = _quantity_key(members[0][1])[0]  # type: ignore[index]
+        first_ref, first = members[0]
+        unit = role_unit.get((first_ref, first.span)) or _quantity_key(first)[0]  # type: ignore[index]
         vague = any(hi > 1.15 * lo for lo, hi in values)  # "several", "dozens", "days": loosely stated
         low, high = min(v[1] for v in values), max(v[0] for v in values)
-        casualties = unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
+        casualties = unit in CASUALTY_ROLES or unit in CASUALTY_UNITS or f"{unit}s" in CASUALTY_UNITS
         big = casualties or unit == "year" or high > 1.25 * low
         # high: an important difference told with a confident same-fact decision; a death toll is
         # the most important element there is, so the chosen same-fact level is enough for it

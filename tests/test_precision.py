@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from storydiff.compare.checks import excerpt, quote_words
 from storydiff.compare.claims import extract_claims
 from storydiff.compare.render import highlight
@@ -83,6 +85,46 @@ def test_it_reports_a_death_toll_told_in_other_words():
     )
     [numeric] = of_type(rep, "numeric")
     assert numeric["severity"] == "high"
+
+
+TOLL_FORMS = [
+    "At least {n} people were killed when the bridge over the river collapsed on Monday, the fire brigade said.",
+    "The bridge over the river collapsed on Monday and left {n} dead, the fire brigade said.",
+    "The death toll from Monday's collapse of the bridge over the river rose to {n}, the fire brigade said.",
+    "The fire brigade said {n} died when the bridge over the river collapsed on Monday.",
+    "The collapse of the bridge over the river on Monday killed {n} people, the fire brigade said.",
+]
+
+
+@pytest.mark.parametrize("first,second", [(0, 3), (1, 4), (1, 2), (2, 4), (1, 3)])
+def test_it_pairs_a_death_toll_whichever_way_each_outlet_words_it(first, second):
+    # "9 people were killed", "left 16 dead", "the toll rose to 16", "16 died", "killed 16 people":
+    # a count of people that the verb next to it says were killed, a count of the dead, a bare
+    # number that died or that a toll reached are one death toll (they still pair only when the
+    # words around both numbers tell one event)
+    rep = report(f"{TOLL_FORMS[first].format(n=9)} {FILLER_A}", f"{TOLL_FORMS[second].format(n=16)} {FILLER_B}")
+    [numeric] = of_type(rep, "numeric")
+    assert {c["value"].split()[0] for c in numeric["claims"]} == {"9", "16"}
+
+
+def test_it_keeps_apart_death_tolls_that_share_only_the_dying():
+    # a war's toll and one ambush's toll are both deaths, nothing else in common: two quantities
+    rep = report(
+        f"Gunmen ambushed a border patrol near the pass on Tuesday, killing six guards, the army said. {FILLER_A}",
+        f"The border patrol was ambushed on Tuesday. The ten-year conflict has killed more than 90,000 people, "
+        f"a monitoring group said. {FILLER_B}",
+    )
+    assert of_type(rep, "numeric") == []
+    two_events = report(  # both counts of people killed, in two different attacks
+        f"An air strike on a convoy on Monday killed six people, officials said. {FILLER_A}",
+        f"The convoy was hit on Monday. The siege of the mall last year killed 67 people. {FILLER_B}",
+    )
+    assert of_type(two_events, "numeric") == []
+    wounded = report(  # the injured are not the dead
+        f"The bridge collapse on Monday killed 9 people and injured 30, the fire brigade said. {FILLER_A}",
+        f"The bridge collapse on Monday left 9 dead and 30 wounded, the fire brigade said. {FILLER_B}",
+    )
+    assert of_type(wounded, "numeric") == []
 
 
 # ---- quotes ----------------------------------------------------------------------------------
