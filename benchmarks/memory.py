@@ -25,7 +25,6 @@ import functools
 import gc
 import time
 import tracemalloc
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -66,39 +65,6 @@ def cache_entries() -> dict[str, int]:
     }
 
 
-def fnc_stories(root: Path, outlets: int) -> list[list]:
-    """FNC-1 topics: headlines and bodies linked by a related (not "unrelated") pair, connected."""
-    from storydiff.compare.report import StoryArticle
-    from storydiff.evals.stance import load_fnc
-
-    pairs, bodies = load_fnc(root)
-    parent: dict[object, object] = {}
-
-    def find(x: object) -> object:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]  # type: ignore[index]
-            x = parent[x]
-        return x
-
-    for headline, body, stance in pairs:
-        if stance != "unrelated":
-            parent[find(("h", headline))] = find(("b", body))
-    topics: dict[object, list[int]] = defaultdict(list)
-    for node in list(parent):
-        if node[0] == "b":  # type: ignore[index]
-            topics[find(node)].append(node[1])  # type: ignore[index]
-    stories = []
-    for members in topics.values():
-        members.sort()
-        for start in range(0, len(members), outlets):
-            chunk = members[start : start + outlets]
-            if len(chunk) >= 2:
-                stories.append(
-                    [StoryArticle(f"fnc-{b}", f"Outlet {k + 1}", "", bodies[b]) for k, b in enumerate(chunk)]
-                )
-    return stories
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=None, help="the shared data folder (default: settings)")
@@ -108,10 +74,10 @@ def main() -> None:
 
     from storydiff import settings
     from storydiff.compare.report import build_report
-    from storydiff.evals.divergences import load_allsides, load_basil
+    from storydiff.evals.divergences import load_allsides, load_basil, load_fnc_topics
 
     data = args.data or settings.shared_data_dir()
-    stories = fnc_stories(data / "fnc-1", args.outlets)
+    stories = [list(e.articles) for e in load_fnc_topics(data / "fnc-1", args.outlets)]
     stories += [list(e.articles) for e in load_basil(data / "basil-dev")]
     stories += [list(e.articles) for e in load_allsides(data / "allsides-roundups")]
     stream = stories + stories  # the second pass: the same stories recomputed

@@ -116,7 +116,14 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
 
 @eval_group.command("divergences")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["basil", "allsides"]), default="basil", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["basil", "allsides", "fnc"]),
+    default="basil",
+    show_default=True,
+    help="fnc: FNC-1 topics as stories (a check for rules about numbers; no hand list).",
+)
 @click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
 @click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")
 @click.option(
@@ -154,15 +161,18 @@ def eval_divergences(
         evaluate,
         load_allsides,
         load_basil,
+        load_fnc_topics,
         read_jsonl,
         report_items,
     )
 
     semantic: bool | str = {"on": True, "coverage": "coverage"}.get(semantic_mode or "", False)
-    root = path or settings.shared_data_dir() / ("basil-dev" if fmt == "basil" else "allsides-roundups")
+    folder = {"basil": "basil-dev", "allsides": "allsides-roundups", "fnc": "fnc-1"}[fmt]
+    root = path or settings.shared_data_dir() / folder
     if not root.exists():
         raise click.ClickException(f"{fmt} data not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
-    events = load_basil(root) if fmt == "basil" else load_allsides(root)
+    loaders = {"basil": load_basil, "allsides": load_allsides, "fnc": load_fnc_topics}
+    events = loaders[fmt](root)
     if dump:
         with dump.open("w", encoding="utf-8") as out:
             for event in events:

@@ -16,6 +16,7 @@ from storydiff.evals.divergences import (
     item_key,
     load_allsides,
     load_basil,
+    load_fnc_topics,
     read_jsonl,
     report_items,
 )
@@ -88,6 +89,23 @@ def test_allsides_events_load_with_their_outlets(shared_data):
     events = load_allsides(shared_data / "allsides-roundups")
     assert len(events) > 200
     assert all(len({a.outlet for a in e.articles}) >= 2 for e in events)
+
+
+def test_fnc_topics_load_as_stories_of_related_bodies_and_their_judged_items_are_scored(shared_data):
+    events = load_fnc_topics(shared_data / "fnc-1")
+    assert len(events) > 300 and len({e.id for e in events}) == len(events)
+    bodies = [a.id for e in events for a in e.articles]
+    assert len(bodies) == len(set(bodies))  # a body is in one story only
+    for event in events[:50]:
+        assert 2 <= len(event.articles) <= 6 and event.id == f"fnc-topic-{event.articles[0].id[4:]}"
+        for article in event.articles:
+            spans = event.sentences[article.id]
+            assert spans and all(article.text[a:b].strip() for _, _, a, b in spans)
+    judged = {j["event"] for j in read_jsonl(JUDGMENTS) if j["event"].startswith("fnc-topic-")}
+    chosen = [e for e in events if e.id in judged]
+    assert chosen  # the numeric rule's check (PROTOCOL.md) is scored like any judged item
+    result = evaluate(chosen, read_jsonl(JUDGMENTS), [], "all")
+    assert sum(result["judged"].get("numeric", {}).values()) >= 1 and result["recall"] is None
 
 
 def test_omissions_and_exclusives_are_reported_but_never_listed_first(shared_data):
