@@ -94,6 +94,10 @@ def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
     if na == nb or len(wa ^ wb) > 2 or len(wa & wb) < 6:
         return False
     plain, negated = (tb, ta) if na else (ta, tb)
+    if _CONTRAST.search(plain):
+        return False  # "judges instead of arbitrators" says what "judges, not arbitrators" says
+    if not any(_NEGATES.match(negated, m.end()) for m in NEGATION_WORDS.finditer(negated)):
+        return False  # "and it's not, it's …", "did nothing and allowed …": no predicate of the other claim denied
     # the negation must deny what the other claim says: "money is not the goal, safety is the goal"
     # does not negate "safety is the goal" (the negated clause's words are not the other claim's)
     clause = next(c for c in _CLAUSES.split(negated) if NEGATION_WORDS.search(c) or not _CLAUSES.split(negated))
@@ -102,6 +106,9 @@ def _negation_flip(story: StoryView, a: ClaimRef, b: ClaimRef) -> bool:
 
 
 _CLAUSES = re.compile(r"[,;:]\s+|\s+(?:but|while|whereas)\s+")
+_CONTRAST = re.compile(r"\b(?:instead of|rather than)\b", re.IGNORECASE)
+# what follows a negation that denies something: a word, not a pause or a conjunction
+_NEGATES = re.compile(r"(?!\s*(?:[,.;:!?—–)]|-\s|and\b|or\b|but\b))", re.IGNORECASE)
 _FLIP_FILLER = frozenset(["did", "does", "do", "that", "this", "it", "is", "was", "has", "have", "a", "an", "the"])
 
 

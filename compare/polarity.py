@@ -60,6 +60,13 @@ _EVENT_LOWER = re.compile(_EVENT.pattern)
 _CANONICAL = {"meetings": "meeting", "meet": "meeting", "talks": "meeting", "negotiations": "meeting"}
 _NAME = re.compile(r"[A-Z](?<![\w’'][A-Z])[\w’'-]+(?:\s+[A-Z][\w’'-]+)*")  # the capital first: see claims._NAME
 _ATTRIBUTIVE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
+# a predicate inside a clause of time or condition asserts nothing: "more details as they are
+# confirmed", "once the deal is signed", "if the talks continue"
+_NOT_ASSERTED = re.compile(
+    r"\b(?:(?:when|once|if|unless|until|whether)\s+(?:[\w’'-]+\s+){1,3}|"
+    r"as\s+(?:[\w’'-]+\s+){0,2}(?:is|are|was|were|be|been|will|would|can|could)\s+)$",
+    re.IGNORECASE,
+)
 _TITLE_WORDS = frozenset(
     [
         "President",
@@ -137,6 +144,8 @@ def event_stance(text: str) -> EventStance | None:
     for match in _PREDICATE_LOWER.finditer(lowered) if plain else _PREDICATE.finditer(text):
         if match.group("proceed") and _ATTRIBUTIVE.search(text[: match.start()]):
             continue  # "the scheduled talks" describes, it does not assert
+        if _NOT_ASSERTED.search(text[max(0, match.start() - 40) : match.start()]):
+            continue  # "… as they are confirmed", "if the talks continue": a condition, not a claim
         kind = match.lastgroup or ""
         before = " ".join(text[: match.start()].split()[-4:])
         negated = bool(_NEGATION.search(before))

@@ -32,6 +32,8 @@ def test_event_stance(text, event, proceeds):
         "Trump said he did not want a wasted meeting.",  # no status predicate
         "The scheduled talks drew protesters outside the venue.",  # attributive, not an assertion
         "Lavrov and Rubio spoke by phone on Monday.",
+        "We will publish more details as they are confirmed.",  # a clause of time: nothing asserted
+        "If the summit is postponed again, the ministers will meet in Vienna.",  # a condition
     ],
 )
 def test_no_stance(text):

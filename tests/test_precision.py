@@ -254,6 +254,32 @@ def test_it_does_not_flip_a_sentence_that_holds_the_other_whole():
     assert of_type(rep, "contradiction") == []
 
 
+@pytest.mark.parametrize(
+    "negated,plain",
+    [
+        # a negation that denies no predicate of the other sentence: a pause, an inaction
+        ("Mayor Ortiz told the council: and it's not, it's a fair budget for the harbour.",
+         "Mayor Ortiz told the council: and it's a fair budget for the harbour."),
+        ("The harbour guards then did nothing and allowed the trawler to leave the port.",
+         "The harbour guards then allowed the trawler to leave the port."),
+        # "instead of" says what "not" says
+        ("The three harbour inspectors call themselves wardens not officers.",
+         "The three harbour inspectors call themselves wardens instead of officers."),
+    ],
+)  # fmt: skip
+def test_it_does_not_flip_sentences_that_say_the_same(negated, plain):
+    rep = report(f"{negated} {FILLER_A}", f"{plain} {FILLER_B}")
+    assert of_type(rep, "contradiction") == []
+
+
+def test_it_still_flips_a_sentence_whose_predicate_is_denied():
+    rep = report(
+        f"The harbour guards were not allowed to board the trawler in the port on Friday. {FILLER_A}",
+        f"The harbour guards were allowed to board the trawler in the port on Friday. {FILLER_B}",
+    )
+    assert len(of_type(rep, "contradiction")) == 1
+
+
 def test_it_reports_a_denial_against_the_claim_it_denies():
     rep = report(
         f"The port authority denied that the ferry crew ignored the storm warning on Friday night. {FILLER_A}",
