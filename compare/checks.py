@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from itertools import combinations
 from typing import Any
@@ -21,7 +22,7 @@ from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outle
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 from storydiff.compare.quantities import _BOUND_LAST_WORDS, Quantity
 from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
-from storydiff.compare.sources import is_named, source_key
+from storydiff.compare.sources import SPOKESPEOPLE, is_medium, is_named, source_key
 
 CASUALTY_UNITS = frozenset(
     [
@@ -61,10 +62,12 @@ SAME_SPEAKER_SHARE = 0.3  # a named person quoted once in each article: a looser
 FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
 LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
-    "humiliating", "humiliation", "capitulation", "speculation", "fake", "lies", "thugs", "mob", "chaos",
+    "humiliating", "humiliation", "capitulation", "speculation", "lies", "thugs", "mob", "chaos",
     "chaotic", "disastrous", "catastrophic", "slaughter", "massacre", "scandal", "reckless", "brazen",
-    "aggressor", "warmonger", "militants", "terrorists", "hoax", "witch hunt", "meltdown", "bloodbath",
+    "aggressor", "warmonger", "militants", "terrorists", "witch hunt", "meltdown", "bloodbath",
 )  # fmt: skip
+# ("fake" and "hoax" are verdicts on what is true, not wording: a story debunking a hoax says so, and
+# the outlets that ran the hoax are contradicted, not framed differently)
 FRAMING = re.compile(r"\b(" + "|".join(re.escape(t) for t in FRAMING_HEDGES + LOADED_TERMS) + r")\b", re.I)
 NEGATION_WORDS = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot)\b|n[’']t\b", re.IGNORECASE)
 
@@ -169,13 +172,18 @@ class _ClaimTokens:
             self.windows[lo, hi] = content_stems(self.claim.text[lo:hi])
         return self.windows[lo, hi]
 
+    def _clause_start(self, start: int) -> int:
+        """Where the window before a number starting at ``start`` begins: after the previous number
+        or the clause break before it."""
+        return max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
+
     def role(self, q: Quantity, words: int = ROLE_WORDS) -> frozenset[str]:
         """What a number counts, beyond its unit: content stems next to it inside its clause and
         up to the neighbouring numbers ("$43 million [paid in taxes]" vs "$139 million [in income]";
         "100 people were struck by gunfire resulting in [18 deaths]": "deaths" is the 18's)."""
         text = self.claim.text
         start, end = q.span[0] - self.claim.span[0], q.span[1] - self.claim.span[0]
-        lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
+        lo = self._clause_start(start)
         hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(text))
         after = self._stems(end, hi)
         self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
@@ -191,7 +199,7 @@ class _ClaimTokens:
         if unit in ROLE_UNITS:
             return ROLE_UNITS[unit]
         start = q.span[0] - self.claim.span[0]
-        lo = max([e for _, e in self.spans if e <= start] + [b + 1 for b in self.breaks if b < start], default=0)
+        lo = self._clause_start(start)
         before = self._stems(lo, start)
         while before and before[-1] in _BOUND_STEMS:  # "killed at least 12": the verb before the bound
             before = before[:-1]
@@ -726,6 +734,14 @@ def attribution_divergences(
         ca, cb = story.claim(a), story.claim(b)
         if keyed[b] in folded[a] or keyed[a] in folded[b]:
             continue  # both names in one sentence: who said what is told, not contested
+        if keyed[a].replace(".", "") == keyed[b].replace(".", "") or is_medium(keyed[a]) != is_medium(keyed[b]):
+            continue  # "U.S." / "US"; a medium relaying a quote and its speaker are not two credits
+        if keyed[a] in SPOKESPEOPLE and keyed[b] in SPOKESPEOPLE:
+            continue  # "a police spokesman" / "an officer": two descriptions, no one credited instead
+        named_in_a = is_named(keyed[b]) and keyed[b] in story.voice_words[story.voice[a.account]]
+        if named_in_a or (is_named(keyed[a]) and keyed[a] in story.voice_words[story.voice[b.account]]):
+            continue  # an article that names the other's source too may well credit it (a quote's
+            # speaker a sentence earlier, a relaying outlet): a different credit is not established
         shared_quote = any(
             len(quote_words(x)) >= 5
             and len(quote_words(y)) >= 5
@@ -786,13 +802,28 @@ def _hedged(claim: Claim) -> bool:
     return bool(claim.hedges or claim.speaker or _HEDGED.search(QUOTED.sub(" ", claim.text)))
 
 
+def _uses_a_form(used: AbstractSet[str], terms: Sequence[str]) -> bool:
+    """Words ``used`` (lower-cased) hold one of the terms in some form ("the Islamist militant
+    group" where the other outlet says "Islamist militants"): the same wording, not a different frame."""
+    stems = {_stem(t) for t in terms if " " not in t}
+    return bool(stems) and any(_stem(w) in stems for w in used)
+
+
+def _own_words(claim: Claim) -> str:
+    """The claim without what it quotes (quotation marks, or a quotation that runs over sentences)."""
+    text = QUOTED.sub(" ", claim.text)
+    for quoted in claim.quotes:
+        text = text.replace(quoted, " ")
+    return text
+
+
 def framing_divergences(
     story: StoryView, refs: Sequence[ClaimRef], index: int | None, same_fact_known: bool = False
 ) -> list[Divergence]:
     """One voice tells a fact in loaded or hedging words of its own that other voices, telling the
     same fact (same-fact decision with the terms masked, or the two sides of one contradiction), do not use. Hedges on both sides
     ("allegedly hacking" / "accused of hacking") are agreement."""
-    terms = {r: framing_terms(story.claim(r).text) for r in refs}
+    terms = {r: framing_terms(_own_words(story.claim(r))) for r in refs}
     out = []
     for ref, found in terms.items():
         if not found:
@@ -803,6 +834,7 @@ def framing_divergences(
             for o in refs
             if story.voice[o.account] != story.voice[ref.account]
             and not set(terms[o]) & set(found)
+            and not _uses_a_form(story.voice_words[story.voice[o.account]], found)  # anywhere in its article
             and not (hedge_only and _hedged(story.claim(o)))
             and (same_fact_known or story.same_fact(ref, o, list(found), []) >= SAME_FACT)
         ]
@@ -810,6 +842,8 @@ def framing_divergences(
             continue
         claim = story.claim(ref)
         own = QUOTED.sub(lambda m: " " * len(m.group()), claim.text)
+        for quoted in claim.quotes:
+            own = own.replace(quoted, " " * len(quoted))
         marks = [(claim.span[0] + m.start(), claim.span[0] + m.end()) for m in FRAMING.finditer(own)]
         severity = "low" if hedge_only else "medium"
         outlet = story.accounts[ref.account].outlet

@@ -150,6 +150,14 @@ class StoryView:
         return Aliases((c.text for c in self.claims.values()), keys)
 
     @cached_property
+    def voice_words(self) -> dict[int, frozenset[str]]:
+        """Every lower-cased word each voice's articles use (its wire copies' too)."""
+        found: dict[int, set[str]] = {}
+        for ref, claim in self.claims.items():
+            found.setdefault(self.voice[ref.account], set()).update(words(claim.text.lower()))
+        return {v: frozenset(w) for v, w in found.items()}
+
+    @cached_property
     def lexical(self) -> LexicalScorer:
         return LexicalScorer(self.weights)
 

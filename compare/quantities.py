@@ -41,7 +41,9 @@ _NUMBER_TAIL = (
     r")\b(?:\s*(?P<scale>thousand|million|billion|trillion|percent|%))?(?:-(?P<hunit>[a-z]+(?:-[a-z]+)*))?"
     r"(?:\s+(?P<unit>(?:[a-z][\w-]*\s+){0,1}[a-z][\w-]*))?"
 )
-_DIGITS = r"(?<![\w.])(?P<cur>[$€£¥])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# digits grouped in thousands ("934,200") or, as in South Asia, in lakhs ("9,34,200"); never the tail
+# of a longer group ("34,200" inside "9,34,200")
+_DIGITS = r"(?<![\w.])(?<!\d,)(?P<cur>[$€£¥])?(?P<num>\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _NUMBER = re.compile(  # digits and number words ("two weeks", "dozens of")
     _DIGITS + "|" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) + _NUMBER_TAIL,
     re.IGNORECASE,

@@ -178,6 +178,31 @@ def source_key(speaker: str | None) -> str | None:
     return singular if key in ROLE_NOUNS else None
 
 
+# the last word of a news medium's name: a medium relays what someone said ("…, he said,
+# according to CNN"), it is not the speaker
+MEDIA = frozenset(
+    ["abc", "afp", "ap", "axios", "bbc", "beacon", "bloomberg", "buzzfeed", "cbs", "chronicle", "cnn", "examiner",
+     "express", "fox", "gazette", "guardian", "herald", "huffpost", "independent", "insider", "journal", "magazine",
+     "mail", "mailonline", "metro", "mirror", "msnbc", "nbc", "news", "newspaper", "newsweek", "observer", "politico",
+     "post", "record", "reuters", "scotsman", "standard", "star", "sun", "tabloid", "telegraph", "times", "tmz",
+     "tribune"]
+)  # fmt: skip
+
+
+# described people who speak for a body ("a police spokesman", "an officer", "an official"): two such
+# descriptions may be one person, or two voices of one body; unlike two bodies ("the fire service",
+# "the civil protection office") they credit no one else
+SPOKESPEOPLE = frozenset(
+    ["spokesman", "spokeswoman", "spokesperson", "spokespeople", "spokesmen", "official", "officer", "source",
+     "aide", "representative", "statement"]
+)  # fmt: skip
+
+
+def is_medium(key: str | None) -> bool:
+    """A source key that names a news medium ("the Daily Mirror" → "mirror")."""
+    return key in MEDIA
+
+
 def is_named(key: str | None) -> bool:
     """A named source (a person or a body by name), not a described one ("an official")."""
     return key is not None and key not in ROLE_NOUNS and key.removesuffix("s") + "s" not in ROLE_NOUNS

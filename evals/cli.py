@@ -122,7 +122,7 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
     type=click.Choice(["basil", "allsides", "fnc"]),
     default="basil",
     show_default=True,
-    help="fnc: FNC-1 topics as stories (a check for rules about numbers; no hand list).",
+    help="fnc: FNC-1 topics as stories (a check on real stories outside the judged events; no hand list).",
 )
 @click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
 @click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")

@@ -133,9 +133,9 @@ def load_fnc_topics(root: Path, outlets: int = 6) -> list[Event]:
     """FNC-1 topics as stories: the training bodies connected through the headlines they are
     related to (any stance but "unrelated"), sorted by id and cut into stories of up to
     ``outlets`` bodies, one made-up outlet per body. Real news nobody here wrote, with many death
-    tolls (wars, attacks) — though a topic is looser than one event. No hand list, few judgments:
-    a check for rules about numbers, not a gate. Sentences: storydiff's own split of each body,
-    as paragraph 0."""
+    tolls (wars, attacks) — though a topic is looser than one event. No hand list, judgments of
+    what rules changed and of samples: a check on stories outside the judged events, not a gate.
+    Sentences: storydiff's own split of each body, as paragraph 0."""
     from storydiff.compare.claims import split_sentences
     from storydiff.evals.stance import load_fnc
 

@@ -73,6 +73,11 @@ def test_it_does_not_report_a_value_the_other_article_also_states():
     assert of_type(rep, "numeric") == []
 
 
+def test_it_reads_digits_grouped_in_lakhs_as_one_number():
+    [claim] = extract_claims("The campus covers about 9,34,200 square feet, the filing says.")
+    assert [(q.text, q.value) for q in claim.numbers] == [("9,34,200 square", 934200.0)]
+
+
 def test_it_takes_dates_times_and_ranks_for_no_counts():
     [claim] = extract_claims("On Sept. 11 at 9:30 p.m. the No. 2 official met 14 delegates.")
     assert [q.text for q in claim.numbers] == ["14 delegates"]
@@ -222,6 +227,26 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
     assert aliases.same("lawyer", "brink")
 
 
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        # a medium relaying the quote and the person who said it: not two credits
+        ('"This budget is a betrayal of the harbour families," Councillor Maya Brandt said.',
+         '"This budget is a betrayal of the harbour families," she said, according to the Valley Tribune.'),
+        # two descriptions of a spokesperson: nobody credited instead
+        ('"This budget is a betrayal of the harbour families," a council spokesman said.',
+         '"This budget is a betrayal of the harbour families," an official said.'),
+        # the other article names the first source too (a sentence earlier: the speaker misread)
+        ('"This budget is a betrayal of the harbour families," Councillor Maya Brandt said.',
+         'Maya Brandt spoke after Councillor Omar Feld. "This budget is a betrayal of the harbour families," '
+         "Feld's aide said."),
+    ],
+)  # fmt: skip
+def test_it_does_not_report_credits_that_are_not_contested(first, second):
+    rep = report(f"{first} {FILLER_A}", f"{second} {FILLER_B}")
+    assert of_type(rep, "attribution") == []
+
+
 def test_it_rejects_junk_sources():
     assert source_key("She went") is None and source_key("first") is None
     assert source_key("Kremlin spokesman Dmitry Peskov") == "peskov"
@@ -301,6 +326,39 @@ def test_it_ignores_loaded_words_inside_quotes_and_hedges_on_both_sides():
         f"Two clerks were accused of leaking the harbour contract to a developer in May. {FILLER_B}",
     )
     assert of_type(hedged, "framing") == []
+
+
+def test_a_loaded_word_the_other_outlet_uses_in_another_form_is_the_same_wording():
+    same = report(
+        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
+        f"The army agreed a truce with the Islamist militant group in the northern hills on Friday. {FILLER_B}",
+    )
+    assert of_type(same, "framing") == []
+    other = report(
+        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
+        f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. {FILLER_B}",
+    )
+    [framing] = of_type(other, "framing")
+    assert "militants" in framing["summary"]
+
+
+def test_framing_needs_wording_the_other_article_never_uses_and_is_no_verdict_on_truth():
+    elsewhere = report(  # the other outlet says "militants" a sentence later
+        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
+        f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. "
+        f"The militants freed two hostages. {FILLER_B}",
+    )
+    assert of_type(elsewhere, "framing") == []
+    verdict = report(  # "hoax" says the photo is false: a question of fact, not of wording
+        f"The photo of a shark swimming on the flooded ring road is a hoax, the fire brigade said. {FILLER_A}",
+        f"A photo of a shark swimming on the flooded ring road spread online, the fire brigade said. {FILLER_B}",
+    )
+    assert of_type(verdict, "framing") == []
+    quoted = report(  # a quotation running over two sentences is the speaker's wording, not the outlet's
+        f'"We will not talk to them," Mayor Ortiz said. "They are thugs who burned the harbour office." {FILLER_A}',
+        f"Mayor Ortiz refused talks with the group who burned the harbour office. {FILLER_B}",
+    )
+    assert of_type(quoted, "framing") == []
 
 
 # ---- entity ----------------------------------------------------------------------------------
