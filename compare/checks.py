@@ -64,9 +64,10 @@ LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
     "humiliating", "humiliation", "capitulation", "speculation", "lies", "thugs", "mob", "chaos",
     "chaotic", "disastrous", "catastrophic", "slaughter", "massacre", "scandal", "reckless", "brazen",
-    "aggressor", "warmonger", "militants", "terrorists", "witch hunt", "meltdown", "bloodbath",
+    "aggressor", "warmonger", "terrorists", "witch hunt", "meltdown", "bloodbath",
 )  # fmt: skip
-# ("fake" and "hoax" are verdicts on what is true, not wording: a story debunking a hoax says so, and
+# ("militants" is the wire services' neutral word for armed fighters, not a label: "terrorists" is;
+# "fake" and "hoax" are verdicts on what is true, not wording: a story debunking a hoax says so, and
 # the outlets that ran the hoax are contradicted, not framed differently)
 FRAMING = re.compile(r"\b(" + "|".join(re.escape(t) for t in FRAMING_HEDGES + LOADED_TERMS) + r")\b", re.I)
 NEGATION_WORDS = re.compile(r"\b(?:not|never|no|nothing|none|neither|nor|cannot)\b|n[’']t\b", re.IGNORECASE)
@@ -222,6 +223,9 @@ _YEAR_SPAN = re.compile(r"\b(?:from|between)\s+((?:19|20)\d\d)\s+(?:to|and|until
 # 38-word oath"); one or two shared role words across unaligned sentences were different
 # quantities on the development data ($550 billion of new spending vs a $1 trillion bill)
 CROSS_ROLE_WORDS = 3
+# outlets' tolls of one event differ (early and late counts, sources), but by less than this factor;
+# a count of the dead several times another counts over another scope (a war, a year, one attack)
+COUNT_SPREAD = 3.0
 CONTEXT_WORDS = 12  # content words each side of a number: the local fact the same-fact decision compares
 
 
@@ -248,6 +252,12 @@ def _overlaps(index: tuple[list[float], list[float]], low: np.ndarray, high: np.
     lows, highest = index
     k = np.searchsorted(np.asarray(lows), high, side="right")
     return (k > 0) & (np.asarray(highest)[np.maximum(k - 1, 0)] >= low)
+
+
+def _orders_apart(a: tuple[int, int, float, float], b: tuple[int, int, float, float]) -> bool:
+    """Two ranges (``(_, _, low, high)``) more than ``COUNT_SPREAD`` times apart: not one toll told twice."""
+    (_, _, low_a, high_a), (_, _, low_b, high_b) = a, b
+    return max(low_a, low_b) > COUNT_SPREAD * max(min(high_a, high_b), 1e-9)
 
 
 def _conflicting_pairs(
@@ -359,7 +369,10 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         for a, b in _conflicting_pairs(facts, bounds):
             i, j = facts[a][0], facts[b][0]
             group_i = group_of.get(nodes[i][0])
-            aligned = casualty_unit or (group_i is not None and group_i == group_of.get(nodes[j][0]))
+            in_group = group_i is not None and group_i == group_of.get(nodes[j][0])
+            if casualty_unit and not in_group and _orders_apart(facts[a], facts[b]):
+                continue  # a count several times another is another count (a war's dead, one attack's)
+            aligned = casualty_unit or in_group
             shared = role_of(i) & role_of(j)
             # role words decide alone when there are three and the word each number counts is the
             # same ("the 35-word oath" / "the 38-word oath"; not "$40 million in taxes" / "in income")
@@ -455,6 +468,8 @@ _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "�
 
 
 _CONTRACTIONS: tuple[tuple[str, str], ...] = (
+    # "cannot", "can not" and "can't" are one word in three spellings (as are "won't" / "will not")
+    (r"\bcan(?:not|'t)\b", "can not"), (r"\bwon't\b", "will not"), (r"\bshan't\b", "shall not"),
     (r"n't\b", " not"), (r"'re\b", " are"), (r"'ll\b", " will"), (r"'ve\b", " have"), (r"'m\b", " am"),
     (r"'d\b", " would"), (r"'s\b", " s"),
 )  # fmt: skip
@@ -687,6 +702,33 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     return [Divergence("quote", severity, accounts, tuple(evidence), summary, index, diff)]
 
 
+def _body_of(text: str, speaker: str | None) -> frozenset[str]:
+    """The body a named speaker speaks for, as the words describing them next to the name ("Apple"
+    in "Apple PR spokeswoman Nat Kerris" or "Nat Kerris, an Apple spokeswoman,"); empty when no
+    word around the name says they speak for a body."""
+    if not speaker:
+        return frozenset()
+    at = text.find(speaker)
+    if at < 0:
+        return frozenset()
+    after = text[at + len(speaker) :]
+    after = after[1 : after.find(",", 1)] if after.startswith(",") and "," in after[1:] else ""  # an apposition
+    around = [*text[:at].split()[-3:], *speaker.split(), *after.split()[:4]]
+    words = {w for w in re.findall(r"[a-z]+", " ".join(around).lower())}
+    if not words & SPOKESPEOPLE:
+        return frozenset()
+    own = re.findall(r"[a-z]+", speaker.lower())
+    described = [i for i, w in enumerate(own) if w in SPOKESPEOPLE]
+    name = own[described[-1] + 1 :] if described else own  # "… spokeswoman Nat Kerris": the name
+    return frozenset(words - SPOKESPEOPLE - FUNCTION_WORDS - set(name))
+
+
+def _described_body(speaker: str | None) -> frozenset[str]:
+    """The body a described source speaks for ("an Apple spokesperson": "apple")."""
+    words = set(re.findall(r"[a-z]+", (speaker or "").lower()))
+    return frozenset(words - SPOKESPEOPLE - FUNCTION_WORDS)
+
+
 def _attribution_candidates(
     story: StoryView, keyed: dict[ClaimRef, str], same_facts: frozenset[frozenset[ClaimRef]]
 ) -> list[tuple[ClaimRef, ClaimRef]]:
@@ -728,6 +770,12 @@ def attribution_divergences(
 
     strength: dict[ClaimRef, bool] = {}
     folded = {r: fold_accents(story.claim(r).text).lower() for r in keyed}
+    # named people the story describes, somewhere, as speaking for a body ("Pentagon spokesman Col. Steve Warren")
+    # the body each named speaker is described, somewhere, as speaking for ("Apple PR spokeswoman Nat Kerris")
+    bodies: dict[str, set[str]] = {}
+    for r, k in keyed.items():
+        if is_named(k):
+            bodies.setdefault(k, set()).update(_body_of(story.claim(r).text, story.claim(r).speaker))
     for a, b in _attribution_candidates(story, keyed, same_facts):
         if story.voice[a.account] == story.voice[b.account] or aliases.same(keyed[a], keyed[b]):
             continue
@@ -738,6 +786,10 @@ def attribution_divergences(
             continue  # "U.S." / "US"; a medium relaying a quote and its speaker are not two credits
         if keyed[a] in SPOKESPEOPLE and keyed[b] in SPOKESPEOPLE:
             continue  # "a police spokesman" / "an officer": two descriptions, no one credited instead
+        if (keyed[a] in SPOKESPEOPLE and bodies.get(keyed[b], set()) & _described_body(ca.speaker)) or (
+            keyed[b] in SPOKESPEOPLE and bodies.get(keyed[a], set()) & _described_body(cb.speaker)
+        ):
+            continue  # "an Apple spokesperson" / "Apple spokeswoman Nat Kerris": maybe one person, no one else
         named_in_a = is_named(keyed[b]) and keyed[b] in story.voice_words[story.voice[a.account]]
         if named_in_a or (is_named(keyed[a]) and keyed[a] in story.voice_words[story.voice[b.account]]):
             continue  # an article that names the other's source too may well credit it (a quote's

@@ -26,7 +26,7 @@ REPORTING = (
     r"continued|explained|recalled|asserted|replied|responded|tweeted|stressed|emphasized|countered|"
     r"complained|conceded|admitted|vowed|promised|predicted|suggested|testified|remarked|quipped|joked"
 )
-_SOURCE = r"(?:[A-Z][\w.'’-]*|a|an|the|two|three|several|senior|top|US|U\.S\.)(?:[ \-][\w.'’-]+){0,7}?"
+_SOURCE = r"(?<!\w)(?:[A-Z][\w.'’-]*|a|an|the|two|three|several|senior|top|US|U\.S\.)(?:[ \-][\w.'’-]+){0,7}?"
 # "X said", "X told reporters", "X said on Tuesday"
 _SUBJECT_VERB = re.compile(rf"(?P<src>{_SOURCE})\s+(?:has\s+|had\s+|also\s+)?(?P<verb>{REPORTING})\b")
 # ", said X." / "said X," (inverted)

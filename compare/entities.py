@@ -94,6 +94,7 @@ NICKNAMES = {
         ("mitch", "mitchell"), ("chris", "christopher"), ("matt", "matthew"), ("greg", "gregory"),
     )
 }  # fmt: skip
+_DESCRIBED = re.compile(r"\w[-‐][a-z]")  # "Kuwaiti-born", "Texas-based": a word with a lowercase part after a hyphen
 _PERSON_MARK = r"(?:Mr|Mrs|Ms|Dr|Rep|Sen|Gov|Representative|Senator|Governor|President|Judge|Justice)\.?\s+"
 
 
@@ -102,12 +103,19 @@ def people(text: str) -> list[tuple[str, str, str, str]]:
     out = []
     for match in _PERSON.finditer(text):
         words = [w for w in match.group().split() if not re.fullmatch(r"[A-Z]\.", w)]
-        while words and fold(words[0]) in TITLES:
-            words.pop(0)
+        while words and (fold(words[0]) in TITLES or _DESCRIBED.search(words[0])):
+            words.pop(0)  # a title, or a description ("Kuwaiti-born", "London-based"): not a given name
         if len(words) < 2 or len(words) > 3 or any(fold(w) in TITLES for w in words):
             continue
         out.append((match.group(), " ".join(words), fold(words[0]), fold(words[-1])))
     return out
+
+
+def _other_people(full_a: str, full_b: str) -> bool:
+    """Two names of one surname name two people: no given word of one is a form of a given word of
+    the other ("Londoner Mohammed Emwazi" / "Mohammed Emwazi", "Mates Casey Dean" / "Casey Dean")."""
+    given_a, given_b = [fold(w) for w in full_a.split()[:-1]], [fold(w) for w in full_b.split()[:-1]]
+    return all(_other_given(x, y) for x in given_a for y in given_b)
 
 
 def _other_given(a: str, b: str) -> bool:
@@ -146,7 +154,7 @@ def entity_divergences(story: StoryView) -> list[Divergence]:
             continue  # one person (or one form of the name) only
         for (a, (written_a, full_a, given_a, _)), (b, (written_b, full_b, given_b, _)) in combinations(mentions, 2):
             va, vb = story.voice[a.account], story.voice[b.account]
-            if va == vb or not _other_given(given_a, given_b):
+            if va == vb or not _other_people(full_a, full_b):
                 continue
             if (given_a, surname) in everyone.get(vb, set()) or (given_b, surname) in everyone.get(va, set()):
                 continue  # an article names both people

@@ -32,6 +32,8 @@ from storydiff.compare.claims import extract_claims, split_sentences
             "Deputy Foreign Minister Sergei Ryabkov said on Wednesday that nothing was postponed.",
             "Deputy Foreign Minister Sergei Ryabkov",
         ),
+        # a source starts at a word: not "an Maya Brandt" cut from "spokeswoman"
+        ("The harbour will reopen, council spokeswoman Maya Brandt said.", "Maya Brandt"),
         ("Rubio and Lavrov spoke by phone on Monday.", None),
         ("He said “they said no”.", None),
     ],

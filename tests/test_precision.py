@@ -125,6 +125,12 @@ def test_it_keeps_apart_death_tolls_that_share_only_the_dying():
         f"The convoy was hit on Monday. The siege of the mall last year killed 67 people. {FILLER_B}",
     )
     assert of_type(two_events, "numeric") == []
+    scopes = report(  # one attack's dead and an insurgency's: counts several times apart
+        f"Gunmen attacked the market in the border town on Sunday and killed five civilians, police said. {FILLER_A}",
+        f"Gunmen attacked the market in the border town on Sunday, police said. The insurgency has killed "
+        f"thousands of civilians in the border region, police said. {FILLER_B}",
+    )
+    assert of_type(scopes, "numeric") == []
     wounded = report(  # the injured are not the dead
         f"The bridge collapse on Monday killed 9 people and injured 30, the fire brigade said. {FILLER_A}",
         f"The bridge collapse on Monday left 9 dead and 30 wounded, the fire brigade said. {FILLER_B}",
@@ -162,6 +168,16 @@ def test_it_reports_a_reworded_quote_but_not_a_respelled_name():
         f'Ortiz said "we met Moammar Gadhafi\'s envoy in the capital last spring." {FILLER_B}',
     )
     assert of_type(respelled, "quote") == []
+
+
+def test_cannot_can_not_and_cant_are_one_word():
+    assert quote_words("We cannot stop now") == quote_words("We can not stop now") == quote_words("We can't stop now")
+    assert quote_words("They won’t stop") == quote_words("They will not stop")
+    rep = report(
+        f'Mayor Ortiz said "we cannot let the harbour wall fall apart before winter." {FILLER_A}',
+        f'Mayor Ortiz said "we can not let the harbour wall fall apart before winter." {FILLER_B}',
+    )
+    assert of_type(rep, "quote") == []
 
 
 def test_it_reads_an_abbreviation_with_or_without_dots_as_one_word():
@@ -236,6 +252,9 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
         # two descriptions of a spokesperson: nobody credited instead
         ('"This budget is a betrayal of the harbour families," a council spokesman said.',
          '"This budget is a betrayal of the harbour families," an official said.'),
+        # a spokeswoman named in one article, "a council spokesperson" in the other: maybe one person
+        ('"This budget is a betrayal of the harbour families," council spokeswoman Maya Brandt said.',
+         '"This budget is a betrayal of the harbour families," a council spokesperson said.'),
         # the other article names the first source too (a sentence earlier: the speaker misread)
         ('"This budget is a betrayal of the harbour families," Councillor Maya Brandt said.',
          'Maya Brandt spoke after Councillor Omar Feld. "This budget is a betrayal of the harbour families," '
@@ -330,23 +349,23 @@ def test_it_ignores_loaded_words_inside_quotes_and_hedges_on_both_sides():
 
 def test_a_loaded_word_the_other_outlet_uses_in_another_form_is_the_same_wording():
     same = report(
-        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
-        f"The army agreed a truce with the Islamist militant group in the northern hills on Friday. {FILLER_B}",
+        f"The army agreed a truce with Islamist terrorists in the northern hills on Friday. {FILLER_A}",
+        f"The army agreed a truce with the Islamist terrorist group in the northern hills on Friday. {FILLER_B}",
     )
     assert of_type(same, "framing") == []
     other = report(
-        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
+        f"The army agreed a truce with Islamist terrorists in the northern hills on Friday. {FILLER_A}",
         f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. {FILLER_B}",
     )
     [framing] = of_type(other, "framing")
-    assert "militants" in framing["summary"]
+    assert "terrorists" in framing["summary"]
 
 
 def test_framing_needs_wording_the_other_article_never_uses_and_is_no_verdict_on_truth():
-    elsewhere = report(  # the other outlet says "militants" a sentence later
-        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
+    elsewhere = report(  # the other outlet says "terrorists" a sentence later
+        f"The army agreed a truce with Islamist terrorists in the northern hills on Friday. {FILLER_A}",
         f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. "
-        f"The militants freed two hostages. {FILLER_B}",
+        f"The terrorists freed two hostages. {FILLER_B}",
     )
     assert of_type(elsewhere, "framing") == []
     verdict = report(  # "hoax" says the photo is false: a question of fact, not of wording
@@ -359,6 +378,15 @@ def test_framing_needs_wording_the_other_article_never_uses_and_is_no_verdict_on
         f"Mayor Ortiz refused talks with the group who burned the harbour office. {FILLER_B}",
     )
     assert of_type(quoted, "framing") == []
+
+
+def test_the_wire_services_neutral_word_for_fighters_is_not_framing():
+    # "militants" is how the agencies describe armed fighters without a verdict; "terrorists" is a label
+    neutral = report(
+        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
+        f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. {FILLER_B}",
+    )
+    assert of_type(neutral, "framing") == []
 
 
 # ---- entity ----------------------------------------------------------------------------------
@@ -377,6 +405,19 @@ def test_it_reports_no_entity_when_an_article_names_both_people():
         f"Rep. Maria Ortiz won the vice chair race after defeating Rep. Carl Mendes by two votes. {FILLER_B}",
     )
     assert of_type(rep, "entity") == []
+
+
+def test_a_description_or_a_longer_form_of_the_name_is_not_another_person():
+    described = report(  # "Texas-born" describes Ortiz: no given name to differ
+        f"Rep. Dana Ortiz won the vice chair race, defeating Rep. Carl Mendes. {FILLER_A}",
+        f"Texas-born Ortiz won the vice chair race after defeating Rep. Carl Mendes by two votes. {FILLER_B}",
+    )
+    assert of_type(described, "entity") == []
+    longer = report(  # a word before the full name ("Veteran Dana Ortiz") is still Dana Ortiz
+        f"Rep. Dana Ortiz won the vice chair race, defeating Rep. Carl Mendes. {FILLER_A}",
+        f"Veteran Dana Ortiz won the vice chair race after defeating Rep. Carl Mendes by two votes. {FILLER_B}",
+    )
+    assert of_type(longer, "entity") == []
 
 
 # ---- omission --------------------------------------------------------------------------------
