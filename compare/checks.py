@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from storydiff.compare.align import ClaimGroup, ClaimRef, _stem, content_stems
-from storydiff.compare.claims import Claim
+from storydiff.compare.claims import REPORTING, Claim
 from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outlet_names, words
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 from storydiff.compare.quantities import _BOUND_LAST_WORDS, Quantity
@@ -842,7 +842,16 @@ def framing_terms(text: str) -> tuple[str, ...]:
     lowered = own.lower()
     if not (_FRAMING_WORDS & set(words(lowered))) and not any(t in lowered for t in _FRAMING_PHRASES):
         return ()
-    return tuple(sorted({m.group().lower() for m in FRAMING.finditer(own)}))
+    found = {m.group().lower() for m in FRAMING.finditer(own)}
+    for m in _HEDGED_SAYING.finditer(own):  # "reportedly said": a doubt on who said it, not on the fact
+        if not re.search(rf"\b{m.group(1)}\b(?!\s+(?:{REPORTING}|reads|posted)\b)", own, re.IGNORECASE):
+            found.discard(m.group(1).lower())
+    return tuple(sorted(found))
+
+
+# a hedge on a verb of saying: the outlet passes a statement on second-hand ("reportedly wrote",
+# "allegedly said", "reportedly reads"), and the statement is the same in every outlet
+_HEDGED_SAYING = re.compile(rf"\b({'|'.join(FRAMING_HEDGES)})\s+(?:{REPORTING}|reads|posted)\b", re.IGNORECASE)
 
 
 QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")

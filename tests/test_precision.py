@@ -380,6 +380,20 @@ def test_framing_needs_wording_the_other_article_never_uses_and_is_no_verdict_on
     assert of_type(quoted, "framing") == []
 
 
+def test_a_hedge_on_who_said_it_is_not_framing_but_a_hedge_on_the_fact_is():
+    on_the_saying = report(  # "reportedly reads": passed on second-hand, the words are the same
+        f'The note left at the harbour gate reportedly reads: "the wall will be rebuilt before winter." {FILLER_A}',
+        f'The note left at the harbour gate reads: "the wall will be rebuilt before winter." {FILLER_B}',
+    )
+    assert of_type(on_the_saying, "framing") == []
+    on_the_fact = report(
+        f"The council reportedly plans to sell the old harbour wall to a developer before winter. {FILLER_A}",
+        f"The council plans to sell the old harbour wall to a developer before winter. {FILLER_B}",
+    )
+    [framing] = of_type(on_the_fact, "framing")
+    assert "reportedly" in framing["summary"]
+
+
 def test_the_wire_services_neutral_word_for_fighters_is_not_framing():
     # "militants" is how the agencies describe armed fighters without a verdict; "terrorists" is a label
     neutral = report(
