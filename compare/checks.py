@@ -223,6 +223,9 @@ _YEAR_SPAN = re.compile(r"\b(?:from|between)\s+((?:19|20)\d\d)\s+(?:to|and|until
 # 38-word oath"); one or two shared role words across unaligned sentences were different
 # quantities on the development data ($550 billion of new spending vs a $1 trillion bill)
 CROSS_ROLE_WORDS = 3
+# counts that grow while a story is told (views, likes, followers, signatures): two outlets read
+# them at different times, a different figure is no disagreement
+RUNNING_COUNTS = frozenset(["view", "like", "follower", "retweet", "subscriber", "signature", "download"])
 # outlets' tolls of one event differ (early and late counts, sources), but by less than this factor;
 # a count of the dead several times another counts over another scope (a war, a year, one attack)
 COUNT_SPREAD = 3.0
@@ -349,8 +352,8 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
         return tokens[ref].heads.get(q.span)
 
     for unit, found in by_unit.items():
-        if len({story.voice[ref.account] for ref, _, _ in found}) < 2:
-            continue  # one voice counts this: nothing to compare
+        if unit in RUNNING_COUNTS or len({story.voice[ref.account] for ref, _, _ in found}) < 2:
+            continue  # a count that grows by the minute, or one voice counts this: nothing to compare
         # per number, once: its voice and its range (what the other voices state, and its role words, when needed)
         bounds = {v: _interval_index(units[unit]) for v, units in stated.items() if unit in units}
         facts = []
@@ -370,8 +373,9 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             i, j = facts[a][0], facts[b][0]
             group_i = group_of.get(nodes[i][0])
             in_group = group_i is not None and group_i == group_of.get(nodes[j][0])
-            if casualty_unit and not in_group and _orders_apart(facts[a], facts[b]):
-                continue  # a count several times another is another count (a war's dead, one attack's)
+            if ((casualty_unit and not in_group) or unit == "duration") and _orders_apart(facts[a], facts[b]):
+                continue  # a count several times another is another count (a war's dead, one attack's),
+                # a span several times another another span ("nine days ago" / "six years ago")
             aligned = casualty_unit or in_group
             shared = role_of(i) & role_of(j)
             # role words decide alone when there are three and the word each number counts is the

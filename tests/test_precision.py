@@ -65,6 +65,24 @@ def test_it_does_not_pair_different_quantities_that_share_a_unit():
     assert of_type(rep, "numeric") == []
 
 
+def test_running_counts_and_spans_far_apart_are_not_one_quantity():
+    views = report(  # read at different times: a count that grows is no disagreement
+        f"The video of the seal on the harbour steps had 10,000 views by Monday, the council said. {FILLER_A}",
+        f"The video of the seal on the harbour steps had 27,000 views on Monday, the council said. {FILLER_B}",
+    )
+    assert of_type(views, "numeric") == []
+    spans = report(  # "nine days ago" and "six years ago": two moments, not one span told twice
+        f"The ferry captain, who bought the boat six years ago, was arrested at the harbour, police said. {FILLER_A}",
+        f"The ferry captain was arrested at the harbour nine days ago, police said. {FILLER_B}",
+    )
+    assert of_type(spans, "numeric") == []
+    close = report(  # spans of one thing a little apart still differ
+        f"The harbour was closed for six days after the storm, the council said. {FILLER_A}",
+        f"The harbour was closed for nine days after the storm, the council said. {FILLER_B}",
+    )
+    assert len(of_type(close, "numeric")) == 1
+
+
 def test_it_does_not_report_a_value_the_other_article_also_states():
     rep = report(
         f"Turnout reached 48 percent in the north. Turnout reached 61 percent in the south. {FILLER_A}",
