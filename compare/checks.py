@@ -226,8 +226,8 @@ CROSS_ROLE_WORDS = 3
 # counts that grow while a story is told (views, likes, followers, signatures): two outlets read
 # them at different times, a different figure is no disagreement
 RUNNING_COUNTS = frozenset(["view", "like", "follower", "retweet", "subscriber", "signature", "download"])
-# outlets' tolls of one event differ (early and late counts, sources), but by less than this factor;
-# a count of the dead several times another counts over another scope (a war, a year, one attack)
+# outlets' figures for one quantity differ (early and late tolls, sources, a slip), but by less than
+# this factor; a value several times another measures another scope (a war, a year, one attack)
 COUNT_SPREAD = 3.0
 CONTEXT_WORDS = 12  # content words each side of a number: the local fact the same-fact decision compares
 
@@ -261,6 +261,14 @@ def _orders_apart(a: tuple[int, int, float, float], b: tuple[int, int, float, fl
     """Two ranges (``(_, _, low, high)``) more than ``COUNT_SPREAD`` times apart: not one toll told twice."""
     (_, _, low_a, high_a), (_, _, low_b, high_b) = a, b
     return max(low_a, low_b) > COUNT_SPREAD * max(min(high_a, high_b), 1e-9)
+
+
+def _scale_slip(a: tuple[int, int, float, float], b: tuple[int, int, float, float]) -> bool:
+    """The same figure with a scale word more or less ("$800" / "$800 million"): a slip, one quantity."""
+    (_, _, low, high), (_, _, low_big, high_big) = sorted((a, b), key=lambda f: f[2])
+    if high > 1.15 * low or high_big > 1.15 * low_big:
+        return False  # "thousands", "dozens": loosely stated, no figure to slip
+    return any(low_big / scale <= high and low <= high_big / scale for scale in (1e3, 1e6, 1e9))
 
 
 def _conflicting_pairs(
@@ -373,9 +381,9 @@ def numeric_divergences(story: StoryView) -> list[Divergence]:
             i, j = facts[a][0], facts[b][0]
             group_i = group_of.get(nodes[i][0])
             in_group = group_i is not None and group_i == group_of.get(nodes[j][0])
-            if ((casualty_unit and not in_group) or unit == "duration") and _orders_apart(facts[a], facts[b]):
-                continue  # a count several times another is another count (a war's dead, one attack's),
-                # a span several times another another span ("nine days ago" / "six years ago")
+            if _orders_apart(facts[a], facts[b]) and not _scale_slip(facts[a], facts[b]):
+                continue  # a value several times another is another quantity (a war's dead and one
+                # attack's, "nine days ago" / "six years ago"), unless a scale word slipped ("$800 million")
             aligned = casualty_unit or in_group
             shared = role_of(i) & role_of(j)
             # role words decide alone when there are three and the word each number counts is the

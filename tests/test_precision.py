@@ -76,6 +76,16 @@ def test_running_counts_and_spans_far_apart_are_not_one_quantity():
         f"The ferry captain was arrested at the harbour nine days ago, police said. {FILLER_B}",
     )
     assert of_type(spans, "numeric") == []
+    scopes = report(  # one year's dead and fifteen years' dead, in sentences that align
+        f"Floods have killed some 2,000 people in the valley this year, the agency said. {FILLER_A}",
+        f"Floods have killed 13,000 people in the valley since 2009, the agency said. {FILLER_B}",
+    )
+    assert of_type(scopes, "numeric") == []
+    slip = report(  # the same figure with its scale word dropped is still one quantity
+        f"The harbour deal is worth $800 million, the council said. {FILLER_A}",
+        f"The harbour deal is worth $800, the council said. {FILLER_B}",
+    )
+    assert len(of_type(slip, "numeric")) == 1
     close = report(  # spans of one thing a little apart still differ
         f"The harbour was closed for six days after the storm, the council said. {FILLER_A}",
         f"The harbour was closed for nine days after the storm, the council said. {FILLER_B}",
