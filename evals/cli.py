@@ -125,6 +125,13 @@ def eval_stance(fmt: str, path: Path, sample: int | None, signal: str, as_json: 
     help="fnc: FNC-1 topics as stories (a check on real stories outside the judged events; no hand list).",
 )
 @click.option("--split", type=click.Choice(["all", "dev", "holdout"]), default="all", show_default=True)
+@click.option(
+    "--fnc-bodies",
+    type=click.IntRange(2, 20),
+    default=6,
+    show_default=True,
+    help="fnc: bodies per story; another number cuts the topics into other stories (other pairs of bodies).",
+)
 @click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), help="Write every reported item (JSONL).")
 @click.option(
     "--semantic",
@@ -145,6 +152,7 @@ def eval_divergences(
     path: Path | None,
     fmt: str,
     split: str,
+    fnc_bodies: int,
     dump: Path | None,
     semantic_mode: str | None,
     as_json: bool,
@@ -171,8 +179,8 @@ def eval_divergences(
     root = path or settings.shared_data_dir() / folder
     if not root.exists():
         raise click.ClickException(f"{fmt} data not found at {root}; pass its path or set STORYDIFF_SHARED_DATA")
-    loaders = {"basil": load_basil, "allsides": load_allsides, "fnc": load_fnc_topics}
-    events = loaders[fmt](root)
+    loaders = {"basil": load_basil, "allsides": load_allsides}
+    events = load_fnc_topics(root, fnc_bodies) if fmt == "fnc" else loaders[fmt](root)
     if dump:
         with dump.open("w", encoding="utf-8") as out:
             for event in events:

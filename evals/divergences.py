@@ -129,10 +129,14 @@ def load_allsides(path: Path) -> list[Event]:
     return events
 
 
-def load_fnc_topics(root: Path, outlets: int = 6) -> list[Event]:
+FNC_BODIES = 6  # bodies per FNC-1 story; another cut ("fnc4-topic-…") pairs the bodies differently
+
+
+def load_fnc_topics(root: Path, outlets: int = FNC_BODIES) -> list[Event]:
     """FNC-1 topics as stories: the training bodies connected through the headlines they are
     related to (any stance but "unrelated"), sorted by id and cut into stories of up to
-    ``outlets`` bodies, one made-up outlet per body. Real news nobody here wrote, with many death
+    ``outlets`` bodies, one made-up outlet per body (event ids ``fnc-topic-<first body>``, or
+    ``fnc<outlets>-topic-…`` for another cut: a check of a rule on pairs of bodies it was not drawn from). Real news nobody here wrote, with many death
     tolls (wars, attacks) — though a topic is looser than one event. No hand list, judgments of
     what rules changed and of samples: a check on stories outside the judged events, not a gate.
     Sentences: storydiff's own split of each body, as paragraph 0."""
@@ -164,7 +168,8 @@ def load_fnc_topics(root: Path, outlets: int = 6) -> list[Event]:
                 continue
             articles = tuple(StoryArticle(f"fnc-{b}", f"Outlet {k + 1}", "", bodies[b]) for k, b in enumerate(chunk))
             sentences = {a.id: [(0, n, x, y) for n, (_, x, y) in enumerate(split_sentences(a.text))] for a in articles}
-            events.append(Event(f"fnc-topic-{chunk[0]}", articles, sentences))
+            prefix = "fnc" if outlets == FNC_BODIES else f"fnc{outlets}"  # another cut: other stories
+            events.append(Event(f"{prefix}-topic-{chunk[0]}", articles, sentences))
     return events
 
 

@@ -101,6 +101,10 @@ def test_fnc_topics_load_as_stories_of_related_bodies_and_their_judged_items_are
         for article in event.articles:
             spans = event.sentences[article.id]
             assert spans and all(article.text[a:b].strip() for _, _, a, b in spans)
+    other_cut = load_fnc_topics(shared_data / "fnc-1", 4)  # other pairs of bodies, ids of their own
+    assert all(2 <= len(e.articles) <= 4 and e.id.startswith("fnc4-topic-") for e in other_cut)
+    cut_bodies = [a.id for e in other_cut for a in e.articles]  # (a topic's last lone body is left out)
+    assert len(cut_bodies) == len(set(cut_bodies)) and len(set(cut_bodies) & set(bodies)) > 0.95 * len(bodies)
     judged = {j["event"] for j in read_jsonl(JUDGMENTS) if j["event"].startswith("fnc-topic-")}
     chosen = [e for e in events if e.id in judged]
     assert chosen  # the numeric rule's check (PROTOCOL.md) is scored like any judged item
