@@ -83,6 +83,8 @@ def _quantity_key(q: Quantity) -> tuple[str, float] | None:
         return None
     if q.unit in DURATION_DAYS:
         return "duration", q.value * DURATION_DAYS[q.unit]
+    if q.unit == "year" and "-" in q.text:  # "a 28-year career" is 28 years, not the year 28
+        return "duration", q.value * DURATION_DAYS["years"]
     unit = q.unit[:-1] if len(q.unit) > 3 and q.unit.endswith("s") and not q.unit.endswith("ss") else q.unit
     return unit, q.value
 

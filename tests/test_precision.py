@@ -93,6 +93,16 @@ def test_running_counts_and_spans_far_apart_are_not_one_quantity():
     assert len(of_type(close, "numeric")) == 1
 
 
+def test_a_span_of_years_written_with_a_hyphen_is_a_span_not_a_calendar_year():
+    # "a 28-year career" is 28 years, which the same article also gives as "29 years": stated there
+    rep = report(
+        f"Harbour master Lena Kowal retired on Friday after a 28-year career at the port. "
+        f"She spent 29 years at the port in all. {FILLER_A}",
+        f"Harbour master Lena Kowal retired on Friday after a 29-year career at the port. {FILLER_B}",
+    )
+    assert of_type(rep, "numeric") == []
+
+
 def test_it_does_not_report_a_value_the_other_article_also_states():
     rep = report(
         f"Turnout reached 48 percent in the north. Turnout reached 61 percent in the south. {FILLER_A}",
