@@ -22,7 +22,7 @@ from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outle
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 from storydiff.compare.quantities import _BOUND_LAST_WORDS, Quantity
 from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
-from storydiff.compare.sources import SPOKESPEOPLE, is_medium, is_named, source_key
+from storydiff.compare.sources import SPOKESPEOPLE, is_medium, is_named, source_key, transliterated
 
 CASUALTY_UNITS = frozenset(
     [
@@ -793,6 +793,8 @@ def attribution_divergences(
     for a, b in _attribution_candidates(story, keyed, same_facts):
         if story.voice[a.account] == story.voice[b.account] or aliases.same(keyed[a], keyed[b]):
             continue
+        if transliterated(keyed[a], keyed[b]):
+            continue  # one name in two spellings ("Mashnuq" / "Machnouk"): one source
         ca, cb = story.claim(a), story.claim(b)
         if keyed[b] in folded[a] or keyed[a] in folded[b]:
             continue  # both names in one sentence: who said what is told, not contested

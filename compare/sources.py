@@ -159,6 +159,22 @@ def fold(text: str) -> str:
     return re.sub(r"['’]s$", "", plain.lower()).strip(".,;:")
 
 
+def _skeleton(name: str) -> str:
+    """A name's consonants as transliterations share them: "Mashnuq" / "Machnouk" → "msnk",
+    "Qaddafi" / "Gadhafi" → "kdf" ("Kerris" / "Harris", "Johnson" / "Johnston" stay apart)."""
+    word = re.sub(r"[csz]h", "s", fold(name)).replace("kh", "k").replace("ph", "f")
+    word = re.sub(r"[aeiouyhw]", "", re.sub("[qcg]", "k", word).replace("z", "s"))
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def transliterated(a: str, b: str) -> bool:
+    """Two spellings of one name from another script ("Mashnuq" / "Machnouk"): same consonants, in order."""
+    if a == b or min(len(a), len(b)) < 5 or not (a.isalpha() and b.isalpha()):
+        return a == b
+    skeleton = _skeleton(a)
+    return len(skeleton) >= 3 and skeleton == _skeleton(b)
+
+
 @lru_cache(maxsize=TEXT_CACHE)
 def source_key(speaker: str | None) -> str | None:
     """The identity of a source string, or None when it names nobody (junk or absent)."""

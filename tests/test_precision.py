@@ -293,6 +293,9 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
         # a spokeswoman named in one article, "a council spokesperson" in the other: maybe one person
         ('"This budget is a betrayal of the harbour families," council spokeswoman Maya Brandt said.',
          '"This budget is a betrayal of the harbour families," a council spokesperson said.'),
+        # one name in two transliterations
+        ('"This budget is a betrayal of the harbour families," Minister Farid Qassemi said.',
+         '"This budget is a betrayal of the harbour families," Minister Farid Ghasemi said.'),
         # the other article names the first source too (a sentence earlier: the speaker misread)
         ('"This budget is a betrayal of the harbour families," Councillor Maya Brandt said.',
          'Maya Brandt spoke after Councillor Omar Feld. "This budget is a betrayal of the harbour families," '
