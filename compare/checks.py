@@ -883,7 +883,13 @@ def _uses_a_form(used: AbstractSet[str], terms: Sequence[str]) -> bool:
     """Words ``used`` (lower-cased) hold one of the terms in some form ("the Islamist militant
     group" where the other outlet says "Islamist militants"): the same wording, not a different frame."""
     stems = {_stem(t) for t in terms if " " not in t}
-    return bool(stems) and any(_stem(w) in stems for w in used)
+    roots = tuple(HEDGE_ROOTS[t] for t in terms if t in HEDGE_ROOTS)  # "purporting to show" / "purportedly showing"
+    return bool(stems) and any(_stem(w) in stems or (roots and w.startswith(roots)) for w in used)
+
+
+# hedges whose other forms hedge too ("alleged", "purporting", "supposed"); not "reported" or
+# "apparent", which most articles use for other things
+HEDGE_ROOTS = {"allegedly": "alleg", "purportedly": "purport", "supposedly": "suppos"}
 
 
 def _own_words(claim: Claim) -> str:

@@ -435,6 +435,15 @@ def test_a_hedge_on_who_said_it_is_not_framing_but_a_hedge_on_the_fact_is():
     assert "reportedly" in framing["summary"]
 
 
+def test_a_hedge_the_other_outlet_uses_in_another_form_is_the_same_wording():
+    rep = report(
+        f"A video purportedly showing the harbour master at the quay spread online on Monday. {FILLER_A}",
+        f"A video showing the harbour master at the quay spread online on Monday. "
+        f"The clip, purporting to come from the port, was shared widely. {FILLER_B}",
+    )
+    assert of_type(rep, "framing") == []
+
+
 def test_the_wire_services_neutral_word_for_fighters_is_not_framing():
     # "militants" is how the agencies describe armed fighters without a verdict; "terrorists" is a label
     neutral = report(
