@@ -664,10 +664,16 @@ def _only_statement(story: StoryView, refs: list[ClaimRef]) -> bool:
     return all(n == 1 for n in quoted.values())
 
 
+# a false start in a transcript: "it's not, it's kind of …" is "it's kind of …", not a negation
+_FALSE_START = re.compile(r"\b([\w'’]+\s+)(?:not|never)\s*[,—–-]+\s*\1", re.IGNORECASE)
+
+
 def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
     """One speaker's same statement quoted in words that differ in content inside the part both
     outlets quote (after normalisation; an excerpt, an ellipsis or a spelling of a name is agreement)."""
-    found = {r: max(story.claim(r).quotes, key=len) for r in group.members if story.claim(r).quotes}
+    found = {
+        r: _FALSE_START.sub(r"\1", max(story.claim(r).quotes, key=len)) for r in group.members if story.claim(r).quotes
+    }
     words = {r: quote_words(q) for r, q in found.items()}
     by_value: dict[tuple[str, ...], list[ClaimRef]] = {}
     for ref in found:

@@ -218,6 +218,19 @@ def test_cannot_can_not_and_cant_are_one_word():
     assert of_type(rep, "quote") == []
 
 
+def test_a_false_start_in_a_transcript_is_no_negation():
+    rep = report(  # "it's not, it's …": the speaker starts again, nothing is negated
+        f'Mayor Ortiz said "and it\'s not, it\'s a strong plan for the harbour wall." {FILLER_A}',
+        f'Mayor Ortiz said "and it\'s a strong plan for the harbour wall, one the whole town can back." {FILLER_B}',
+    )
+    assert of_type(rep, "quote") == []
+    negated = report(  # a negation the speaker does not take back still changes the quote
+        f'Mayor Ortiz said "and it\'s a budget that will protect every school in the district." {FILLER_A}',
+        f'Mayor Ortiz said "and it\'s a budget that may not protect every school in the district." {FILLER_B}',
+    )
+    assert len(of_type(negated, "quote")) == 1
+
+
 def test_it_reads_an_abbreviation_with_or_without_dots_as_one_word():
     assert quote_words("the F.B.I. and the U.N.") == quote_words("the FBI and the UN")
 
