@@ -220,7 +220,7 @@ def test_cannot_can_not_and_cant_are_one_word():
 
 def test_a_false_start_in_a_transcript_is_no_negation():
     rep = report(  # "it's not, it's …": the speaker starts again, nothing is negated
-        f'Mayor Ortiz said "and it\'s not, it\'s a strong plan for the harbour wall." {FILLER_A}',
+        f"Mayor Ortiz said \"and it's not, it's a strong plan for the harbour wall.\" {FILLER_A}",
         f'Mayor Ortiz said "and it\'s a strong plan for the harbour wall, one the whole town can back." {FILLER_B}',
     )
     assert of_type(rep, "quote") == []
