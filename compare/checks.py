@@ -890,7 +890,13 @@ def _uses_a_form(used: AbstractSet[str], terms: Sequence[str]) -> bool:
     group" where the other outlet says "Islamist militants"): the same wording, not a different frame."""
     stems = {_stem(t) for t in terms if " " not in t}
     roots = tuple(HEDGE_ROOTS[t] for t in terms if t in HEDGE_ROOTS)  # "purporting to show" / "purportedly showing"
-    return bool(stems) and any(_stem(w) in stems or (roots and w.startswith(roots)) for w in used)
+    loaded = tuple(t for t in terms if " " not in t and t not in FRAMING_HEDGES)
+    return bool(stems) and any(
+        _stem(w) in stems
+        or (roots and w.startswith(roots))
+        or (len(w) >= 5 and any(t.startswith(w) for t in loaded))  # "terror group" / "terrorists"
+        for w in used
+    )
 
 
 # hedges whose other forms hedge too ("alleged", "purporting", "supposed"); not "reported" or

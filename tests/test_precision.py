@@ -448,6 +448,14 @@ def test_a_hedge_on_who_said_it_is_not_framing_but_a_hedge_on_the_fact_is():
     assert "reportedly" in framing["summary"]
 
 
+def test_a_loaded_word_whose_root_the_other_outlet_uses_is_the_same_wording():
+    rep = report(
+        f"The terrorists behind the harbour bombing released a video on Monday. {FILLER_A}",
+        f"The group behind the harbour bombing released a video on Monday. The terror group is banned. {FILLER_B}",
+    )
+    assert of_type(rep, "framing") == []
+
+
 def test_a_hedge_the_other_outlet_uses_in_another_form_is_the_same_wording():
     rep = report(
         f"A video purportedly showing the harbour master at the quay spread online on Monday. {FILLER_A}",
