@@ -38,6 +38,15 @@ def of_type(rep: dict, kind: str) -> list[dict]:
     return [d for d in rep["divergences"] if d["type"] == kind]
 
 
+def items(kind: str, first: str, second: str) -> list[dict]:
+    """The items of one kind in a two-outlet story (each text followed by its outlet's filler)."""
+    return of_type(report(f"{first} {FILLER_A}", f"{second} {FILLER_B}"), kind)
+
+
+def framings(first: str, second: str) -> list[dict]:
+    return items("framing", first, second)
+
+
 # ---- the same-fact decision ------------------------------------------------------------------
 def test_it_scores_the_same_fact_above_and_different_facts_below_the_threshold():
     same = same_fact_score(
@@ -76,16 +85,10 @@ def test_running_counts_and_spans_far_apart_are_not_one_quantity():
         f"The ferry captain was arrested at the harbour nine days ago, police said. {FILLER_B}",
     )
     assert of_type(spans, "numeric") == []
-    scopes = report(  # one year's dead and fifteen years' dead, in sentences that align
-        f"Floods have killed some 2,000 people in the valley this year, the agency said. {FILLER_A}",
-        f"Floods have killed 13,000 people in the valley since 2009, the agency said. {FILLER_B}",
-    )
-    assert of_type(scopes, "numeric") == []
-    slip = report(  # the same figure with its scale word dropped is still one quantity
-        f"The harbour deal is worth $800 million, the council said. {FILLER_A}",
-        f"The harbour deal is worth $800, the council said. {FILLER_B}",
-    )
-    assert len(of_type(slip, "numeric")) == 1
+    floods = "Floods have killed {} people in the valley {}, the agency said."  # one year's dead, fifteen years'
+    assert items("numeric", floods.format("some 2,000", "this year"), floods.format("13,000", "since 2009")) == []
+    deal = "The harbour deal is worth {}, the council said."  # a scale word dropped: still one quantity
+    assert len(items("numeric", deal.format("$800 million"), deal.format("$800"))) == 1
     close = report(  # spans of one thing a little apart still differ
         f"The harbour was closed for six days after the storm, the council said. {FILLER_A}",
         f"The harbour was closed for nine days after the storm, the council said. {FILLER_B}",
@@ -219,16 +222,13 @@ def test_cannot_can_not_and_cant_are_one_word():
 
 
 def test_a_false_start_in_a_transcript_is_no_negation():
-    rep = report(  # "it's not, it's …": the speaker starts again, nothing is negated
-        f"Mayor Ortiz said \"and it's not, it's a strong plan for the harbour wall.\" {FILLER_A}",
-        f'Mayor Ortiz said "and it\'s a strong plan for the harbour wall, one the whole town can back." {FILLER_B}',
-    )
-    assert of_type(rep, "quote") == []
-    negated = report(  # a negation the speaker does not take back still changes the quote
-        f'Mayor Ortiz said "and it\'s a budget that will protect every school in the district." {FILLER_A}',
-        f'Mayor Ortiz said "and it\'s a budget that may not protect every school in the district." {FILLER_B}',
-    )
-    assert len(of_type(negated, "quote")) == 1
+    said = 'Mayor Ortiz said "and it\'s {}."'
+    # "it's not, it's …": the speaker starts again, nothing is negated
+    restart = said.format("not, it's a strong plan for the harbour wall")
+    assert items("quote", restart, said.format("a strong plan for the harbour wall, one the whole town can back")) == []
+    # a negation the speaker does not take back still changes the quote
+    budget = "a budget that {} protect every school in the district"
+    assert len(items("quote", said.format(budget.format("will")), said.format(budget.format("may not")))) == 1
 
 
 def test_it_reads_an_abbreviation_with_or_without_dots_as_one_word():
@@ -401,17 +401,12 @@ def test_it_ignores_loaded_words_inside_quotes_and_hedges_on_both_sides():
     assert of_type(hedged, "framing") == []
 
 
+TRUCE = "The army agreed a truce with {} in the northern hills on Friday."
+
+
 def test_a_loaded_word_the_other_outlet_uses_in_another_form_is_the_same_wording():
-    same = report(
-        f"The army agreed a truce with Islamist terrorists in the northern hills on Friday. {FILLER_A}",
-        f"The army agreed a truce with the Islamist terrorist group in the northern hills on Friday. {FILLER_B}",
-    )
-    assert of_type(same, "framing") == []
-    other = report(
-        f"The army agreed a truce with Islamist terrorists in the northern hills on Friday. {FILLER_A}",
-        f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. {FILLER_B}",
-    )
-    [framing] = of_type(other, "framing")
+    assert framings(TRUCE.format("Islamist terrorists"), TRUCE.format("the Islamist terrorist group")) == []
+    [framing] = framings(TRUCE.format("Islamist terrorists"), TRUCE.format("the Islamist rebel group"))
     assert "terrorists" in framing["summary"]
 
 
@@ -435,43 +430,28 @@ def test_framing_needs_wording_the_other_article_never_uses_and_is_no_verdict_on
 
 
 def test_a_hedge_on_who_said_it_is_not_framing_but_a_hedge_on_the_fact_is():
-    on_the_saying = report(  # "reportedly reads": passed on second-hand, the words are the same
-        f'The note left at the harbour gate reportedly reads: "the wall will be rebuilt before winter." {FILLER_A}',
-        f'The note left at the harbour gate reads: "the wall will be rebuilt before winter." {FILLER_B}',
-    )
-    assert of_type(on_the_saying, "framing") == []
-    on_the_fact = report(
-        f"The council reportedly plans to sell the old harbour wall to a developer before winter. {FILLER_A}",
-        f"The council plans to sell the old harbour wall to a developer before winter. {FILLER_B}",
-    )
-    [framing] = of_type(on_the_fact, "framing")
+    # "reportedly reads": passed on second-hand, the words are the same
+    note = 'The note left at the harbour gate {}: "the wall will be rebuilt before winter."'
+    assert framings(note.format("reportedly reads"), note.format("reads")) == []
+    plan = "The council {} to sell the old harbour wall to a developer before winter."
+    [framing] = framings(plan.format("reportedly plans"), plan.format("plans"))
     assert "reportedly" in framing["summary"]
 
 
 def test_a_loaded_word_whose_root_the_other_outlet_uses_is_the_same_wording():
-    rep = report(
-        f"The terrorists behind the harbour bombing released a video on Monday. {FILLER_A}",
-        f"The group behind the harbour bombing released a video on Monday. The terror group is banned. {FILLER_B}",
-    )
-    assert of_type(rep, "framing") == []
+    video = "The {} behind the harbour bombing released a video on Monday."
+    assert framings(video.format("terrorists"), video.format("group") + " The terror group is banned.") == []
 
 
 def test_a_hedge_the_other_outlet_uses_in_another_form_is_the_same_wording():
-    rep = report(
-        f"A video purportedly showing the harbour master at the quay spread online on Monday. {FILLER_A}",
-        f"A video showing the harbour master at the quay spread online on Monday. "
-        f"The clip, purporting to come from the port, was shared widely. {FILLER_B}",
-    )
-    assert of_type(rep, "framing") == []
+    clip = "A video {} the harbour master at the quay spread online on Monday."
+    also = " The clip, purporting to come from the port, was shared widely."
+    assert framings(clip.format("purportedly showing"), clip.format("showing") + also) == []
 
 
 def test_the_wire_services_neutral_word_for_fighters_is_not_framing():
     # "militants" is how the agencies describe armed fighters without a verdict; "terrorists" is a label
-    neutral = report(
-        f"The army agreed a truce with Islamist militants in the northern hills on Friday. {FILLER_A}",
-        f"The army agreed a truce with the Islamist rebel group in the northern hills on Friday. {FILLER_B}",
-    )
-    assert of_type(neutral, "framing") == []
+    assert framings(TRUCE.format("Islamist militants"), TRUCE.format("the Islamist rebel group")) == []
 
 
 # ---- entity ----------------------------------------------------------------------------------
