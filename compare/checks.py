@@ -62,12 +62,11 @@ SAME_SPEAKER_SHARE = 0.3  # a named person quoted once in each article: a looser
 FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
 LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
-    "humiliating", "humiliation", "capitulation", "lies", "thugs", "mob", "chaos",
+    "humiliating", "humiliation", "capitulation", "speculation", "lies", "thugs", "mob", "chaos",
     "chaotic", "disastrous", "catastrophic", "slaughter", "massacre", "scandal", "reckless", "brazen",
     "aggressor", "warmonger", "terrorists", "witch hunt", "meltdown", "bloodbath",
 )  # fmt: skip
 # ("militants" is the wire services' neutral word for armed fighters, not a label: "terrorists" is;
-# "speculation" is how news names unconfirmed talk, as "suggestions" or "rumours" do;
 # "fake" and "hoax" are verdicts on what is true, not wording: a story debunking a hoax says so, and
 # the outlets that ran the hoax are contradicted, not framed differently)
 FRAMING = re.compile(r"\b(" + "|".join(re.escape(t) for t in FRAMING_HEDGES + LOADED_TERMS) + r")\b", re.I)
