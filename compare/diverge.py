@@ -250,6 +250,8 @@ def _denials(story: StoryView) -> list[Divergence]:
             score = story.text_same_fact(clause, claim.text)
             if score < SAME_FACT:
                 continue
+            if _tells_both(story, denied, ref, other, clause):
+                continue  # one of the two outlets carries the claim and its denial: they do not disagree
             start = story.claim(ref).span[0]
             evidence = (
                 story.evidence(ref, "denied", [(start + match.start(), start + match.end())]),
@@ -262,6 +264,40 @@ def _denials(story: StoryView) -> list[Divergence]:
             out.append(Divergence("contradiction", severity, accounts, evidence, summary, story.group_of(ref)))
             break  # one stated counterpart per denial
     return out
+
+
+def _denial(story: StoryView, denied: dict[ClaimRef, re.Match], ref: ClaimRef) -> bool:
+    """The claim reports a denial: "X denied that …", or a denial without its clause ("DHS denied
+    Hunter's claim", "… has unequivocally denied it")."""
+    if ref in denied:
+        return True
+    stance = event_stance(story.claim(ref).text)
+    return stance is not None and stance.event == "assent" and not stance.proceeds
+
+
+def _tells_both(
+    story: StoryView, denied: dict[ClaimRef, re.Match], ref: ClaimRef, other: ClaimRef, clause: str
+) -> bool:
+    """Either voice carries the denied clause and its denial both, so the two do not disagree:
+    the denying voice also states the clause (not negated) in another claim, or the stating voice
+    also reports the denial (a denial of the same clause, or one aligned with a denial of the
+    denying voice)."""
+    voice, stater = story.voice[ref.account], story.voice[other.account]
+    groups = {
+        story.group_of(r)
+        for r in story.claims
+        if story.voice[r.account] == voice and story.group_of(r) is not None and _denial(story, denied, r)
+    }
+    for own, claim in story.claims.items():
+        if story.voice[own.account] == voice and own not in denied:
+            plain = not (claim.negated or DENIAL_FRAME.search(claim.text))
+            if plain and story.text_same_fact(clause, claim.text) >= SAME_FACT:
+                return True  # the denying voice states the clause too (as someone's claim)
+        elif story.voice[own.account] == stater and _denial(story, denied, own):
+            same = own in denied and story.text_same_fact(denied[own].group("p"), clause) >= SAME_FACT
+            if story.group_of(own) in groups or same:
+                return True  # the stating voice reports the denial too
+    return False
 
 
 def _informative(claim: Claim) -> bool:

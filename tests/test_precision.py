@@ -387,6 +387,22 @@ def test_it_reports_a_denial_against_the_claim_it_denies():
     assert {c["value"] for c in contradiction["claims"]} == {"denied", "stated"}
 
 
+def test_a_denial_both_outlets_report_is_no_contradiction_between_them():
+    # the stating outlet quotes the claim and reports the denial too (aligned with the other's denial)
+    denial = "The port authority denied that the ferry crew ignored the storm warning on Friday night."
+    told_both = (
+        "The ferry crew ignored the storm warning on Friday night, two passengers told reporters. "
+        "The port authority denied the passengers' account on Saturday."
+    )
+    alone = report(f"{denial} {FILLER_A}", f"{told_both.split('. ')[0]}. {FILLER_B}")
+    assert len(of_type(alone, "contradiction")) == 1  # the control: one outlet states, the other denies
+    both = report(
+        f"{denial} The port authority denied the passengers' account on Saturday. {FILLER_A}",
+        f"{told_both} {FILLER_B}",
+    )
+    assert of_type(both, "contradiction") == []
+
+
 # ---- framing ---------------------------------------------------------------------------------
 def test_it_ignores_loaded_words_inside_quotes_and_hedges_on_both_sides():
     quoted = report(
