@@ -13,9 +13,12 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 import feedparser
+import feedparser.mixin
+import feedparser.urls
 
 from storydiff.errors import ParseError
 from storydiff.ingest.items import Item, ParsedFeed, best_body
@@ -25,6 +28,22 @@ from storydiff.ingest.text import html_to_text
 from storydiff.ingest.urls import canonical_url
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
+
+# feedparser joins the base URI with itself at every start tag (to keep it absolute and of a safe
+# scheme): two pure string functions called with the same few arguments tens of thousands of times
+# per feed, ~14 % of its parse time here. Their answers are memoised for its parser (same answers).
+URL_JOIN_CACHE = 1024
+_safe_absolute_uri = lru_cache(maxsize=URL_JOIN_CACHE)(feedparser.urls.make_safe_absolute_uri)
+_joined_uri = lru_cache(maxsize=URL_JOIN_CACHE)(feedparser.urls._urljoin)
+
+
+def _memoised_url_joins(on: bool = True) -> None:
+    """Install (or remove) the memoised URL joins in feedparser's parser module."""
+    feedparser.mixin.make_safe_absolute_uri = _safe_absolute_uri if on else feedparser.urls.make_safe_absolute_uri
+    feedparser.mixin._urljoin = _joined_uri if on else feedparser.urls._urljoin
+
+
+_memoised_url_joins()
 # Benign feedparser "bozo" reasons: the document parsed fine, only metadata was off.
 BENIGN_BOZO = ("NonXMLContentType", "CharacterEncodingOverride")
 # Month abbreviations of non-English RFC 822-style dates ("Seg, 24 Set 2018 19:42:40 -0300").

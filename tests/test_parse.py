@@ -275,3 +275,37 @@ def test_language_model_loads_compressed_when_the_cache_cannot_be_written(tmp_pa
     identifier = langmodel.load_identifier()
     assert identifier.nb_ptc.flags.writeable  # read as py3langid does, not mapped
     assert identifier.classify("The foreign ministers met in Budapest on Thursday")[0] == "en"
+
+
+def test_memoised_url_joins_give_feedparser_the_same_answers(shared_data):
+    """feedparser's URL joins are memoised for its parser: every feed of its own edge-case corpus
+    (xml:base, relative links, unsafe schemes, broken markup) and the real news feeds parse to the
+    same result with and without the memo."""
+    import feedparser
+
+    from storydiff.ingest import parse as parse_module
+
+    files = sorted(
+        p
+        for folder in ("feedparser-test-feeds", "rss-feeds-real")
+        for p in (shared_data / folder).rglob("*")
+        if p.is_file() and p.name != "README.md"
+    )
+    assert len(files) > 2000
+
+    def parsed(body: bytes) -> str:
+        result = feedparser.parse(
+            body, response_headers={"content-location": "http://127.0.0.1/feeds/x.xml"}, resolve_relative_uris=True
+        )
+        return repr((result.get("feed"), result.get("entries"), result.get("bozo")))
+
+    bodies = [p.read_bytes() for p in files]
+    memoised = [parsed(b) for b in bodies]
+    parse_module._memoised_url_joins(False)
+    try:
+        plain = [parsed(b) for b in bodies]
+    finally:
+        parse_module._memoised_url_joins(True)
+    differ = [str(p) for p, a, b in zip(files, memoised, plain, strict=True) if a != b]
+    assert differ == []
+    assert parse_module._safe_absolute_uri.cache_info().hits > 0
