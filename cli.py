@@ -213,10 +213,18 @@ def feeds_export(as_opml: bool, output: Path | None, with_secrets: bool) -> None
 @click.option("--once", is_flag=True, hidden=True, help="Accepted for compatibility: ingest always runs once.")
 @click.option("--all", "all_feeds", is_flag=True, help="Refresh every feed, due or not.")
 @click.option("--no-fulltext", is_flag=True, help="Skip fetching article pages of summary-only items.")
-def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
+@click.option(
+    "--through",
+    type=click.Choice(["ingest", "cluster", "compare", "alerts"]),
+    default="alerts",
+    show_default=True,
+    help="Stop after this step; the next run (or the service) does the rest.",
+)
+def ingest(once: bool, all_feeds: bool, no_fulltext: bool, through: str) -> None:
     """Run the pipeline once: refresh due feeds (progress bar, per-feed summary), extract full
-    text, cluster new articles into stories, recompute stale reports. Exit status 1 when every
-    feed of the run failed (some failing is 0: their errors are in the summary)."""
+    text, cluster new articles into stories, recompute stale reports, match them against alert
+    subscriptions (`--through` stops earlier). Exit status 1 when every feed of the run failed
+    (some failing is 0: their errors are in the summary)."""
     from sqlalchemy import select
 
     from storydiff.ingest.refresh import due_feed_ids
@@ -234,9 +242,16 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
 
         with Progress(console=err_console, transient=True, refresh_per_second=4) as progress:
             task = progress.add_task("fetching feeds", total=len(ids))
-            run = run_once(factory, ids, fulltext=fulltext, on_result=lambda _: progress.advance(task), one_shot=True)
+            run = run_once(
+                factory,
+                ids,
+                fulltext=fulltext,
+                on_result=lambda _: progress.advance(task),
+                through=through,
+                one_shot=True,
+            )
     else:
-        run = run_once(factory, ids, fulltext=fulltext, one_shot=True)
+        run = run_once(factory, ids, fulltext=fulltext, through=through, one_shot=True)
     results = run.refreshed
     out = make_console()
     # the table lists the feeds with something to say (items stored, a warning, an error); the
@@ -277,11 +292,17 @@ def ingest(once: bool, all_feeds: bool, no_fulltext: bool) -> None:
     )
     if run.fulltext:
         out.print("full text: " + ", ".join(f"{v} {k}" for k, v in sorted(run.fulltext.items())))
-    c = run.clustering
-    out.print(
-        f"stories: {c.articles} articles clustered, {c.new_stories} new stories, {c.merged} merged, {c.closed} closed"
-    )
-    out.print(f"reports: {len(run.compared)} stories compared")
+    steps = ("ingest", "cluster", "compare", "alerts")
+    if steps.index(through) >= 1:
+        c = run.clustering
+        out.print(
+            f"stories: {c.articles} articles clustered, {c.new_stories} new stories, {c.merged} merged, "
+            f"{c.closed} closed"
+        )
+    if steps.index(through) >= 2:
+        out.print(f"reports: {len(run.compared)} stories compared")
+    if through != "alerts":
+        out.print(f"stopped after {through}: the next run or the service does the rest")
     if results and failed == len(results):  # a run where nothing could be fetched is a failure
         from storydiff.pipeline import all_failed_message
 

@@ -239,7 +239,12 @@ def storydiff_bin() -> Path:
 
 
 def run_storydiff(
-    urls: list[str], workdir: Path, server: ConditionalServer, no_fulltext_flag: bool, exe_path: Path | None = None
+    urls: list[str],
+    workdir: Path,
+    server: ConditionalServer,
+    no_fulltext_flag: bool,
+    exe_path: Path | None = None,
+    through: str | None = None,
 ) -> tuple[Measure, Measure, str]:
     """STORYDIFF_FULLTEXT=0: the feed text is the article (nothing to fetch from 127.0.0.1), so every
     article is clustered and compared in the same run. With ``--no-fulltext`` instead (the issue's
@@ -259,9 +264,11 @@ def run_storydiff(
     opml.write_text(f'<?xml version="1.0"?><opml version="2.0"><head/><body>{outlines}</body></opml>')
     subprocess.run([exe, "feeds", "import", str(opml)], env=env, check=True, capture_output=True, cwd=workdir)
     command = [exe, "ingest", "--once", "--all"] + (["--no-fulltext"] if no_fulltext_flag else [])
+    command += ["--through", through] if through else []
     cold = measure(command, env, workdir)
-    clustered = next(line.split()[1] for line in cold.output.splitlines() if line.startswith("stories: "))
-    compared = next(line.split()[1] for line in cold.output.splitlines() if line.startswith("reports: "))
+    lines = cold.output.splitlines()
+    clustered = next((line.split()[1] for line in lines if line.startswith("stories: ")), "0")
+    compared = next((line.split()[1] for line in lines if line.startswith("reports: ")), "0")
     server.reset_counts()
     rerun = measure(command, env, workdir)
     stats = subprocess.run([exe, "stats", "--json"], env=env, check=True, capture_output=True, cwd=workdir)
@@ -378,7 +385,9 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=120)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument(
-        "--only", default="feedparser,reader,newsboat,storydiff,storydiff-nofulltext", help="comma-separated systems"
+        "--only",
+        default="feedparser,reader,newsboat,storydiff,storydiff-ingest,storydiff-nofulltext",
+        help="comma-separated systems",
     )
     parser.add_argument("--json", dest="json_out", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
@@ -399,6 +408,11 @@ def main() -> None:
         System("reader", "reader (Python, feedparser + SQLite), workers=8"),
         System("newsboat", "newsboat (C++), -x reload, reload-threads 2"),
         System("storydiff", "storydiff ingest --once --all, STORYDIFF_FULLTEXT=0 (every article clustered, compared)"),
+        System(
+            "storydiff-ingest",
+            "storydiff ingest --once --all --through ingest, STORYDIFF_FULLTEXT=0 (the part the readers do: fetch, "
+            "parse, store, languages, wire copies; clustering and reports left to the next run)",
+        ),
         System(
             "storydiff-nofulltext",
             "storydiff ingest --once --all --no-fulltext (summary-only articles left waiting for their page)",
@@ -440,6 +454,8 @@ def main() -> None:
                     cold, rerun, note = run_newsboat(urls, tmp, server)
                 elif system.name == "baseline":
                     cold, rerun, note = run_storydiff(urls, tmp, server, False, args.baseline)
+                elif system.name == "storydiff-ingest":
+                    cold, rerun, note = run_storydiff(urls, tmp, server, False, through="ingest")
                 else:
                     cold, rerun, note = run_storydiff(urls, tmp, server, system.name == "storydiff-nofulltext")
                 counts = server.reset_counts()
@@ -477,7 +493,7 @@ def main() -> None:
             f"{cold['rss_mb']:.0f} MB | "
             + (f"{rerun['wall']:.2f} s | {rerun['cpu']:.2f} | {rerun['rss_mb']:.0f} MB |" if rerun else "— | | |")
         )
-    for own in ("storydiff", "storydiff-nofulltext"):
+    for own in ("storydiff", "storydiff-ingest", "storydiff-nofulltext"):
         if own not in figures:
             continue
         ours = figures[own]
@@ -495,6 +511,7 @@ def main() -> None:
                 parts.append(
                     f"{phase}: wall {a['wall'] / b['wall']:.2f}×, CPU {a['cpu'] / b['cpu']:.2f}×, "
                     f"RSS {a['rss_mb'] / b['rss_mb']:.2f}×"
+                    + (f" (items/s {b['wall'] / a['wall']:.2f}× the peer's)" if phase == "cold" else "")
                 )
             print(f"  vs {name:<10} " + "; ".join(parts))
     for system in systems:

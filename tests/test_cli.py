@@ -83,6 +83,23 @@ def test_ingest_summary_lists_only_feeds_with_something_to_say(db, feed_server):
     assert "1 feeds with nothing new: 1 not modified" in second
 
 
+def test_ingest_through_a_step_leaves_the_rest_to_the_next_run(db, feed_server, monkeypatch):
+    monkeypatch.setenv("STORYDIFF_FULLTEXT", "0")  # the feed's text is the article: nothing waits for a page
+    items = [
+        {"title": f"Harbour ferry strike enters day {n}", "link": f"http://ex.com/{n}", "description": "Ferries stop."}
+        for n in range(3)
+    ]
+    run("feeds", "add", feed_server.add("/a", rss(items)), "--outlet", "A")
+    first = run("ingest", "--all", "--through", "ingest")
+    assert first.exit_code == 0 and "1 feeds: 3 new" in first.output
+    assert "stopped after ingest" in first.output and "stories:" not in first.output
+    assert json.loads(run("stats", "--json").output)["stories"] == 0  # stored, not clustered yet
+    second = run("ingest", "--all", "--through", "cluster")  # the next run clusters them
+    assert "stories: 3 articles clustered" in second.output and "reports:" not in second.output
+    assert json.loads(run("stats", "--json").output)["stories"] >= 1
+    assert run("ingest", "--through", "nowhere").exit_code == 2  # an unknown step is a usage error
+
+
 def test_console_script_is_installed(tmp_path):
     env = {**os.environ, "STORYDIFF_DATA_DIR": str(tmp_path)}
     out = subprocess.run(
