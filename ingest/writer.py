@@ -229,11 +229,20 @@ def identify_pending_languages(session: Session) -> int:
     from storydiff.ingest.language import detect_language
 
     done = 0
+    known: dict[bytes, str | None] = {}  # a text seen in this run (a wire copy in many feeds) is identified once
     while True:
         rows = _first_versions(session, Article.language == PENDING_LANGUAGE, LANGUAGE_BATCH, Version.summary)
         if not rows:
             return done
-        found = [{"i": aid, "l": detect_language(f"{title}. {summary or text}")} for aid, title, text, summary in rows]
+        found = []
+        for aid, title, text, summary in rows:
+            sample = f"{title}. {summary or text}"
+            key = hashlib.blake2b(sample.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if key not in known:
+                if len(known) >= LANGUAGE_BATCH:
+                    known.clear()  # bounded: the digests of one batch's texts at most
+                known[key] = detect_language(sample)
+            found.append({"i": aid, "l": known[key]})
         table = Article.__table__
         session.connection().execute(
             table.update().where(table.c.id == bindparam("i")).values(language=bindparam("l")), found
