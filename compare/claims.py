@@ -28,13 +28,16 @@ REPORTING = (
 )
 _SOURCE = r"(?<!\w)(?:[A-Z][\w.'’-]*|a|an|the|two|three|several|senior|top|US|U\.S\.)(?:[ \-][\w.'’-]+){0,7}?"
 # "X said", "X told reporters", "X said on Tuesday"
-_SUBJECT_VERB = re.compile(rf"(?P<src>{_SOURCE})\s+(?:has\s+|had\s+|also\s+)?(?P<verb>{REPORTING})\b")
+_SUBJECT_VERB = re.compile(rf"(?P<src>{_SOURCE})\s+(?:(?:has|have|had|also)\s+){{0,2}}(?P<verb>{REPORTING})\b")
 # ", said X." / "said X," (inverted)
 _VERB_SUBJECT = re.compile(
     rf"[,”\"]\s*(?P<verb>{REPORTING})\s+(?P<src>(?:the\s+|a\s+)?[A-Z][\w.'’-]*(?:[ \-][\w.'’-]+){{0,6}}?)\s*[.,;]"
 )
 _ACCORDING = re.compile(r"\b(?i:according to)\s+(?P<src>(?:the\s+|a\s+)?[\w.'’ -]{2,80}?)\s*(?:[,.;]|$)")
 _QUOTE = re.compile(r"“([^”]{2,})”|\"([^\"]{2,})\"|‘([^’]{3,}?)’(?=[\s,.;:!?]|$)")
+# a party and state tag between a lawmaker's name and the speech verb: "Sen. Tim Kaine (D-Va.) said",
+# "Mitch McConnell, R-Ky., said", "David Long (R) said" — blanked before looking for the source
+_PARTY = re.compile(r"\s?\((?:[RDI]|[RDI]-[A-Z][\w.]*(?: [A-Z][\w.]*)?)\)|,\s[RDI]-[A-Z][\w.]*(?: [A-Z][\w.]*)?,(?=\s)")
 _PRONOUN_SPEECH = re.compile(
     rf"^(?:He|She)\s+(?:also\s+)?(?:{REPORTING})\b|[,”\"]\s*(?:he|she)\s+(?:{REPORTING})\s*[.,;]"
 )
@@ -201,6 +204,8 @@ def find_speaker(sentence: str, words: frozenset[str] | None = None) -> str | No
     outside = sentence
     if "“" in sentence or '"' in sentence or "‘" in sentence:  # a verb inside a quote is not attribution
         outside = _QUOTE.sub(lambda m: " " * len(m.group()), sentence)
+    if "(" in outside or "-" in outside:
+        outside = _PARTY.sub(lambda m: " " * len(m.group()), outside)
     for pattern in (_ACCORDING, _VERB_SUBJECT) if "according to" in lowered else (_VERB_SUBJECT,):
         match = pattern.search(outside)
         if match and not (pattern is _VERB_SUBJECT and match.group("verb") in ("told", "tells")):
@@ -252,13 +257,14 @@ _MARK = re.compile(r"[“”\"]")
 _FRAGMENT_WORDS = 3  # a piece of a quotation shorter than this is not compared as a quote
 
 
-def _open_quotation(sentence: str, was_open: bool) -> tuple[bool, tuple[str, ...]]:
-    """Whether a quotation is still open after this sentence, and the pieces of a quotation that
-    runs over sentences that this sentence carries: the words before the closing mark when it
-    starts inside one, the words after the opening mark when it does not close ("“A. B,” X said":
-    "A." and "B,"). Curly and straight marks both count (outlets mix them: “… own.")."""
+def _open_quotation(sentence: str, was_open: bool) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """Whether a quotation is still open after this sentence, the pieces of a quotation that
+    runs over sentences that this sentence carries (the words before the closing mark when it
+    starts inside one, the words after the opening mark when it does not close: "“A. B,” X said":
+    "A." and "B,"), and the quotations that open and close inside it. Curly and straight marks
+    both count (outlets mix them: “… own.")."""
     open_at: int | None = 0 if was_open else None
-    pieces = []
+    pieces, closed = [], []
     for mark in _MARK.finditer(sentence):
         kind = mark.group()
         if kind == '"':  # a straight mark opens before a word and closes after one ("… he said" … ")
@@ -276,11 +282,15 @@ def _open_quotation(sentence: str, was_open: bool) -> tuple[bool, tuple[str, ...
         else:
             if open_at == 0 and was_open:
                 pieces.append(sentence[: mark.start()])  # the end of a quotation opened earlier
+            elif len(sentence[open_at : mark.start()].strip()) >= 2:
+                closed.append(sentence[open_at : mark.start()].strip())
             open_at = None
     if open_at is not None:
         pieces.append(sentence[open_at:])  # a quotation that goes on past this sentence
-    return open_at is not None, tuple(
-        p.strip(" ,;:—-") for p in pieces if len(p.split()) >= _FRAGMENT_WORDS and p.strip(" ,;:—-")
+    return (
+        open_at is not None,
+        tuple(p.strip(" ,;:—-") for p in pieces if len(p.split()) >= _FRAGMENT_WORDS and p.strip(" ,;:—-")),
+        tuple(closed),
     )
 
 
@@ -296,11 +306,13 @@ def extract_claims(text: str) -> list[Claim]:
             quote_open = False  # a new paragraph: a quotation that goes on opens again with a mark
         last_end = end
         was_open = quote_open
-        quote_open, pieces = (
-            _open_quotation(sentence, was_open) if was_open or '"' in sentence or "“" in sentence else (False, ())
+        quote_open, pieces, closed = (
+            _open_quotation(sentence, was_open) if was_open or '"' in sentence or "“" in sentence else (False, (), ())
         )
         if was_open:  # starts inside a quotation: its marks pair from the sentence's start
             quotes = pieces
+        elif '"' in sentence and ("“" in sentence or "”" in sentence):
+            quotes = closed + pieces  # marks mixed (“… own," he said): paired by where they stand
         else:
             quotes = (
                 tuple(next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(sentence))

@@ -34,6 +34,12 @@ from storydiff.compare.claims import extract_claims, split_sentences
         ),
         # a source starts at a word: not "an Maya Brandt" cut from "spokeswoman"
         ("The harbour will reopen, council spokeswoman Maya Brandt said.", "Maya Brandt"),
+        # a lawmaker's party and state between the name and the verb
+        ("“The port stays open,” Sen. Dana Whitfield (D-Ore.) said on Monday.", "Sen. Dana Whitfield"),
+        ("“The port stays open,” Rep. Tom Arlen, R-Ky., said in a statement.", "Rep. Tom Arlen"),
+        ("“The port stays open,” council leader Jo Marsh (R) told reporters.", "Jo Marsh"),
+        # "have" / "also have" before the verb belongs to the verb, not to the source
+        ("More than a dozen mayors also have said they will stay away.", "More than a dozen mayors"),
         ("Rubio and Lavrov spoke by phone on Monday.", None),
         ("He said “they said no”.", None),
     ],
@@ -52,6 +58,9 @@ def test_speaker(sentence, speaker):
         ("Trump said he did not want “a wasted meeting.”", ("a wasted meeting.",)),
         ("He called it ‘a fiasco’ and left.", ("a fiasco",)),
         ("The minister's aide didn't comment.", ()),
+        # outlets mix curly and straight marks: each pair is found by where its marks stand
+        ('“We will rebuild the wall," Ortiz said.', ("We will rebuild the wall,",)),
+        ('He called it "a fiasco” and said “we lost a year."', ("a fiasco", "we lost a year.")),
     ],
 )
 def test_quotes(sentence, quotes):
