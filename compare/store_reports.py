@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,17 +28,26 @@ if TYPE_CHECKING:
     from storydiff.compare.report import StoryArticle
 
 MAX_STORY_ARTICLES = 200  # a report compares at most the newest 200 articles of a story
+STORE_CHUNK = 50  # stale reports built, then stored in one transaction, this many at a time
 
 
-def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
+def stories_articles(session: Session, story_ids: Sequence[int]) -> dict[int, list[StoryArticle]]:
+    """Each story's articles as the report compares them (each member's newest version, the newest
+    MAX_STORY_ARTICLES members), for many stories in one query."""
     from storydiff.compare.report import StoryArticle  # the comparison stack loads when a report is built
 
     # each member's newest version by a correlated lookup on (article_id, seq): a grouped subquery
     # over every version (newest_versions()) made SQLite aggregate the whole table once per story
     later = aliased(Version)
     newest = select(func.max(later.seq)).where(later.article_id == Article.id).scalar_subquery()
-    rows = session.execute(  # columns, not ORM objects: a member's MinHash alone is 1 KB, and nothing here is written
-        select(
+    rank = (
+        func.row_number()
+        .over(partition_by=Membership.story_id, order_by=(Article.published.desc(), Article.id.desc()))
+        .label("rank")
+    )
+    members = (
+        select(  # columns, not ORM objects: a member's MinHash alone is 1 KB, and nothing here is written
+            Membership.story_id,
             Article.id,
             Outlet.name,
             Version.title,
@@ -47,28 +57,86 @@ def story_articles(session: Session, story_id: int) -> list[StoryArticle]:
             Outlet.kind,
             Outlet.country,
             Article.original_id,
+            rank,
         )
         .join(Membership, Membership.article_id == Article.id)
         .join(Version, (Version.article_id == Article.id) & (Version.seq == newest))
         .join(Outlet, Outlet.id == Article.outlet_id)
-        .where(Membership.story_id == story_id)
-        .order_by(Article.published.desc(), Article.id.desc())
-        .limit(MAX_STORY_ARTICLES)
+        .where(Membership.story_id.in_(sorted(set(story_ids))))
+        .subquery()
+    )
+    rows = session.execute(
+        select(members)
+        .where(members.c.rank <= MAX_STORY_ARTICLES)
+        .order_by(members.c.story_id, members.c.published.desc(), members.c.id.desc())
     ).all()
-    return [
-        StoryArticle(
-            id=article_id,
-            outlet=outlet,
-            title=title,
-            text=text,
-            published=published,
-            url=redact_url(url) if url else url,  # reports and alerts show it
-            kind=kind,
-            country=country,
-            original_id=original_id,
+    found: dict[int, list[StoryArticle]] = {}
+    for story_id, article_id, outlet, title, text, published, url, kind, country, original_id, _ in rows:
+        found.setdefault(story_id, []).append(
+            StoryArticle(
+                id=article_id,
+                outlet=outlet,
+                title=title,
+                text=text,
+                published=published,
+                url=redact_url(url) if url else url,  # reports and alerts show it
+                kind=kind,
+                country=country,
+                original_id=original_id,
+            )
         )
-        for article_id, outlet, title, text, published, url, kind, country, original_id in rows
+    return found
+
+
+def _build(session: Session, stories: dict[int, str], now: datetime | None = None) -> list[tuple[int, dict, datetime]]:
+    """The reports of these stories (id → title), as of when their articles were read."""
+    from storydiff.compare import embed
+    from storydiff.compare.report import build_report
+
+    semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
+    # a report is as of when its articles were read: a version fetched after this is newer than it
+    read_at = now or datetime.now(UTC)
+    articles = stories_articles(session, list(stories))
+    return [
+        (sid, build_report(articles.get(sid, []), story_id=sid, title=title, semantic=semantic), read_at)
+        for sid, title in stories.items()
     ]
+
+
+def _store(session: Session, built: list[tuple[int, dict, datetime]], index: bool) -> None:
+    """Store the reports and commit. Two workers may compute one story at once (a clustering run
+    re-queues it while it is being computed). The stories' rows are locked to store, in id order
+    (PostgreSQL; SQLite has one writer anyway), so they store one after the other, and a report read
+    from older data than the stored one is not stored over it: the last to finish is not always
+    the newest."""
+    ids = sorted(sid for sid, _, _ in built)
+    locked = session.scalars(select(Story).where(Story.id.in_(ids)).order_by(Story.id).with_for_update()).all()
+    stories = {story.id: story for story in locked}
+    stored = select(Report).where(Report.story_id.in_(ids)).execution_options(populate_existing=True)
+    rows = {row.story_id: row for row in session.scalars(stored)}  # as stored now, not as this session last saw them
+    for story_id, report, read_at in built:
+        story = stories.get(story_id)
+        if story is None:
+            continue  # merged into another while it was being computed: the survivor is recomputed
+        row = rows.get(story_id)
+        if row is not None:
+            if row.computed_at is not None and row.schema == SCHEMA_VERSION and _utc(row.computed_at) > read_at:
+                continue
+        else:
+            row = Report(story_id=story_id)
+            session.add(row)
+        body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
+        row.schema = SCHEMA_VERSION
+        row.computed_at = read_at
+        row.outlets = len(report["outlets"])
+        row.divergences = len(report["divergences"])
+        row.types = "," + ",".join(sorted(report["counts"])) + ","
+        row.etag = hashlib.sha1(body.encode()).hexdigest()
+        row.body = body
+        story.divergence_score = report["divergence_score"]
+    if index:
+        index_stories(session, ids)  # a member's edited title or lead is searchable with the report
+    session.commit()
 
 
 def compare_story(session: Session, story_id: int, now: datetime | None = None, index: bool = True) -> dict[str, Any]:
@@ -77,36 +145,9 @@ def compare_story(session: Session, story_id: int, now: datetime | None = None, 
     story = session.get(Story, story_id)
     if story is None:
         raise NotFound(f"story {story_id} does not exist (it may have been merged into another); list stories first")
-    from storydiff.compare import embed
-    from storydiff.compare.report import build_report
-
-    semantic = embed.enabled(settings.get("STORYDIFF_SEMANTIC"))
-    # the report is as of when its articles were read: a version fetched after this is newer than it
-    read_at = now or datetime.now(UTC)
-    report = build_report(story_articles(session, story_id), story_id=story_id, title=story.title, semantic=semantic)
-    body = json.dumps(report, ensure_ascii=False, sort_keys=True, default=str)
-    # Two workers may compute one story at once (a clustering run re-queues it while it is being
-    # computed). The story's row is locked to store (PostgreSQL; SQLite has one writer anyway), so
-    # they store one after the other, and a report read from older data than the stored one is not
-    # stored over it: the last to finish is not always the newest.
-    session.execute(select(Story.id).where(Story.id == story_id).with_for_update())
-    row = session.get(Report, story_id, populate_existing=True) or Report(story_id=story_id)
-    if row.computed_at is not None and row.schema == SCHEMA_VERSION and _utc(row.computed_at) > read_at:
-        session.commit()
-        return report
-    row.schema = SCHEMA_VERSION
-    row.computed_at = read_at
-    row.outlets = len(report["outlets"])
-    row.divergences = len(report["divergences"])
-    row.types = "," + ",".join(sorted(report["counts"])) + ","
-    row.etag = hashlib.sha1(body.encode()).hexdigest()
-    row.body = body
-    session.add(row)
-    story.divergence_score = report["divergence_score"]
-    if index:
-        index_stories(session, [story_id])  # a member's edited title or lead is searchable with the report
-    session.commit()
-    return report
+    built = _build(session, {story_id: story.title}, now)
+    _store(session, built, index)
+    return built[0][1]
 
 
 def _utc(value: datetime) -> datetime:
@@ -147,9 +188,13 @@ def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
         # the batch's search rows first, in one pass (a crash before its reports leaves them stale: redone)
         index_stories(session, batch)
         session.commit()
-        for story_id in batch:
-            compare_story(session, story_id, index=False)
-            done.append(story_id)
+        for start in range(0, len(batch), STORE_CHUNK):
+            chunk = batch[start : start + STORE_CHUNK]
+            titles: dict[int, str] = dict(
+                session.execute(select(Story.id, Story.title).where(Story.id.in_(chunk))).all()
+            )
+            _store(session, _build(session, {sid: titles[sid] for sid in chunk if sid in titles}), index=False)
+            done.extend(chunk)
         if len(batch) < limit:
             return done
 
