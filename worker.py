@@ -30,7 +30,7 @@ from storydiff import allocator, logs, settings
 from storydiff.alerts.deliver import deliver_due, plan
 from storydiff.alerts.match import match_story
 from storydiff.compare.run import cluster_new_articles
-from storydiff.compare.store_reports import compare_story, stale_story_ids
+from storydiff.compare.store_reports import compare_stories, compare_story, stale_story_ids
 from storydiff.errors import NotFound
 from storydiff.ingest import parsepool
 from storydiff.ingest.fetch import make_client
@@ -312,15 +312,8 @@ def compare_stories_task(story_ids: list[int]) -> dict[str, Any]:
     """Recompute and store the reports of a batch of stories (what a clustering run or the sweep
     queues), then queue their alert matching as one task. Idempotent: a retry recomputes them."""
     _started_all("compare", story_ids)
-    done: list[int] = []
     with _factory()() as session:
-        for story_id in story_ids:
-            try:
-                compare_story(session, story_id)
-            except NotFound:  # merged into another story since it was queued
-                session.rollback()
-                continue
-            done.append(story_id)
+        done = compare_stories(session, story_ids)  # (a story merged into another since it was queued is skipped)
     enqueue_matching(done)
     return {"stories": len(story_ids), "compared": len(done)}
 

@@ -103,7 +103,7 @@ def _build(session: Session, stories: dict[int, str], now: datetime | None = Non
     ]
 
 
-def _store(session: Session, built: list[tuple[int, dict, datetime]], index: bool) -> None:
+def _store(session: Session, built: list[tuple[int, dict, datetime]], index: bool) -> list[int]:
     """Store the reports and commit. Two workers may compute one story at once (a clustering run
     re-queues it while it is being computed). The stories' rows are locked to store, in id order
     (PostgreSQL; SQLite has one writer anyway), so they store one after the other, and a report read
@@ -137,6 +137,7 @@ def _store(session: Session, built: list[tuple[int, dict, datetime]], index: boo
     if index:
         index_stories(session, ids)  # a member's edited title or lead is searchable with the report
     session.commit()
+    return sorted(stories)
 
 
 def compare_story(session: Session, story_id: int, now: datetime | None = None, index: bool = True) -> dict[str, Any]:
@@ -188,15 +189,22 @@ def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
         # the batch's search rows first, in one pass (a crash before its reports leaves them stale: redone)
         index_stories(session, batch)
         session.commit()
-        for start in range(0, len(batch), STORE_CHUNK):
-            chunk = batch[start : start + STORE_CHUNK]
-            titles: dict[int, str] = dict(
-                session.execute(select(Story.id, Story.title).where(Story.id.in_(chunk))).all()
-            )
-            _store(session, _build(session, {sid: titles[sid] for sid in chunk if sid in titles}), index=False)
-            done.extend(chunk)
+        done += compare_stories(session, batch, index=False)
         if len(batch) < limit:
             return done
+
+
+def compare_stories(session: Session, story_ids: Sequence[int], index: bool = True) -> list[int]:
+    """Build and store the reports of these stories, STORE_CHUNK at a time: one query for their
+    articles and one transaction to store them (a query and a commit per story cost as much as
+    building the report of a one-article story). A story that no longer exists (merged into another
+    since it was queued) is skipped. Returns the ids of the stories whose report is now stored."""
+    done: list[int] = []
+    for start in range(0, len(story_ids), STORE_CHUNK):
+        chunk = list(story_ids[start : start + STORE_CHUNK])
+        titles: dict[int, str] = dict(session.execute(select(Story.id, Story.title).where(Story.id.in_(chunk))).all())
+        done += _store(session, _build(session, {sid: titles[sid] for sid in chunk if sid in titles}), index)
+    return done
 
 
 def _no_report(session: Session, story_id: int) -> NotFound:

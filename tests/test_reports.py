@@ -1,12 +1,19 @@
 """Stored story reports on real SQLite and PostgreSQL: computed after clustering, read back
 with an ETag, recomputed when an article of the story changes, idempotent otherwise."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from storydiff.compare.store_reports import compare_stale_stories, compare_story, load_report, stale_story_ids
+from storydiff.compare.store_reports import (
+    compare_stale_stories,
+    compare_stories,
+    compare_story,
+    load_report,
+    stale_story_ids,
+)
 from storydiff.errors import NotFound
 from storydiff.store.models import Article, Report, Story, Version
 from tests.demo_story import ingest_demo
@@ -58,6 +65,19 @@ def test_an_edited_article_makes_its_story_stale(db):
         _, new_etag = load_report(s, story_id)
     numeric = next(d for d in report["divergences"] if d["type"] == "numeric")
     assert "19 civilians" in {c["value"] for c in numeric["claims"]} and new_etag != etag
+
+
+def test_a_batch_of_reports_is_the_reports_one_by_one_and_skips_a_story_merged_away(db):
+    _demo_story(db)
+    with db() as s:
+        ids = sorted(s.scalars(select(Story.id)))
+        assert len(ids) > 1
+        assert compare_stories(s, [*ids, 999]) == ids  # 999: merged into another since it was queued
+        batch = {sid: load_report(s, sid)[0] for sid in ids}
+        for sid in ids:
+            one = json.loads(json.dumps(compare_story(s, sid), ensure_ascii=False, sort_keys=True, default=str))
+            assert one == batch[sid]
+            assert s.get(Story, sid).divergence_score == one["divergence_score"]
 
 
 def test_unknown_story_is_a_clear_error(db):
