@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased
 
+from storydiff.store.db import insert_rows
 from storydiff.store.models import Article, Outlet, Story, StoryArticle, StoryTerm, Version
 from storydiff.store.search import Member, story_terms
 
@@ -53,12 +54,11 @@ def index_stories(session: Session, story_ids: Sequence[int]) -> int:
         session.execute(delete(StoryTerm).where(StoryTerm.story_id.in_(chunk)))
         members = story_members(session, chunk)
         rows = [
-            {"story_id": story_id, "term": term, "weight": weight}
+            (story_id, term, weight)
             for story_id, title in sorted(titles.items())
             for term, weight in sorted(story_terms(title, members.get(story_id, [])).items())
         ]
-        if rows:
-            session.execute(insert(StoryTerm.__table__), rows)  # Core executemany: no ORM bookkeeping
+        insert_rows(session.connection(), StoryTerm.__tablename__, ("story_id", "term", "weight"), rows)
         written += len(rows)
     return written
 

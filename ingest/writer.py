@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storydiff import settings
+from storydiff.store.db import insert_rows
 from storydiff.store.models import Article, ArticleBand, ArticleFeed, Feed, Version
 from storydiff.store.queries import newest_versions
 
@@ -308,12 +309,10 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
     threshold = settings.get_float("STORYDIFF_NEARDUP_THRESHOLD")
     owner = {(bucket, aid) for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)}
     conn = session.connection()
-    # ~15 plain integer rows an article: straight to the driver's executemany (SQLAlchemy's per-row
-    # parameter processing cost more than the insert itself)
+    # ~15 plain integer rows an article: straight to the driver (SQLAlchemy's per-row parameter
+    # processing cost more than the insert itself)
+    insert_rows(conn, ArticleBand.__tablename__, ("bucket", "article_id"), sorted(owner))
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO {ArticleBand.__tablename__} (bucket, article_id) VALUES ({mark}, {mark})", sorted(owner)
-    )
     fresh_in: dict[int, list[int]] = {}
     for bucket, aid in sorted(owner):
         fresh_in.setdefault(bucket, []).append(aid)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 if TYPE_CHECKING:  # the ORM loads when a session factory is made: `storydiff stats` needs none
     from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +61,25 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Plain rows into a table, in the caller's transaction, the cheapest way each database has:
+    PostgreSQL's COPY (one statement: an executemany is one execution per row on the server, and
+    an ingest writes ~15 LSH band rows and ~40 search-index rows per article); SQLite's
+    executemany (in process: a row costs a few microseconds). Values are bound, never formatted
+    into the SQL; ``table`` and ``columns`` are the caller's constants."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection  # psycopg's connection, inside SQLAlchemy's transaction
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})", list(rows))
 
 
 MIGRATION_LOCK = 0x5D1FF_0001  # PostgreSQL advisory lock key of schema migrations
