@@ -24,7 +24,7 @@ from storydiff.compare.search_index import index_stories
 from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, StoryTerm, Version
 from storydiff.store.queries import newest_versions
 
-BATCH = 5000
+BATCH = 10_000  # articles clustered per run (with the stories they may join); a larger backlog is done in turns
 
 
 @dataclass
