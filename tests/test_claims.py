@@ -40,6 +40,10 @@ from storydiff.compare.claims import extract_claims, split_sentences
         ("“The port stays open,” council leader Jo Marsh (R) told reporters.", "Jo Marsh"),
         # "have" / "also have" before the verb belongs to the verb, not to the source
         ("More than a dozen mayors also have said they will stay away.", "More than a dozen mayors"),
+        # "called X “…”": the quoted words are the source's; "called for" / "called on" quote nobody
+        ("Mayor Lena Ortiz (D) called the plan “a gift to developers” on Monday.", "Mayor Lena Ortiz"),
+        ("The mayor called for talks on Monday.", None),
+        ('She called him on Monday to say "no".', None),
         ("Rubio and Lavrov spoke by phone on Monday.", None),
         ("He said “they said no”.", None),
     ],
