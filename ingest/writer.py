@@ -332,9 +332,12 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
                 members_of.setdefault(bucket, []).append(aid)
         for bucket in chunk:
             fresh = fresh_in[bucket]
-            stored = members_of.get(bucket, [])
+            together = fresh + members_of.get(bucket, [])
             for new_id in fresh:
-                candidates.setdefault(new_id, set()).update(m for m in fresh + stored if m != new_id)
+                candidates.setdefault(new_id, set()).update(together)  # (itself too: removed below)
+    for new_id, found in candidates.items():
+        found.discard(new_id)
+    candidates = {new_id: found for new_id, found in candidates.items() if found}
     if not candidates:
         return
     info = _copy_info(session, set().union(*candidates.values()) | set(sigs))
