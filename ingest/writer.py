@@ -208,6 +208,7 @@ def store_items(
 PENDING_LANGUAGE = ""  # an article's language not identified yet (None: identified as undetermined)
 PENDING_SIGNATURE = b""  # an article's MinHash not computed yet (None: too short to sign)
 SIGN_BATCH = 2000  # articles signed per commit (from their stored text, by a run that stopped, per query)
+LINK_BATCH = 500  # articles the refresh stored unsigned, signed and linked to their copies together
 LANGUAGE_BATCH = 2000
 
 
@@ -271,15 +272,19 @@ def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = 
         )
         link_copies(session, {aid: neardup.from_bytes(sig) for aid, sig in raw.items() if sig is not None})
 
-    uncommitted = 0
+    # the feeds' batches in their order, several at a time (LINK_BATCH articles): linking a feed's
+    # 50 items alone cost more in statements than in matching
+    waiting: list[tuple[int, bytes]] = []
     for batch in batches:
-        if batch:
-            sign(batch)
-            done += len(batch)
-            uncommitted += len(batch)
-            if uncommitted >= SIGN_BATCH:  # (a commit per feed cost more than the signing)
-                session.commit()
-                uncommitted = 0
+        waiting += batch
+        if len(waiting) >= LINK_BATCH:
+            sign(waiting)
+            done += len(waiting)
+            session.commit()
+            waiting = []
+    if waiting:
+        sign(waiting)
+        done += len(waiting)
     session.commit()
     while True:
         rows = _first_versions(session, Article.minhash == PENDING_SIGNATURE, SIGN_BATCH)
