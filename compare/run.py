@@ -203,7 +203,9 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
                 session.flush()
                 db_id[cluster] = row.id
                 run.new_stories += 1
-        _update_stories(session, kept_rows)
+        # in id order, as a batch of reports locks the stories it stores (store_reports), so the two
+        # seldom wait on each other in a cycle (a deadlock PostgreSQL breaks is retried as any outage)
+        _update_stories(session, sorted(kept_rows, key=lambda row: row["story_id"]))
         changed: set[int] = set()
         for cluster, members in clusters.items():
             target = db_id[cluster]
