@@ -2,7 +2,7 @@
 
 ``alignment_scores`` scores every claim pair of a story at once: a rarity- and story-IDF-weighted
 Dice overlap of content-word stems (numbers masked, so "18 killed" still meets "21 killed") via
-a sparse matrix product, blended with rapidfuzz ``process.cdist`` over the sorted stems. No
+a matrix product (dense for a story's usual size, sparse for a large one), blended with rapidfuzz ``process.cdist`` over the sorted stems. No
 Python loop over pairs. ``align_claims`` matches claims one-to-one for every pair of outlets with
 an assignment solver (scipy's ``linear_sum_assignment``), keeps matches above
 ``ALIGN_THRESHOLD`` and merges them strongest-first into claim groups: one claim per outlet per
@@ -32,7 +32,6 @@ from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from scipy.sparse import csr_matrix
 
 from storydiff.compare.claims import Claim
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, WORD_CACHE, ascii_letters
@@ -167,13 +166,10 @@ def _scores_of_stems(stems: Sequence[frozenset[str]]) -> tuple[np.ndarray, np.nd
     vocab = {w: i for i, w in enumerate(weights)}
     weight = np.fromiter(weights.values(), dtype=float, count=len(weights))
     cols = np.fromiter((vocab[w] for s in firsts for w in s), dtype=np.int64)
-    indptr = np.zeros(len(firsts) + 1, dtype=np.int64)
-    np.cumsum([len(s) for s in firsts], out=indptr[1:])
-    shape = (len(firsts), len(vocab))
-    binary = csr_matrix((np.ones(len(cols)), cols, indptr), shape=shape)  # built as CSR: no COO pass
-    weighted = csr_matrix((weight[cols], cols, indptr), shape=shape)
-    inter = (weighted @ binary.T).toarray()
-    own = np.bincount(np.repeat(np.arange(len(firsts)), np.diff(indptr)), weights=weight[cols], minlength=len(firsts))
+    lengths = np.fromiter((len(s) for s in firsts), dtype=np.int64, count=len(firsts))
+    rows = np.repeat(np.arange(len(firsts)), lengths)
+    inter = _weighted_overlaps(rows, cols, weight, (len(firsts), len(vocab)))
+    own = np.bincount(rows, weights=weight[cols], minlength=len(firsts))
     ratio = process.cdist(list(distinct), list(distinct), scorer=fuzz.ratio, dtype=np.float32, workers=1)
     contained = inter / np.maximum(own[:, None], 1e-9)  # share of claim i's content found in claim j
     total = np.add.outer(own, own)  # dice = 2 * inter / (own_i + own_j), in place: n² arrays are the cost here
@@ -187,6 +183,28 @@ def _scores_of_stems(stems: Sequence[frozenset[str]]) -> tuple[np.ndarray, np.nd
         total = total.take(take, axis=0).take(take, axis=1)
         contained = contained.take(take, axis=0).take(take, axis=1)
     return total, contained, weights
+
+
+# at most this many cells (distinct stem sets × the story's stems) the overlaps are a dense matrix
+# product: a story's usual size (the peers feeds' largest: 76 × 578), where building sparse
+# matrices cost more than the product and importing scipy.sparse ~0.15 s and ~22 MB a process
+DENSE_CELLS = 200_000
+
+
+def _weighted_overlaps(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """[i, j]: the summed weights of the stems sets i and j share (set i has stem ``cols[k]`` where
+    ``rows[k] == i``)."""
+    if shape[0] * shape[1] <= DENSE_CELLS:
+        binary = np.zeros(shape)
+        binary[rows, cols] = 1.0
+        return np.asarray((binary * weight) @ binary.T)
+    from scipy.sparse import csr_matrix
+
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    binary = csr_matrix((np.ones(len(cols)), cols, indptr), shape=shape)  # built as CSR: no COO pass
+    weighted = csr_matrix((weight[cols], cols, indptr), shape=shape)
+    return np.asarray((weighted @ binary.T).toarray())
 
 
 def is_aligned(a: str, b: str, threshold: float = ALIGN_THRESHOLD) -> bool:
