@@ -17,12 +17,14 @@ constraints for sparse multi-outlet coverage, not tuned. See the README.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
+from operator import itemgetter
 
 from storydiff.compare.features import DocFrequencies, NameStats, tokens
 
@@ -144,23 +146,25 @@ class OnlineClusterer:
         weights = self._raw_weights(doc.title, doc.text)
         self.df.add(set(weights))
         vec = {}
-        is_name = self.names.is_name
-        # DocFrequencies.idf inlined (the hot loop of clustering): the same arithmetic, no call per feature
+        # DocFrequencies.idf and NameStats.is_name inlined (the hot loop of clustering): the same
+        # arithmetic, no call per feature (a token is a name when seen twice or more in sentence-case
+        # text and capitalised there at least 0.8 of the times)
         df = self.df
         counts, prior, background, top = df.df, df._prior, df._background, df.docs + 1
+        seen_as, capitalised = self.names.seen.get, self.names.capitalised.get
+        boost, sqrt, log = cfg.name_boost, math.sqrt, math.log
         for feature, weight in weights.items():
             seen = prior.get(feature)
-            value = math.sqrt(weight) * math.log(
-                top / (counts[feature] + (background(feature) if seen is None else seen) + 0.5)
-            )
-            if "_" in feature:
-                if all(is_name(part) for part in feature.split("_")):
-                    value *= cfg.name_boost
-            elif is_name(feature):
-                value *= cfg.name_boost
+            value = sqrt(weight) * log(top / (counts[feature] + (background(feature) if seen is None else seen) + 0.5))
+            for part in feature.split("_"):  # a bigram ("white_house") is a name when both parts are
+                n = seen_as(part, 0)
+                if n < 2 or capitalised(part, 0) < 0.8 * n:
+                    break
+            else:
+                value *= boost
             vec[feature] = value
-        if len(vec) > cfg.max_features:
-            vec = dict(sorted(vec.items(), key=lambda kv: kv[1], reverse=True)[: cfg.max_features])
+        if len(vec) > cfg.max_features:  # (nlargest: sorted(…, reverse=True)[:n], ties in order)
+            vec = dict(heapq.nlargest(cfg.max_features, vec.items(), key=itemgetter(1)))
         norm = math.sqrt(sum(x * x for x in vec.values())) or 1.0
         return {f: x / norm for f, x in vec.items()}
 

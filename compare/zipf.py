@@ -33,7 +33,7 @@ import struct
 import sys
 import tempfile
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import version
@@ -57,6 +57,7 @@ _WITH_DIGITS = re.compile(r"(?=[a-z']*[0-9])[a-z0-9]+(?:'[a-z0-9]+)?")
 _DIGIT_APOSTROPHE = re.compile(r"[0-9]'[a-z]|[a-z]'[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{2,}")  # what wordfreq replaces by zeros ("2025" → "0000"; not "g7")
 _MINIMUM = 1e-9  # zipf_frequency's floor: Zipf 0, once per billion words
+SAMPLE = 64  # the table keeps every 64th word in memory, the index of its search
 
 
 def _table_path() -> Path:
@@ -124,6 +125,9 @@ class _Table:
         view = memoryview(self._map)
         self._offsets = view[offsets:values].cast("I")
         self.values = view[values : self._blob].cast("H")
+        # every SAMPLE-th word in memory (~5,000 short strings): a search bisects them first, then
+        # reads ~6 words of the file instead of ~19
+        self._sample = [self[i] for i in range(0, self.size, SAMPLE)]
 
     def __len__(self) -> int:
         return self.size
@@ -132,7 +136,8 @@ class _Table:
         return self._map[self._blob + self._offsets[i] : self._blob + self._offsets[i + 1]]
 
     def find(self, word: bytes) -> int | None:
-        i = bisect_left(self, word)
+        k = bisect_right(self._sample, word)  # the samples at or before the word: it lies after the k-th
+        i = bisect_left(self, word, max(0, k - 1) * SAMPLE, min(k * SAMPLE, self.size))
         return self.values[i] if i < self.size and self[i] == word else None
 
 
