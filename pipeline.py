@@ -101,12 +101,13 @@ def run_once(
             run.fulltext = extract_pending(session)
     if through == "ingest":
         return run
+    clustered_at = datetime.now(UTC)
     with factory() as session:
         run.clustering = cluster_new_articles(session)
     if through == "cluster":
         return run
-    with factory() as session:
-        run.compared = compare_stale_stories(session)
+    with factory() as session:  # (the stories the clustering run indexed are not indexed twice)
+        run.compared = compare_stale_stories(session, indexed=run.clustering.story_ids, indexed_at=clustered_at)
     if through == "compare":
         return run
     with factory() as session:

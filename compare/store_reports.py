@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +157,11 @@ def _utc(value: datetime) -> datetime:
 
 def stale_story_ids(session: Session, limit: int = 500) -> list[int]:
     """Stories whose report is missing, of an older schema, or older than a member's newest version."""
+    return [story_id for story_id, _ in _stale_stories(session, limit)]
+
+
+def _stale_stories(session: Session, limit: int) -> list[tuple[int, datetime]]:
+    """``stale_story_ids`` with when each story's newest version was fetched."""
     newest_fetch = (
         select(Membership.story_id, func.max(Version.fetched_at).label("fetched"))
         .join(Version, Version.article_id == Membership.article_id)
@@ -164,7 +169,7 @@ def stale_story_ids(session: Session, limit: int = 500) -> list[int]:
         .subquery()
     )
     rows = session.execute(
-        select(Story.id)
+        select(Story.id, newest_fetch.c.fetched)
         .join(newest_fetch, newest_fetch.c.story_id == Story.id)
         .outerjoin(Report, Report.story_id == Story.id)
         .where(
@@ -177,17 +182,25 @@ def stale_story_ids(session: Session, limit: int = 500) -> list[int]:
         .order_by(Story.last_seen.desc())
         .limit(limit)
     )
-    return [r[0] for r in rows]
+    return [(story_id, fetched) for story_id, fetched in rows]
 
 
-def compare_stale_stories(session: Session, limit: int = 500) -> list[int]:
+def compare_stale_stories(
+    session: Session, limit: int = 500, indexed: Collection[int] = (), indexed_at: datetime | None = None
+) -> list[int]:
     """Recompute every stale report (see ``stale_story_ids``), ``limit`` at a time until none is
-    left; returns the story ids done."""
+    left; returns the story ids done. ``indexed``: stories whose search rows a clustering run just
+    rewrote, having started at ``indexed_at`` (``pipeline.run_once`` passes them): their rows are not
+    rewritten again unless a member's version was fetched since that start (in a cold run that is
+    every story: each was indexed once, not twice)."""
     done: list[int] = []
+    indexed = set(indexed)
     while True:
-        batch = [s for s in stale_story_ids(session, limit) if s not in done]
+        stale = [(s, fetched) for s, fetched in _stale_stories(session, limit) if s not in done]
+        batch = [s for s, _ in stale]
+        current = {s for s, fetched in stale if s in indexed and _utc(fetched) < indexed_at} if indexed_at else set()
         # the batch's search rows first, in one pass (a crash before its reports leaves them stale: redone)
-        index_stories(session, batch)
+        index_stories(session, [s for s in batch if s not in current])
         session.commit()
         done += compare_stories(session, batch, index=False)
         if len(batch) < limit:

@@ -15,7 +15,7 @@ from storydiff.compare.store_reports import (
     stale_story_ids,
 )
 from storydiff.errors import NotFound
-from storydiff.store.models import Article, Report, Story, Version
+from storydiff.store.models import Article, Report, Story, StoryTerm, Version
 from tests.demo_story import ingest_demo
 
 
@@ -65,6 +65,45 @@ def test_an_edited_article_makes_its_story_stale(db):
         _, new_etag = load_report(s, story_id)
     numeric = next(d for d in report["divergences"] if d["type"] == "numeric")
     assert "19 civilians" in {c["value"] for c in numeric["claims"]} and new_etag != etag
+
+
+def test_stories_the_clustering_run_just_indexed_are_not_indexed_again_unless_edited_since(db):
+    """``run_once`` passes the stories its clustering run indexed: their search rows are kept as they
+    are (a cold run indexed each story twice), but a story with a version fetched after that run
+    started is indexed again, so an edited headline is found by its new words."""
+    story_id = _demo_story(db)
+    clustered_at = datetime.now(UTC)
+    with db() as s:
+        ids = sorted(s.scalars(select(Story.id)))
+        other = next(i for i in ids if i != story_id)
+        # marks in the index rows: a row survives only if its story is not indexed again
+        s.add_all([StoryTerm(story_id=i, term="zzmark", weight=1) for i in (story_id, other)])
+        article = s.scalar(select(Article).where(Article.url.like("%northwind%tabled%")))
+        old = s.scalar(select(Version).where(Version.article_id == article.id).order_by(Version.seq.desc()))
+        s.add(
+            Version(
+                article_id=article.id,
+                seq=old.seq + 1,
+                title="Ministers' talks shelved, Northwind says",
+                summary=old.summary,
+                text=old.text,
+                text_source=old.text_source,
+                content_hash="edited",
+                fetched_at=clustered_at + timedelta(seconds=1),
+            )
+        )
+        s.commit()
+        done = compare_stale_stories(s, indexed=ids, indexed_at=clustered_at)
+        assert sorted(done) == ids  # every report is computed all the same
+        marked = set(s.scalars(select(StoryTerm.story_id).where(StoryTerm.term == "zzmark")))
+        assert marked == {other}  # the edited story's rows were rewritten, the other's kept
+        assert s.scalar(select(StoryTerm.weight).where(StoryTerm.story_id == story_id, StoryTerm.term == "shelved"))
+    with db() as s:  # without the clustering run's list every stale story is indexed
+        s.add(StoryTerm(story_id=other, term="zzmark2", weight=1))
+        s.execute(Report.__table__.delete())
+        s.commit()
+        compare_stale_stories(s)
+        assert s.scalar(select(StoryTerm.story_id).where(StoryTerm.term == "zzmark2")) is None
 
 
 def test_a_batch_of_reports_is_the_reports_one_by_one_and_skips_a_story_merged_away(db):
