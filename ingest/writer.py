@@ -209,6 +209,7 @@ PENDING_LANGUAGE = ""  # an article's language not identified yet (None: identif
 PENDING_SIGNATURE = b""  # an article's MinHash not computed yet (None: too short to sign)
 SIGN_BATCH = 2000  # articles signed per commit (from their stored text, by a run that stopped, per query)
 LINK_BATCH = 500  # articles the refresh stored unsigned, signed and linked to their copies together
+SIGN_MEMO = 20_000  # signatures one sign_pending call keeps by their shingles, at most (~2 MB)
 LANGUAGE_BATCH = 2000
 
 
@@ -263,9 +264,16 @@ def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = 
 
     table = Article.__table__
     done = 0
+    signed: dict[bytes, bytes | None] = {}  # packed shingles → signature: a wire copy repeats its original's
 
     def sign(batch: list[tuple[int, bytes]]) -> None:
-        raw = {aid: neardup.minhash_bytes(packed) for aid, packed in batch}
+        raw = {}
+        for aid, packed in batch:
+            if packed not in signed:
+                signed[packed] = neardup.minhash_bytes(packed)
+            raw[aid] = signed[packed]
+        if len(signed) > SIGN_MEMO:
+            signed.clear()
         session.connection().execute(
             table.update().where(table.c.id == bindparam("i")).values(minhash=bindparam("m")),
             [{"i": aid, "m": sig} for aid, sig in raw.items()],
@@ -313,13 +321,14 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
 
     threshold = settings.get_float("STORYDIFF_NEARDUP_THRESHOLD")
     owner = {(bucket, aid) for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)}
+    bands = sorted(owner)
     conn = session.connection()
     # ~15 plain integer rows an article: straight to the driver (SQLAlchemy's per-row parameter
     # processing cost more than the insert itself)
-    insert_rows(conn, ArticleBand.__tablename__, ("bucket", "article_id"), sorted(owner))
+    insert_rows(conn, ArticleBand.__tablename__, ("bucket", "article_id"), bands)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     fresh_in: dict[int, list[int]] = {}
-    for bucket, aid in sorted(owner):
+    for bucket, aid in bands:
         fresh_in.setdefault(bucket, []).append(aid)
     # a wire story run by hundreds of sites fills its buckets with copies that all point at one
     # original: the earliest stored members stand for a bucket, read from its B-tree with a LIMIT
