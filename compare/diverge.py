@@ -720,6 +720,8 @@ def find_divergences(
     """Every divergence of the story, most severe first (``semantic``: the embedding backend decides
     what is the same fact; see ``compare.samefact``)."""
     story = StoryView(accounts, alignment, semantic)
+    if len(set(story.voice)) < 2:  # one voice (an original and its copies): nothing to compare but
+        return _ranked(_copy_changes(accounts, semantic))  # what a copy changes
     titles = list(titles) or [""] * len(accounts)
     out: list[Divergence] = []
     contradictions = _contradictions(story) + _denials(story)
@@ -747,22 +749,29 @@ def find_divergences(
         known.update(f.fingerprint for f in framed)
         out += framed
     out += contradictions + _coverage(story, titles, disputed) + _copy_changes(accounts, semantic)
-    order = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
-    # within a severity and type, the more salient first: an exclusive no other voice tells even
-    # loosely (LOOSE_COSINE, or LOOSE_SHARE on the lexical path), then an omission or exclusive with more names and numbers the
-    # other side never mentions (see _Unmentioned), then the one told earlier
-    out.sort(
+    return _ranked(out)
+
+
+_ORDER = ["contradiction", "numeric", "entity", "quote", "attribution", "framing", "omission", "exclusive"]
+
+
+def _ranked(out: list[Divergence]) -> list[Divergence]:
+    """Most severe first; within a severity and type, the more salient first: an exclusive no other
+    voice tells even loosely (LOOSE_COSINE, or LOOSE_SHARE on the lexical path), then an omission or
+    exclusive with more names and numbers the other side never mentions (see _Unmentioned), then
+    the one told earlier."""
+    return sorted(
+        out,
         key=lambda d: (
             -SEVERITY_RANK[d.severity],
-            order.index(d.type),
+            _ORDER.index(d.type),
             -d.salience[0],
             -d.salience[1],
             -d.salience[2],
             min(e.claim for e in d.evidence),
             d.accounts,
-        )
+        ),
     )
-    return out
 
 
 def _copy_changes(accounts: Sequence[Account], semantic: bool | str) -> list[Divergence]:

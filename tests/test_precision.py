@@ -532,6 +532,10 @@ def test_a_near_copy_that_changes_the_toll_is_compared_with_its_original():
     }
     identical = report(wire, wire, FILLER_C, outlets=("Valley Wire", "Hill Gazette", "Coast Times"))
     assert of_type(identical, "numeric") == []  # a faithful copy never diverges from its original
+    # a story of one voice (the wire and its copy alone): what the copy changes, and nothing else
+    alone = report(wire, copy, outlets=("Valley Wire", "Hill Gazette"))
+    assert [(d["type"], "changes it" in d["summary"]) for d in alone["divergences"]] == [("numeric", True)]
+    assert report(wire, wire, outlets=("Valley Wire", "Hill Gazette"))["divergences"] == []
 
 
 # ---- the order of one outlet's folded omissions and exclusives ----------------------------------
