@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy import bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from storydiff import settings
 from storydiff.compare.cluster import ClusterConfig, Doc, OnlineClusterer
 from storydiff.compare.search_index import index_stories
+from storydiff.store.db import insert_rows
 from storydiff.store.models import Article, JobLock, Story, StoryArticle, StoryRedirect, StoryTerm, Version
 from storydiff.store.queries import newest_versions
 
@@ -185,6 +186,7 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
         status = {story_id: state for story_id, state in rows}
         db_id: dict[int, int] = {}
         kept_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[int, dict[str, Any]]] = []
         for cluster in sorted(clusters):
             story = clusterer.stories[cluster]
             values = {
@@ -198,15 +200,18 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
                 db_id[cluster] = kept[cluster]
                 kept_rows.append({"story_id": kept[cluster], **values})
             else:
-                row = Story(**values)
-                session.add(row)
-                session.flush()
-                db_id[cluster] = row.id
-                run.new_stories += 1
+                new_rows.append((cluster, values))
+        if new_rows:  # one INSERT … RETURNING for the new stories (was an ORM flush each)
+            created = session.scalars(
+                insert(Story).returning(Story.id, sort_by_parameter_order=True), [v for _, v in new_rows]
+            ).all()
+            db_id.update((cluster, story_id) for (cluster, _), story_id in zip(new_rows, created, strict=True))
+            run.new_stories += len(new_rows)
         # in id order, as a batch of reports locks the stories it stores (store_reports), so the two
         # seldom wait on each other in a cycle (a deadlock PostgreSQL breaks is retried as any outage)
         _update_stories(session, sorted(kept_rows, key=lambda row: row["story_id"]))
         changed: set[int] = set()
+        memberships: list[tuple[int, int, float]] = []
         for cluster, members in clusters.items():
             target = db_id[cluster]
             moved = [m for m in members if m in stored and stored[m] != target]
@@ -220,8 +225,9 @@ def _cluster_batch(session: Session, config: ClusterConfig | None = None, now: d
                     .where(StoryArticle.article_id == article_id)
                     .values(story_id=target, score=score[article_id])
                 )
-            session.add_all(StoryArticle(story_id=target, article_id=m, score=score[m]) for m in fresh)
-        session.flush()
+            memberships += [(target, m, score[m]) for m in fresh]
+        # plain rows straight to the driver (an ORM object per membership cost more than its insert)
+        insert_rows(session.connection(), StoryArticle.__tablename__, ("story_id", "article_id", "score"), memberships)
         for gone, cluster in sorted(absorbed.items()):
             keep = db_id[cluster]
             session.execute(delete(StoryTerm).where(StoryTerm.story_id == gone))  # the survivor is reindexed below
