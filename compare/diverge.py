@@ -266,10 +266,11 @@ def _denials(story: StoryView) -> list[Divergence]:
     return out
 
 
-def _denial(story: StoryView, denied: dict[ClaimRef, re.Match], ref: ClaimRef) -> bool:
+def _denial(story: StoryView, denied: dict[ClaimRef, re.Match], ref: ClaimRef, framed: bool = False) -> bool:
     """The claim reports a denial: "X denied that …", or a denial without its clause ("DHS denied
-    Hunter's claim", "… has unequivocally denied it")."""
-    if ref in denied:
+    Hunter's claim", "… has unequivocally denied it"); ``framed``: or the denial's own words ("the
+    suggestion that … is categorically false", "baseless")."""
+    if ref in denied or (framed and DENIAL_FRAME.search(story.claim(ref).text)):
         return True
     stance = event_stance(story.claim(ref).text)
     return stance is not None and stance.event == "assent" and not stance.proceeds
@@ -286,14 +287,14 @@ def _tells_both(
     groups = {
         story.group_of(r)
         for r in story.claims
-        if story.voice[r.account] == voice and story.group_of(r) is not None and _denial(story, denied, r)
+        if story.voice[r.account] == voice and story.group_of(r) is not None and _denial(story, denied, r, framed=True)
     }
     for own, claim in story.claims.items():
         if story.voice[own.account] == voice and own not in denied:
             plain = not (claim.negated or DENIAL_FRAME.search(claim.text))
             if plain and story.text_same_fact(clause, claim.text) >= SAME_FACT:
                 return True  # the denying voice states the clause too (as someone's claim)
-        elif story.voice[own.account] == stater and _denial(story, denied, own):
+        elif story.voice[own.account] == stater and _denial(story, denied, own, framed=True):
             same = own in denied and story.text_same_fact(denied[own].group("p"), clause) >= SAME_FACT
             if story.group_of(own) in groups or same:
                 return True  # the stating voice reports the denial too

@@ -60,6 +60,16 @@ _EVENT_LOWER = re.compile(_EVENT.pattern)
 _CANONICAL = {"meetings": "meeting", "meet": "meeting", "talks": "meeting", "negotiations": "meeting"}
 _NAME = re.compile(r"[A-Z](?<![\w’'][A-Z])[\w’'-]+(?:\s+[A-Z][\w’'-]+)*")  # the capital first: see claims._NAME
 _ATTRIBUTIVE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
+# "refused to disclose" refuses an action, it denies no fact: the stance, if any, is the action's,
+# negated ("refused to postpone" = not postponed; "refused to disclose" = none)
+_REFUSED_ACTION = re.compile(r"\s+to\s+(?!(?:accept|agree|approve|confirm|sign|back|endorse)\b)", re.IGNORECASE)
+_REFUSAL = re.compile(r"\brefus(?:e|es|ed|ing)\s+to\s+(?:\w+\s+){0,1}$", re.IGNORECASE)
+# a clause that an assent or dissent verb reports: "confirmed that the labs do not have …" states
+# the clause, so its negation is the claim's ("… do not have": the claim is negative)
+_REPORTED_CLAUSE = re.compile(
+    r"\s+that\s+(?P<clause>(?:(?!(?:and|but|while|as|because|although|though|since)\b)[^\s,;:.!?—–]+\s*){1,15})",
+    re.IGNORECASE,
+)
 # a predicate inside a clause of time or condition asserts nothing: "more details as they are
 # confirmed", "once the deal is signed", "if the talks continue"
 _NOT_ASSERTED = re.compile(
@@ -142,13 +152,17 @@ def event_stance(text: str) -> EventStance | None:
         return None  # cheap exit: nothing here can start a status predicate
     plain = ascii_letters(text)  # then the lower-cased text has the same offsets
     for match in _PREDICATE_LOWER.finditer(lowered) if plain else _PREDICATE.finditer(text):
-        if match.group("proceed") and _ATTRIBUTIVE.search(text[: match.start()]):
-            continue  # "the scheduled talks" describes, it does not assert
+        if not match.group("halt") and _ATTRIBUTIVE.search(text[: match.start()]):
+            continue  # "the scheduled talks", "a confirmed case" describe, they do not assert
         if _NOT_ASSERTED.search(text[max(0, match.start() - 40) : match.start()]):
             continue  # "… as they are confirmed", "if the talks continue": a condition, not a claim
         kind = match.lastgroup or ""
+        if kind == "dissent" and match.group().lower().startswith("refus") and _REFUSED_ACTION.match(text, match.end()):
+            continue  # "refused to disclose …": the action refused, if it is a status predicate, comes next
         before = " ".join(text[: match.start()].split()[-4:])
-        negated = bool(_NEGATION.search(before))
+        negated = bool(_NEGATION.search(before)) or bool(_REFUSAL.search(text[: match.start()]))
+        if kind in ("assent", "dissent") and (reported := _REPORTED_CLAUSE.match(text, match.end())):
+            negated ^= bool(_NEGATION.search(reported.group("clause")))
         framed = bool(DENIAL_FRAME.search(text[match.end() :])) and kind in ("halt", "proceed")
         proceeds = kind in ("proceed", "assent")
         if negated != framed:

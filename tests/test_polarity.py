@@ -19,6 +19,12 @@ from storydiff.compare.polarity import event_stance, opposed
         ("Officials confirmed the levee had breached.", "assent", True),
         ("Officials denied the levee had breached.", "assent", False),
         ("The talks did not stall, the spokesman said.", "meeting", True),
+        # a clause an assent verb reports carries its own negation
+        ("The ministry confirmed that the inspectors do not have the tools to test the samples.", "assent", False),
+        ("The ministry confirmed that the inspectors have the tools, and no delay is expected.", "assent", True),
+        # refusing an action: the action's own stance, negated
+        ("The mayor refused to postpone the vote on the harbour budget.", "vote", True),
+        ("The minister refused to accept the deal offered by the union.", "assent", False),
     ],
 )
 def test_event_stance(text, event, proceeds):
@@ -34,6 +40,8 @@ def test_event_stance(text, event, proceeds):
         "Lavrov and Rubio spoke by phone on Monday.",
         "We will publish more details as they are confirmed.",  # a clause of time: nothing asserted
         "If the summit is postponed again, the ministers will meet in Vienna.",  # a condition
+        "The striker refused to reveal his wage, but said it was high.",  # an action refused, no fact denied
+        "A confirmed case of the fever was reported in the district.",  # attributive
     ],
 )
 def test_no_stance(text):

@@ -403,6 +403,32 @@ def test_a_denial_both_outlets_report_is_no_contradiction_between_them():
     assert of_type(both, "contradiction") == []
 
 
+def test_a_denial_whose_statement_both_outlets_carry_is_no_contradiction_between_them():
+    # the stating outlet quotes a lawmaker's claim and carries the agency's statement calling it false
+    denial = "The coast agency released a statement denying that smugglers were landing boats at the north pier."
+    statement = "The suggestion that smugglers have been landing boats at the north pier is entirely false."
+    claim = '"So we know that smugglers are landing boats at the north pier every single week," Dale said.'
+    alone = report(f"{denial} {statement} {FILLER_A}", f"{claim} {FILLER_B}")
+    assert len(of_type(alone, "contradiction")) == 1  # the control: the stating outlet lacks the statement
+    both = report(f"{denial} {statement} {FILLER_A}", f"{claim} {statement} {FILLER_B}")
+    assert of_type(both, "contradiction") == []
+
+
+def test_a_confirmed_negative_and_a_refused_action_do_not_oppose_what_they_resemble():
+    # "confirmed that … do not have" states a negative fact, as "could not have been confirmed" does
+    negative = report(
+        f"The health agency confirmed that the clinics in Valtera do not have the kits to test for the fever. {FILLER_A}",
+        f"An agency spokesman said the fever could not have been confirmed in Valtera without the kits. {FILLER_B}",
+    )
+    assert of_type(negative, "contradiction") == []
+    # refusing to disclose a figure denies nothing that another outlet confirms
+    refused = report(
+        f"In an interview, the striker refused to disclose his wage at the Valtera club, but called it very high. {FILLER_A}",
+        f"The Valtera club confirmed that the striker's wage is very high for the league. {FILLER_B}",
+    )
+    assert of_type(refused, "contradiction") == []
+
+
 # ---- framing ---------------------------------------------------------------------------------
 def test_it_ignores_loaded_words_inside_quotes_and_hedges_on_both_sides():
     quoted = report(
