@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storydiff import settings
-from storydiff.store.db import insert_rows
+from storydiff.store.db import insert_records, insert_rows, update_rows
 from storydiff.store.models import Article, ArticleBand, ArticleFeed, Feed, Version
 from storydiff.store.queries import newest_versions
 
@@ -175,7 +175,7 @@ def store_items(
             }
             for i, s, wants in zip(fresh, sigs, wants_fulltext, strict=True)
         ]
-        session.connection().execute(Article.__table__.insert(), rows)  # executemany, no per-row RETURNING
+        insert_records(session.connection(), Article.__table__, rows)  # no per-row RETURNING
         id_of: dict[str, int] = {}
         for chunk in _chunks([r["key"] for r in rows]):
             id_of.update(session.execute(select(Article.key, Article.id).where(Article.key.in_(chunk))).all())
@@ -198,10 +198,8 @@ def store_items(
         counts.fulltext_article_ids = [a for a, wants in zip(ids, wants_fulltext, strict=True) if wants]
         link_copies(session, {a: s for a, s in zip(ids, sigs, strict=True) if s is not None})
         counts.unsigned = [(a, i.shingles) for a, i in zip(ids, fresh, strict=True) if i.shingles is not None]
-    if links:
-        session.connection().execute(ArticleFeed.__table__.insert(), links)
-    if versions:
-        session.connection().execute(Version.__table__.insert(), versions)
+    insert_records(session.connection(), ArticleFeed.__table__, links)
+    insert_records(session.connection(), Version.__table__, versions)
     return counts
 
 
@@ -245,11 +243,8 @@ def identify_pending_languages(session: Session) -> int:
                 if len(known) >= LANGUAGE_BATCH:
                     known.clear()  # bounded: the digests of one batch's texts at most
                 known[key] = detect_language(sample)
-            found.append({"i": aid, "l": known[key]})
-        table = Article.__table__
-        session.connection().execute(
-            table.update().where(table.c.id == bindparam("i")).values(language=bindparam("l")), found
-        )
+            found.append((known[key], aid))
+        update_rows(session.connection(), "articles", ("language",), "id", found)
         session.commit()
         done += len(found)
 
@@ -262,7 +257,6 @@ def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = 
     from the text it was stored with."""
     from storydiff.ingest import neardup, shingles
 
-    table = Article.__table__
     done = 0
     signed: dict[bytes, bytes | None] = {}  # packed shingles → signature: a wire copy repeats its original's
 
@@ -274,10 +268,7 @@ def sign_pending(session: Session, batches: Iterable[list[tuple[int, bytes]]] = 
             raw[aid] = signed[packed]
         if len(signed) > SIGN_MEMO:
             signed.clear()
-        session.connection().execute(
-            table.update().where(table.c.id == bindparam("i")).values(minhash=bindparam("m")),
-            [{"i": aid, "m": sig} for aid, sig in raw.items()],
-        )
+        update_rows(session.connection(), "articles", ("minhash",), "id", [(s, a) for a, s in raw.items()])
         link_copies(session, {aid: neardup.from_bytes(sig) for aid, sig in raw.items() if sig is not None})
 
     # the feeds' batches in their order, several at a time (LINK_BATCH articles): linking a feed's
@@ -385,23 +376,11 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray]) -> None:
             moved_roots[old] = keep
         if new_id != keep:
             parent[new_id] = keep
-    table = Article.__table__
     if moved_roots:
         final = {old: root(new) for old, new in moved_roots.items()}
-        conn.execute(
-            update(table).where(table.c.original_id == bindparam("old")).values(original_id=bindparam("new")),
-            [{"old": old, "new": new} for old, new in final.items()],
-        )
-    if parent:
-        conn.execute(
-            update(table).where(table.c.id == bindparam("aid")).values(original_id=bindparam("orig")),
-            [{"aid": a, "orig": None if root(a) == a else root(a)} for a in parent],
-        )
-    if similarity:
-        conn.execute(
-            update(table).where(table.c.id == bindparam("aid")).values(copy_similarity=bindparam("score")),
-            [{"aid": a, "score": score} for a, score in similarity.items()],
-        )
+        update_rows(conn, "articles", ("original_id",), "original_id", [(new, old) for old, new in final.items()])
+    update_rows(conn, "articles", ("original_id",), "id", [(None if root(a) == a else root(a), a) for a in parent])
+    update_rows(conn, "articles", ("copy_similarity",), "id", [(s, a) for a, s in similarity.items()])
 
 
 def _copy_info(session: Session, ids: set[int]) -> dict[int, tuple[int | None, datetime, bytes | None]]:

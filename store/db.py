@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 
 if TYPE_CHECKING:  # the ORM loads when a session factory is made: `storydiff stats` needs none
     from sqlalchemy.orm import Session, sessionmaker
@@ -80,6 +80,36 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})", list(rows))
+
+
+def insert_records(conn: Connection, table: Table, records: Sequence[Mapping[str, Any]]) -> None:
+    """Rows given by column name (every record the same names) into ``table`` by ``insert_rows``,
+    each value converted by its column's type once (what SQLAlchemy's executemany does through a
+    per-row parameter step that cost more than the insert: a UTC datetime made naive, SQLite's
+    datetime text). No column defaults are filled in: give every column that needs a value."""
+    if not records:
+        return
+    names = list(records[0])
+    processors = [table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for name in names]
+    if not any(processors):
+        rows: list[tuple[Any, ...]] = [tuple(r[n] for n in names) for r in records]
+    else:
+        rows = [tuple(p(r[n]) if p else r[n] for n, p in zip(names, processors, strict=True)) for r in records]
+    insert_rows(conn, table.name, names, rows)
+
+
+def update_rows(
+    conn: Connection, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[object]]
+) -> None:
+    """``UPDATE table SET columns… WHERE key = …`` for each row (the new values, then the key), plain
+    values straight to the driver (executemany) in the caller's transaction: SQLAlchemy's per-row
+    parameter step cost more than the update. ``table``, ``columns`` and ``key`` are the caller's
+    constants; values are bound, never formatted into the SQL."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    assignments = ", ".join(f"{c} = {mark}" for c in columns)
+    conn.exec_driver_sql(f"UPDATE {table} SET {assignments} WHERE {key} = {mark}", list(rows))
 
 
 MIGRATION_LOCK = 0x5D1FF_0001  # PostgreSQL advisory lock key of schema migrations

@@ -277,10 +277,10 @@ def test_language_model_loads_compressed_when_the_cache_cannot_be_written(tmp_pa
     assert identifier.classify("The foreign ministers met in Budapest on Thursday")[0] == "en"
 
 
-def test_memoised_url_joins_give_feedparser_the_same_answers(shared_data):
-    """feedparser's URL joins are memoised for its parser: every feed of its own edge-case corpus
-    (xml:base, relative links, unsafe schemes, broken markup) and the real news feeds parse to the
-    same result with and without the memo."""
+def test_memoised_url_joins_and_buffered_text_give_feedparser_the_same_answers(shared_data):
+    """feedparser's URL joins are memoised for its parser and its SAX parser buffers character
+    data: every feed of its own edge-case corpus (xml:base, relative links, unsafe schemes, broken
+    markup, entities, CDATA) and the real news feeds parse to the same result with and without."""
     import feedparser
 
     from storydiff.ingest import parse as parse_module
@@ -302,10 +302,15 @@ def test_memoised_url_joins_give_feedparser_the_same_answers(shared_data):
     bodies = [p.read_bytes() for p in files]
     memoised = [parsed(b) for b in bodies]
     parse_module._memoised_url_joins(False)
+    parse_module._buffered_text(False)
     try:
         plain = [parsed(b) for b in bodies]
     finally:
         parse_module._memoised_url_joins(True)
+        parse_module._buffered_text(True)
     differ = [str(p) for p, a, b in zip(files, memoised, plain, strict=True) if a != b]
     assert differ == []
     assert parse_module._safe_absolute_uri.cache_info().hits > 0
+    assert isinstance(
+        feedparser.api.xml.sax.make_parser(feedparser.api.PREFERRED_XML_PARSERS), parse_module._BufferedExpatParser
+    )
