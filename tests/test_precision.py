@@ -416,17 +416,15 @@ def test_a_denial_whose_statement_both_outlets_carry_is_no_contradiction_between
 
 def test_a_confirmed_negative_and_a_refused_action_do_not_oppose_what_they_resemble():
     # "confirmed that … do not have" states a negative fact, as "could not have been confirmed" does
-    negative = report(
-        f"The health agency confirmed that the clinics in Valtera do not have the kits to test for the fever. {FILLER_A}",
-        f"An agency spokesman said the fever could not have been confirmed in Valtera without the kits. {FILLER_B}",
+    confirmed_negative = (
+        "The health agency confirmed that the clinics in Valtera do not have the kits to test for the fever."
     )
-    assert of_type(negative, "contradiction") == []
+    not_confirmed = "An agency spokesman said the fever could not have been confirmed in Valtera without the kits."
+    assert items("contradiction", confirmed_negative, not_confirmed) == []
     # refusing to disclose a figure denies nothing that another outlet confirms
-    refused = report(
-        f"In an interview, the striker refused to disclose his wage at the Valtera club, but called it very high. {FILLER_A}",
-        f"The Valtera club confirmed that the striker's wage is very high for the league. {FILLER_B}",
-    )
-    assert of_type(refused, "contradiction") == []
+    refused = "In an interview, the striker refused to disclose his wage at the Valtera club, but called it very high."
+    confirmed = "The Valtera club confirmed that the striker's wage is very high for the league."
+    assert items("contradiction", refused, confirmed) == []
 
 
 # ---- framing ---------------------------------------------------------------------------------
