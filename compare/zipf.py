@@ -38,7 +38,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from storydiff import settings
 
@@ -53,11 +53,23 @@ _LETTERS = "a-zà-öø-ÿ\u0100-\u017f"  # Basic Latin, Latin-1 and Latin Extend
 # at an apostrophe between a digit and a letter ("1990's" is "1990" and "s"; "5'9" is one token)
 _PLAIN = re.compile(f"[{_LETTERS}]+(?:'[{_LETTERS}]+)?")
 _ELISION = re.compile(r"\w\w?'[aehiouyáéíóúàèìòùâêîôûåïöœ]")
-_WITH_DIGITS = re.compile(r"(?=[a-z']*[0-9])[a-z0-9]+(?:'[a-z0-9]+)?")
+_WITH_DIGITS = re.compile(r"(?=[a-zªº']*[0-9])[a-z0-9ªº]+(?:'[a-z0-9ªº]+)?")  # (ª º: Spanish "10ª", "2º")
 _DIGIT_APOSTROPHE = re.compile(r"[0-9]'[a-z]|[a-z]'[0-9]")
 _DIGIT_RUN = re.compile(r"[0-9]{2,}")  # what wordfreq replaces by zeros ("2025" → "0000"; not "g7")
 _MINIMUM = 1e-9  # zipf_frequency's floor: Zipf 0, once per billion words
 SAMPLE = 64  # the table keeps every 64th word in memory, the index of its search
+# a run of Han ideographs, hiragana and wordfreq's extra Japanese marks is one token for wordfreq's
+# English tokenizer (its rule for scripts written without spaces), without case;
+# a run of katakana (not opening with the lengthening mark, which starts a run of the class above):
+# one token too, by Unicode's word boundaries (no break between katakana); and a run of ASCII or
+# full-width digits (a break on either side of it, none inside). Japanese text splits into these
+# runs as wordfreq's tokenizer splits it ("2026年8月20日": 2026, 年, 8, 月, 20, 日)
+_JAPANESE_RUNS = re.compile(
+    "[\u4e00-\u9fff\u3041-\u3096\u309d-\u309fー々〻〆]+"
+    "|[\u30a1-\u30fa\u30fd-\u30ff][\u30a1-\u30fa\u30fc-\u30ff]*"
+    "|[0-9\uff10-\uff19]+"
+)
+_NON_ASCII_CHAR = re.compile(rb"[\xc0-\xff][\x80-\xbf]*")  # one UTF-8 sequence of the words' blob
 
 
 def _table_path() -> Path:
@@ -128,6 +140,18 @@ class _Table:
         # every SAMPLE-th word in memory (~5,000 short strings): a search bisects them first, then
         # reads ~6 words of the file instead of ~19
         self._sample = [self[i] for i in range(0, self.size, SAMPLE)]
+        self._letters: frozenset[str] | None = None
+
+    def unlisted_letter(self, key: str) -> bool:
+        """The text holds a non-ASCII letter that no listed word holds. wordfreq's English
+        tokenizer keeps every letter inside a token, unchanged after its case folding: the token
+        that holds it is not listed, so the text's frequency is wordfreq's floor. (The listed words'
+        non-ASCII characters, ~1,300, are read from the mapped words once: ~15 ms.)"""
+        if self._letters is None:
+            found = _NON_ASCII_CHAR.findall(self._map, self._blob)
+            self._letters = frozenset(seq.decode("utf-8", "replace") for seq in set(found))
+        letters = self._letters
+        return any(c not in letters and unicodedata.category(c)[0] == "L" for c in key if not c.isascii())
 
     def __len__(self) -> int:
         return self.size
@@ -190,12 +214,12 @@ def _from_table(table: _Table, tokens: list[str], smash: Callable[[str], str]) -
 
 
 @cache
-def _digit_freq() -> Callable[[str], float]:
-    """wordfreq's weighting of digit runs (``wordfreq.numbers.digit_freq``), its module loaded on
-    its own: imported through its package it brings wordfreq's ``__init__`` (langcodes, msgpack,
-    the tokenizer: ~90 ms and ~8 MB in every process that meets a number) for one function whose
-    module needs only ``regex``. Loaded the usual way when wordfreq is imported already or the
-    module cannot be loaded alone (another wordfreq version)."""
+def _numbers() -> Any:
+    """wordfreq's handling of digit runs (``wordfreq.numbers``: ``digit_freq``, ``smash_numbers``),
+    its module loaded on its own: imported through its package it brings wordfreq's ``__init__``
+    (langcodes, msgpack, the tokenizer: ~0.25 s and ~15 MB in every process that meets a number)
+    for a module that needs only ``regex``. Loaded the usual way when wordfreq is imported already
+    or the module cannot be loaded alone (another wordfreq version)."""
     if "wordfreq.numbers" not in sys.modules:
         try:
             package = importlib.util.find_spec("wordfreq")  # (finds it: the package is not run)
@@ -205,12 +229,16 @@ def _digit_freq() -> Callable[[str], float]:
             if spec is not None and spec.loader is not None:
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
-                return module.digit_freq
+                return module
         except Exception as exc:  # any failure: the package's own import below
             log.debug("wordfreq.numbers not loadable alone (%s): importing wordfreq", exc)
-    from wordfreq.numbers import digit_freq
+    from wordfreq import numbers
 
-    return digit_freq
+    return numbers
+
+
+def _digit_freq() -> Callable[[str], float]:
+    return _numbers().digit_freq
 
 
 def _zeros(token: str) -> str:
@@ -234,6 +262,13 @@ def zipf(word: str) -> float:
     bare = key[:-1]
     if key.endswith("'") and "'" not in bare and (_PLAIN.fullmatch(bare) or _WITH_DIGITS.fullmatch(bare)):
         return _from_table(table, [bare], _zeros)  # a trailing apostrophe ("obama'", "2020’"): wordfreq drops it
+    # other scripts without wordfreq's code where its answer is known: a letter no listed word has
+    # (the floor), or runs of Han and hiragana, of katakana and of digits (a token each)
+    if table.unlisted_letter(key):
+        return 0.0
+    runs = _JAPANESE_RUNS.findall(key)
+    if runs and sum(map(len, runs)) == len(key):
+        return _from_table(table, runs, _numbers().smash_numbers)
     # any other text (other scripts, punctuation inside): wordfreq's own tokenizer (its code, not its list)
     from wordfreq.numbers import smash_numbers
     from wordfreq.tokens import lossy_tokenize

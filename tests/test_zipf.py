@@ -58,6 +58,26 @@ def test_every_listed_word_and_real_news_words_get_wordfreqs_value(fresh_table, 
     # a trailing apostrophe, straight or curly, as a tokenizer cuts "Obama's" ("obama'"), on every form above
     words |= {w + mark for w in sorted(words)[::7] for mark in ("'", "’")}
     words |= {"obama'", "it’", "l'", "qu'", "2020'", "ma'am'", "rock'n'roll'", "'", "’"}
+    # other scripts, each shortcut of the lookup and its edges: Han and hiragana runs, katakana runs
+    # (one opening with the lengthening mark), a mix of them (several tokens), letters no listed word
+    # has, full-width Latin, Hangul, Thai, Cyrillic, Greek, Arabic
+    words |= {
+        "東京",
+        "中国",
+        "の",
+        "ひらがな",
+        "食べた",
+        "一",
+        "ー",
+        "々",
+        "ロイター",
+        "ーロ",
+        "テスト",
+        "カ月物ユーロ",
+    }
+    words |= {"東京タワー", "ｆｔｓｅ", "ＡＳＸ", "서울", "ภาษาไทย", "москва", "Путин", "ελλάδα", "العربية", "北京市"}
+    # Japanese with ASCII or full-width digits (a token per run), Spanish ordinals
+    words |= {"2026年8月20日", "２０２５年には３８", "第２", "８８", "7万回分", "ロイター2", "10ª", "2º", "1ºde", "ª10"}
     assert {w: zipf(w) for w in words} == {w: zipf_frequency(w, "en") for w in words}
 
 
@@ -88,16 +108,20 @@ def test_a_damaged_table_is_refused_not_read(fresh_table, caplog):
     assert table_module._table is False and "truncated" in caplog.text
 
 
-def test_numbers_are_weighted_as_wordfreq_does_without_importing_wordfreqs_package(fresh_table):
-    """A word with digits is weighted by wordfreq's own ``digit_freq``, whose module is loaded alone:
-    a process that meets a number does not import wordfreq's package (langcodes, msgpack, its
-    tokenizer: ~90 ms and ~8 MB) — checked in a fresh process mapping the table written here."""
+def test_numbers_and_japanese_get_wordfreqs_value_without_importing_wordfreqs_package(fresh_table):
+    """A word with digits is weighted by wordfreq's own ``digit_freq``, whose module is loaded alone,
+    and a run of Han, hiragana or katakana, or a word with a letter no listed word has, is looked up
+    without wordfreq's tokenizer: a process that meets them does not import wordfreq's package
+    (langcodes, msgpack, its tokenizer: ~0.25 s and ~15 MB) — checked in a fresh process mapping the
+    table written here."""
     import os
     import subprocess
     import sys
 
     assert zipf("harbour") == zipf_frequency("harbour", "en")  # writes the table in the folder
     words = ["2025", "1066", "covid19", "g7", "1990s", "2020s", "000", "737", "5g", "Route66", "obama'", "2020’"]
+    words += ["東京", "ひらがな", "中国", "ロイター", "서울", "ｆｔｓｅ"]  # Han, hiragana, katakana, unlisted letters
+    words += ["2026年8月20日", "２０２５年には３８", "10ª"]  # with digits, ASCII or full-width
     script = (
         "import json, sys\n"
         "from storydiff.compare.zipf import zipf\n"
