@@ -15,8 +15,11 @@ common forms are split here without wordfreq's code (after its English preproces
 folding, "’" read as "'"): Latin letters with at most one inner apostrophe ("l'amour" and "o'hara",
 with a straight apostrophe, are two tokens for its French elision rule), and ASCII letters and
 digits ("1990's" is "1990" and "s", "5'9" one token), and either of them with a trailing apostrophe,
-which wordfreq drops ("obama'", cut from "Obama's" by a tokenizer). Any other text (other scripts, punctuation
-inside) goes through wordfreq's own tokenizer: its code is imported, never its list. When the
+which wordfreq drops ("obama'", cut from "Obama's" by a tokenizer); Japanese split into runs of Han
+and hiragana, of katakana and of digits (ASCII or full-width), as its tokenizer splits them; and a
+text with a letter that no listed word has, which gets wordfreq's floor whatever the tokens. Any
+other text (other scripts, punctuation inside) goes through wordfreq's own tokenizer: its code is
+imported, never its list. When the
 folder cannot be written or read, wordfreq answers itself. ``tests/test_zipf.py`` checks every
 listed word and the words of real news in several scripts against wordfreq.
 """
