@@ -259,7 +259,12 @@ def align_claims(accounts: Sequence[Sequence[Claim]], threshold: float = ALIGN_T
     """Group the claims of several outlets' accounts of one story into aligned claim groups."""
     refs = [ClaimRef(a, c.index) for a, claims in enumerate(accounts) for c in claims if is_substantive(c)]
     by_ref = {(a, c.index): c for a, claims in enumerate(accounts) for c in claims}
-    stems = tuple(frozenset(content_stems(by_ref[r.as_tuple()].text)) for r in refs)
+    read: dict[str, frozenset[str]] = {}  # a wire copy's claims are its original's texts: read once
+    for ref in refs:
+        text = by_ref[ref.as_tuple()].text
+        if text not in read:
+            read[text] = frozenset(content_stems(text))
+    stems = tuple(read[by_ref[r.as_tuple()].text] for r in refs)
     scores, contained, weights = _scores_of_stems(stems)
     positions: dict[int, list[int]] = {}
     for i, ref in enumerate(refs):

@@ -56,11 +56,11 @@ class Divergence:
     summary: str
     group: int | None = None  # index into the alignment's groups
     diff: tuple[tuple[str, str, str], ...] = field(default=())  # quote: (op, words a, words b)
-    # omission / exclusive: ranks the items of one outlet's fold, the larger first — (1 unless a
-    # sentence of another voice is loosely like the exclusive's fact (then 0),
-    # how many of the fact's names and numbers the voices said to lack it never mention anywhere,
-    # marked ones: not by their own words either, every one)
-    salience: tuple[int, int, int] = field(default=(1, 0, 0), compare=False)
+    # omission / exclusive: ranks the items of one outlet's fold, the larger first — (1 unless the
+    # exclusive's fact is in the lead of its article (then 0), 1 unless a sentence of another voice
+    # is loosely like it (then 0), how many of the fact's names and numbers the voices said to lack
+    # it never mention anywhere, marked ones: not by their own words either, every one)
+    salience: tuple[int, int, int, int] = field(default=(1, 1, 0, 0), compare=False)
 
     @cached_property  # (frozen: computed once; read by the report, the store and the judged eval)
     def fingerprint(self) -> str:

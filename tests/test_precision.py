@@ -682,6 +682,48 @@ def test_an_exclusive_another_voice_comes_near_is_listed_after_one_nobody_comes_
     assert fold("Harbour pilots were on duty through the night, a spokesman said.") == [near, far]
 
 
+def test_an_exclusive_in_the_lead_of_its_article_is_listed_after_the_others():
+    """Judged real exclusives among the first three sentences of their article were almost never
+    true (the lead tells the event, which every outlet tells in its own words): in the outlet's
+    fold they come after the rest, although the lead one here has more names the others never
+    mention. When the same sentence comes later in the article, or the text is only a lead (a
+    feed's summary), the names decide again."""
+    from storydiff.compare.schema import folds
+
+    named = "Union leader Marta Kowalski told Radio Baltica that the Gdynia crews would return on Thursday."
+    plain = "Inspectors found that trucks had blocked a fire lane near gate 4 for 40 minutes."
+    common = [
+        "The strike at the Westbay container terminal ended on Tuesday after talks lasting 19 hours.",
+        "The port authority said 12 ships had waited outside the harbour during the stoppage.",
+        "Cargo handling resumed at the terminal on Wednesday morning.",
+    ]
+    more = [  # the rest of a full article (a text under LEAD_MIN_SENTENCES is all lead)
+        "The mood on the quay was calm by the afternoon.",
+        "Trucks queued on the access road for much of the day.",
+        "Some drivers said they had waited since dawn.",
+        "The cafe by the gate stayed open late for the crews.",
+        "Local shops said trade had been slow all week.",
+        "The next round of talks is due in the autumn.",
+    ]
+    pilots = "Harbour pilots were on duty through the night, a spokesman said."
+    wages = "The deal raises wages by 6 percent."
+    at = datetime(2025, 5, 6, 9, tzinfo=UTC)
+
+    def fold(harbor: list[str]) -> list[str]:
+        articles = [
+            StoryArticle("a", "Daily Harbor", "Westbay strike ends", " ".join(harbor), at),
+            StoryArticle("b", "Coast Courier", "Terminal strike over", " ".join([*common[:2], pilots]), at),
+            StoryArticle("c", "Port Wire", "Westbay strike is over", " ".join([*common[:2], wages]), at),
+        ]
+        report = build_report(articles)
+        listed = [d["claims"][0]["text"] for d in folds(report["divergences"])["Only Daily Harbor reports"]]
+        return [text for text in listed if text in (named, plain)]
+
+    assert fold([common[0], named, common[1], common[2], plain, *more]) == [plain, named]  # named: in the lead
+    assert fold([*common, named, plain, *more]) == [named, plain]  # both beyond it: more new names first
+    assert fold([common[0], named, common[1], common[2], plain]) == [named, plain]  # a short text is all lead
+
+
 def test_an_outlet_telling_part_of_a_fact_in_one_sentence_does_not_omit_it(shared_data):
     """Real events (BASIL): an omission was reported where the "omitting" outlet tells the fact in a
     sentence of its own words, below what counts as telling it (a fresh reader, reader-v, found such
