@@ -173,16 +173,26 @@ def load_fnc_topics(root: Path, outlets: int = FNC_BODIES) -> list[Event]:
     return events
 
 
-def item_key(event_id: str, divergence: dict[str, Any]) -> str:
+def item_key(event_id: str, divergence: dict[str, Any], with_text: bool = False) -> str:
     """Stable across runs and code changes that report the same thing: type + each side's article
     and normalised value (not the position of the divergence or of the outlet in the report); an
-    omission's or exclusive's value is only "carried", so its sentences identify it."""
-    coverage = divergence["type"] in ("omission", "exclusive")
+    omission's or exclusive's value is only "carried", so its sentences identify it. ``with_text``:
+    a typed item's sentences too, for items of one report that the values alone do not tell apart
+    (three credits of one quote pair to "Oberholtzer" and "Olberholtzer" in other sentences)."""
+    coverage = with_text or divergence["type"] in ("omission", "exclusive")
     sides = sorted(
         f"{c['article_id']}:{norm(c['value'])}" + (f":{norm(c['text'])}" if coverage else "")
         for c in divergence["claims"]
     )
     return hashlib.sha1("|".join([event_id, divergence["type"], *sides]).encode()).hexdigest()[:16]
+
+
+def item_keys(event_id: str, divergences: list[dict[str, Any]]) -> list[str]:
+    """Each item's key; items sharing one key by their values (rare) are all keyed by their
+    sentences as well, so every item of a report has its own key, whatever their order."""
+    keys = [item_key(event_id, d) for d in divergences]
+    shared = {k for k, n in Counter(keys).items() if n > 1}
+    return [item_key(event_id, d, with_text=True) if k in shared else k for k, d in zip(keys, divergences, strict=True)]
 
 
 def sentence_refs(event: Event, article_id: str, span: tuple[int, int]) -> list[list[int]]:
@@ -196,13 +206,13 @@ def report_items(event: Event, semantic: bool | str = False) -> list[dict[str, A
     first = {id(d) for d in shown_first(report["divergences"])}
     in_fold: Counter = Counter()
     items = []
-    for d in report["divergences"]:
+    for d, key in zip(report["divergences"], item_keys(event.id, report["divergences"]), strict=True):
         fold = fold_label(d) if folded(d) else None
         if fold is not None:
             in_fold[fold] += 1
         items.append(
             {
-                "key": item_key(event.id, d),
+                "key": key,
                 "event": event.id,
                 "type": d["type"],
                 "severity": d["severity"],

@@ -14,6 +14,7 @@ from storydiff.evals.divergences import (
     TYPED,
     evaluate,
     item_key,
+    item_keys,
     load_allsides,
     load_basil,
     load_fnc_topics,
@@ -50,6 +51,23 @@ def test_item_keys_do_not_depend_on_positions():
     exclusive = {"type": "exclusive", "claims": [{"article_id": "x", "value": "carried", "text": "One fact."}]}
     other = {"type": "exclusive", "claims": [{"article_id": "x", "value": "carried", "text": "Another fact."}]}
     assert item_key("e", exclusive) != item_key("e", other)
+
+
+def test_items_that_the_values_alone_do_not_tell_apart_get_keys_of_their_own():
+    def credit(first: str, second: str) -> dict:
+        return {
+            "type": "attribution",
+            "claims": [
+                {"article_id": "x", "value": "brandt", "text": first},
+                {"article_id": "y", "value": "feld", "text": second},
+            ],
+        }
+
+    one, two = credit("Brandt said A.", "Feld said A."), credit("Brandt said B.", "Feld said B.")
+    alone = {"type": "numeric", "claims": [{"article_id": "x", "value": "3", "text": "3 ships."}]}
+    keys = item_keys("e", [one, alone, two])
+    assert len(set(keys)) == 3 and keys[1] == item_key("e", alone)  # a unique item keeps its key
+    assert item_keys("e", [two, one]) == [keys[2], keys[0]]  # whatever the order
 
 
 @pytest.mark.slow
