@@ -22,7 +22,7 @@ from storydiff.compare.evidence import WORDS, Divergence, StoryView, clip, outle
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 from storydiff.compare.quantities import _BOUND_LAST_WORDS, Quantity
 from storydiff.compare.samefact import SAME_FACT, STRONG, cut, find_spans
-from storydiff.compare.sources import SPOKESPEOPLE, is_medium, is_named, source_key, transliterated
+from storydiff.compare.sources import SPOKESPEOPLE, is_medium, is_named, misspelt, source_key, transliterated
 
 CASUALTY_UNITS = frozenset(
     [
@@ -749,6 +749,15 @@ def _described_body(speaker: str | None) -> frozenset[str]:
     return frozenset(words - SPOKESPEOPLE - FUNCTION_WORDS)
 
 
+def _names_nobody(speaker: str | None) -> bool:
+    """A source described by no name at all ("the statement", "an intelligence source", "police"),
+    not "Pentagon officials" or "a Hamas spokesman"."""
+    words = (speaker or "").split()
+    return not any(w[:1].isupper() for w in words[1:] if w) and (
+        not words or not words[0][:1].isupper() or words[0].lower() in ("the", "a", "an")
+    )
+
+
 def _attribution_candidates(
     story: StoryView, keyed: dict[ClaimRef, str], same_facts: frozenset[frozenset[ClaimRef]]
 ) -> list[tuple[ClaimRef, ClaimRef]]:
@@ -799,9 +808,11 @@ def attribution_divergences(
     for a, b in _attribution_candidates(story, keyed, same_facts):
         if story.voice[a.account] == story.voice[b.account] or aliases.same(keyed[a], keyed[b]):
             continue
-        if transliterated(keyed[a], keyed[b]):
-            continue  # one name in two spellings ("Mashnuq" / "Machnouk"): one source
+        if transliterated(keyed[a], keyed[b]) or misspelt(keyed[a], keyed[b]):
+            continue  # one name in two spellings ("Mashnuq" / "Machnouk", "Gohel" / "Cohel"): one source
         ca, cb = story.claim(a), story.claim(b)
+        if _names_nobody(ca.speaker) or _names_nobody(cb.speaker):
+            continue  # "the statement", "an intelligence source": whose, it does not say — no one else credited
         if keyed[b] in folded[a] or keyed[a] in folded[b]:
             continue  # both names in one sentence: who said what is told, not contested
         if keyed[a].replace(".", "") == keyed[b].replace(".", "") or is_medium(keyed[a]) != is_medium(keyed[b]):

@@ -46,6 +46,8 @@ _CALLED = re.compile(
 _PRONOUN_SPEECH = re.compile(
     rf"^(?:He|She)\s+(?:also\s+)?(?:{REPORTING})\b|[,”\"]\s*(?:he|she)\s+(?:{REPORTING})\s*[.,;]"
 )
+# “…,” they said: the sentence names its speakers as several people, so not one named person
+_PLURAL_SPEECH = re.compile(rf"^They\s+(?:also\s+)?(?:{REPORTING})\b|[,”\"]\s*they\s+(?:{REPORTING})\s*[.,;]")
 HEDGES = (
     "reportedly",
     "apparently",
@@ -342,7 +344,11 @@ def extract_claims(text: str) -> list[Claim]:
             speaker is None
             and previous_speaker
             and (
-                (continues and since <= 2)
+                (
+                    continues
+                    and since <= 2
+                    and not (_PLURAL_SPEECH.search(sentence) and _one_named_person(previous_speaker))
+                )
                 # "he said" only right after the sentence that named its speaker: unambiguous
                 or (since == 0 and _PRONOUN_SPEECH.search(sentence) and _one_named_person(previous_speaker))
             )

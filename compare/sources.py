@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
 
+from rapidfuzz.distance import Levenshtein
+
 from storydiff.compare.features import COMMON_WORDS, FUNCTION_WORDS, TEXT_CACHE
 
 ROLE_NOUNS = frozenset(
@@ -173,6 +175,19 @@ def transliterated(a: str, b: str) -> bool:
         return a == b
     skeleton = _skeleton(a)
     return len(skeleton) >= 3 and skeleton == _skeleton(b)
+
+
+def misspelt(a: str, b: str) -> bool:
+    """One surname with a letter slipped, dropped or added ("Oberholtzer" / "Olberholtzer", "Gohel" /
+    "Cohel"): given as the source of one statement, one person, not two. Names of five letters or
+    more only ("Ross" / "Rose" may be two people)."""
+    return (
+        a != b
+        and min(len(a), len(b)) >= 5
+        and a.isalpha()
+        and b.isalpha()
+        and Levenshtein.distance(fold(a), fold(b), score_cutoff=1) <= 1
+    )
 
 
 @lru_cache(maxsize=TEXT_CACHE)

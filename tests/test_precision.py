@@ -306,6 +306,12 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
         # a spokeswoman named in one article, "a council spokesperson" in the other: maybe one person
         ('"This budget is a betrayal of the harbour families," council spokeswoman Maya Brandt said.',
          '"This budget is a betrayal of the harbour families," a council spokesperson said.'),
+        # one surname with a letter slipped
+        ('"This budget is a betrayal of the harbour families," Councillor Maya Kessler said.',
+         '"This budget is a betrayal of the harbour families," Councillor Maya Kestler said.'),
+        # a source described by no name at all: no one else credited
+        ('"This budget is a betrayal of the harbour families," Councillor Maya Brandt said.',
+         '"This budget is a betrayal of the harbour families," the statement said.'),
         # one name in two transliterations
         ('"This budget is a betrayal of the harbour families," Minister Farid Qassemi said.',
          '"This budget is a betrayal of the harbour families," Minister Farid Ghasemi said.'),
@@ -333,6 +339,15 @@ def test_it_keeps_the_speaker_of_a_quote_that_runs_over_two_sentences_and_no_plu
     )
     assert [c.speaker for c in claims][:3] == ["Mayor Lena Ortiz", "Mayor Lena Ortiz", "Mayor Lena Ortiz"]
     assert claims[-1].speaker is None  # "he" is not "some residents"
+
+
+def test_a_quotation_that_they_said_is_not_credited_to_the_one_person_named_before():
+    claims = extract_claims(
+        "The club's manager, Ines Moreau, confirmed the news. “They were close for years,” Moreau said. "
+        "The two surviving members grieved too. “We lost a brother. Goodbye, friend,” they said."
+    )
+    assert claims[1].speaker == "Moreau"
+    assert claims[-1].speaker is None  # "they": the members, not Moreau
 
 
 # ---- contradiction ---------------------------------------------------------------------------
