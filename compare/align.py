@@ -163,9 +163,11 @@ def _scores_of_stems(stems: Sequence[frozenset[str]]) -> tuple[np.ndarray, np.nd
     distinct = {k: i for i, k in enumerate(dict.fromkeys(keys))}
     take = np.fromiter((distinct[k] for k in keys), dtype=np.int64, count=n)
     firsts = [stems[i] for i in np.unique(take, return_index=True)[1]]
-    vocab = {w: i for i, w in enumerate(weights)}
-    weight = np.fromiter(weights.values(), dtype=float, count=len(weights))
-    cols = np.fromiter((vocab[w] for s in firsts for w in s), dtype=np.int64)
+    # in sorted order, stems and each set's members: the sums below then add in one order whatever
+    # the process's hash seed (set order), so a report is the same to the last bit in every process
+    vocab = {w: i for i, w in enumerate(sorted(weights))}
+    weight = np.fromiter((weights[w] for w in vocab), dtype=float, count=len(weights))
+    cols = np.fromiter((vocab[w] for s in firsts for w in sorted(s)), dtype=np.int64)
     lengths = np.fromiter((len(s) for s in firsts), dtype=np.int64, count=len(firsts))
     rows = np.repeat(np.arange(len(firsts)), lengths)
     inter = _weighted_overlaps(rows, cols, weight, (len(firsts), len(vocab)))
