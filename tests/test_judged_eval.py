@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -176,3 +177,24 @@ def test_the_eval_reports_the_precision_of_the_first_items_of_each_fold(shared_d
         assert sum(got["judged"].values()) == len(mine)
         if mine:
             assert got["precision"] == round(mine.count("true") / len(mine), 3)
+
+
+@pytest.mark.slow
+def test_a_report_is_the_same_in_every_process_whatever_its_hash_seed(shared_data):
+    """A real story where the alignment's sums once added in set order (the hash seed's): two
+    processes built different claim groups and reports for the same articles."""
+    script = (
+        "import hashlib, json, sys; from pathlib import Path\n"
+        "from storydiff.evals.divergences import load_fnc_topics\n"
+        "from storydiff.compare.report import build_report\n"
+        "event = next(e for e in load_fnc_topics(Path(sys.argv[1]), 3) if e.id == 'fnc3-topic-1344')\n"
+        "report = build_report(event.articles, story_id=event.id)\n"
+        "print(hashlib.sha1(json.dumps(report, sort_keys=True, default=str).encode()).hexdigest())\n"
+    )
+    digests = set()
+    for seed in ("1", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", script, str(shared_data / "fnc-1")], env=env, capture_output=True)
+        assert out.returncode == 0, out.stderr.decode()
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
