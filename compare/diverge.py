@@ -162,6 +162,8 @@ def _contradictions(story: StoryView) -> list[Divergence]:
     for a, b in combinations(stances, 2):
         if story.voice[a.account] == story.voice[b.account] or not opposed(stances[a], stances[b]):
             continue
+        if _denies_a_reported_claim(story, a, b, stances) or _denies_a_reported_claim(story, b, a, stances):
+            continue
         # the same event is not enough: both sentences must tell the same fact, the predicate masked
         # (aligned into one claim group, or the same-fact decision with the predicates masked)
         cue_a, cue_b = story.claim(a).text[slice(*stances[a].cue)], story.claim(b).text[slice(*stances[b].cue)]
@@ -219,6 +221,25 @@ def _contradictions(story: StoryView) -> list[Divergence]:
         summary = f"Opposite accounts of {subject}: " + " vs ".join(parts)
         out.append(Divergence("contradiction", "high", accounts, tuple(evidence), summary))
     return out
+
+
+# "denied claims by Nigeria's government that …", "rejected the army's reports that …": the denial
+# carries the claim it denies, credited to whoever made it
+_DENIES_CLAIMS = re.compile(
+    r"\b(?:denied|denies|deny|denying|disputed|disputes|rejected|rejects|dismissed|dismisses)\s+"
+    r"(?:[\w’'.-]+\s+){0,4}?(?:claims?|reports?|allegations?|assertions?)\s+(?:by|from|that)\b",
+    re.IGNORECASE,
+)
+
+
+def _denies_a_reported_claim(story: StoryView, denial: ClaimRef, other: ClaimRef, stances: dict) -> bool:
+    """One voice reports a denial of someone's claim ("X denied claims by the government that P"), the
+    other reports that claim as someone's (a source named, or hedged: "the military says P", "P,
+    reportedly"): both tell the claim as a claim, one also its denial — not opposite accounts."""
+    if stances[denial].proceeds or not stances[other].proceeds:
+        return False
+    said = story.claim(other)
+    return bool(_DENIES_CLAIMS.search(story.claim(denial).text)) and bool(said.speaker or said.hedges)
 
 
 _DENIES = re.compile(

@@ -351,6 +351,18 @@ def test_a_quotation_that_they_said_is_not_credited_to_the_one_person_named_befo
 
 
 # ---- contradiction ---------------------------------------------------------------------------
+def test_a_denial_of_someones_claim_does_not_contradict_an_outlet_that_reports_that_claim_as_theirs():
+    denial = (
+        "The Dockers Union has denied claims by the Harbour Board that it has agreed a truce with the "
+        "Harbour Board and will restart the cranes."
+    )
+    reported = "The Harbour Board says it has agreed a truce with the Dockers Union and the cranes will restart."
+    assert of_type(report(f"{reported} {FILLER_A}", f"{denial} {FILLER_B}"), "contradiction") == []
+    # stated as the outlet's own fact, the truce is contradicted by the denial
+    stated = "The Harbour Board and the Dockers Union have agreed a truce and the cranes will restart."
+    assert of_type(report(f"{stated} {FILLER_A}", f"{denial} {FILLER_B}"), "contradiction")
+
+
 def test_it_does_not_contradict_sentences_that_share_names_but_not_the_fact():
     rep = report(
         f"Councillor Brandt backed the mayor's plan for the harbour. {FILLER_A}",
