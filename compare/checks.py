@@ -749,13 +749,15 @@ def _described_body(speaker: str | None) -> frozenset[str]:
     return frozenset(words - SPOKESPEOPLE - FUNCTION_WORDS)
 
 
-def _names_nobody(speaker: str | None) -> bool:
-    """A source described by no name at all ("the statement", "an intelligence source", "police"),
-    not "Pentagon officials" or "a Hamas spokesman"."""
-    words = (speaker or "").split()
-    return not any(w[:1].isupper() for w in words[1:] if w) and (
-        not words or not words[0][:1].isupper() or words[0].lower() in ("the", "a", "an")
-    )
+def _names_nobody(key: str, speaker: str | None) -> bool:
+    """A voice described with nothing it speaks for ("the statement", "a source"), not "a police
+    spokesman", "the fire service" or "Pentagon officials"."""
+    return key in SPOKESPEOPLE and not _described_body(speaker)
+
+
+def _names_too(key: str, words: AbstractSet[str]) -> bool:
+    """The article names this source as well, maybe with a letter slipped ("Gohel" / "Cohel")."""
+    return key in words or (len(key) >= 5 and any(misspelt(key, w) for w in words if abs(len(w) - len(key)) <= 1))
 
 
 def _attribution_candidates(
@@ -811,8 +813,8 @@ def attribution_divergences(
         if transliterated(keyed[a], keyed[b]) or misspelt(keyed[a], keyed[b]):
             continue  # one name in two spellings ("Mashnuq" / "Machnouk", "Gohel" / "Cohel"): one source
         ca, cb = story.claim(a), story.claim(b)
-        if _names_nobody(ca.speaker) or _names_nobody(cb.speaker):
-            continue  # "the statement", "an intelligence source": whose, it does not say — no one else credited
+        if _names_nobody(keyed[a], ca.speaker) or _names_nobody(keyed[b], cb.speaker):
+            continue  # "the statement", "a source": whose, it does not say — no one else credited
         if keyed[b] in folded[a] or keyed[a] in folded[b]:
             continue  # both names in one sentence: who said what is told, not contested
         if keyed[a].replace(".", "") == keyed[b].replace(".", "") or is_medium(keyed[a]) != is_medium(keyed[b]):
@@ -823,8 +825,8 @@ def attribution_divergences(
             keyed[b] in SPOKESPEOPLE and bodies.get(keyed[a], set()) & _described_body(cb.speaker)
         ):
             continue  # "an Apple spokesperson" / "Apple spokeswoman Nat Kerris": maybe one person, no one else
-        named_in_a = is_named(keyed[b]) and keyed[b] in story.voice_words[story.voice[a.account]]
-        if named_in_a or (is_named(keyed[a]) and keyed[a] in story.voice_words[story.voice[b.account]]):
+        named_in_a = is_named(keyed[b]) and _names_too(keyed[b], story.voice_words[story.voice[a.account]])
+        if named_in_a or (is_named(keyed[a]) and _names_too(keyed[a], story.voice_words[story.voice[b.account]])):
             continue  # an article that names the other's source too may well credit it (a quote's
             # speaker a sentence earlier, a relaying outlet): a different credit is not established
         shared_quote = any(
