@@ -59,13 +59,17 @@ BARE_DURATION_DAYS = {"hours": (2 / 24, 23 / 24), "days": (2.0, 6.0), "weeks": (
 BARE_DURATION_DAYS["years"] = (730.0, 3650.0)
 SAME_QUOTE_SHARE = 0.5  # share of a quote's words found in order in another: one statement reworded
 SAME_SPEAKER_SHARE = 0.3  # a named person quoted once in each article: a looser share is one statement
-FRAMING_HEDGES = ("reportedly", "apparently", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
+FRAMING_HEDGES = ("reportedly", "allegedly", "purportedly", "so-called", "supposedly", "self-styled")
 LOADED_TERMS = (
     "fiasco", "farce", "sham", "hysteria", "propaganda", "regime", "puppet", "junta", "provocation", "debacle",
-    "humiliating", "humiliation", "capitulation", "speculation", "lies", "thugs", "mob", "chaos",
+    "humiliating", "humiliation", "capitulation", "lies", "thugs", "mob", "chaos",
     "chaotic", "disastrous", "catastrophic", "slaughter", "massacre", "scandal", "reckless", "brazen",
     "aggressor", "warmonger", "terrorists", "witch hunt", "meltdown", "bloodbath",
 )  # fmt: skip
+# ("apparently" marks what the writer infers from what was seen — "the king apparently walked away"
+# in a video — more than a doubt on the fact, and "speculation" is the plain word for unconfirmed
+# talk: of the judged FNC-1 framings on them, 2 of 12 and 0 of 3 were true, against 18 of 26 for
+# "allegedly", "purportedly" and "reportedly"; they are no framing terms)
 # ("militants" is the wire services' neutral word for armed fighters, not a label: "terrorists" is;
 # "fake" and "hoax" are verdicts on what is true, not wording: a story debunking a hoax says so, and
 # the outlets that ran the hoax are contradicted, not framed differently)

@@ -521,6 +521,13 @@ def test_the_wire_services_neutral_word_for_fighters_is_not_framing():
     assert framings(TRUCE.format("Islamist militants"), TRUCE.format("the Islamist rebel group")) == []
 
 
+def test_what_the_writer_infers_from_what_was_seen_and_the_plain_word_for_rumour_are_not_framing():
+    walk = "In the video the harbour master {}walked away from the mayor before the speech ended."
+    assert framings(walk.format("apparently "), walk.format("")) == []
+    talk = "There had been {} that the harbour master would resign before the winter."
+    assert framings(talk.format("speculation"), talk.format("suggestions")) == []
+
+
 # ---- entity ----------------------------------------------------------------------------------
 def test_it_reports_a_different_person_in_the_same_role():
     rep = report(
