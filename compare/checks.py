@@ -804,7 +804,8 @@ def attribution_divergences(
         return r
 
     strength: dict[ClaimRef, bool] = {}
-    folded = {r: fold_accents(story.claim(r).text).lower() for r in keyed}
+    # (without apostrophes: the key of "Father O’neal" is "oneal", his sentence says "o’neal")
+    folded = {r: re.sub(r"['’]", "", fold_accents(story.claim(r).text).lower()) for r in keyed}
     # named people the story describes, somewhere, as speaking for a body ("Pentagon spokesman Col. Steve Warren")
     # the body each named speaker is described, somewhere, as speaking for ("Apple PR spokeswoman Nat Kerris")
     bodies: dict[str, set[str]] = {}

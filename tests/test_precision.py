@@ -306,6 +306,10 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
         # a spokeswoman named in one article, "a council spokesperson" in the other: maybe one person
         ('"This budget is a betrayal of the harbour families," council spokeswoman Maya Brandt said.',
          '"This budget is a betrayal of the harbour families," a council spokesperson said.'),
+        # the relaying blogger credited, the speaker's name with another apostrophe in the sentence
+        ("“Despite the criticism of the bishops, I will keep preaching in the harbour chapel,” Father Sean O’Neill said.",
+         "“Despite the criticism of the bishops, I will keep preaching in the harbour chapel,” Father Sean O'Neill said, "
+         "blogger Ann Kemp wrote."),
         # one surname with a letter slipped
         ('"This budget is a betrayal of the harbour families," Councillor Maya Kessler said.',
          '"This budget is a betrayal of the harbour families," Councillor Maya Kestler said.'),
