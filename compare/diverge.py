@@ -146,11 +146,18 @@ def _cue_phrase(text: str, stance: EventStance) -> str:
     return " ".join([*taken, text[slice(*stance.cue)]])
 
 
+def _lacks_confirmation(text: str, stance: EventStance) -> bool:
+    """ "Police have not confirmed the man's identity", "could not confirm": no confirmation yet, from
+    that source — not a denial, so not the opposite of another source's confirmation (a sentence
+    that only adds "not" to the other's is still a flip: ``_negation_flip``)."""
+    return stance.event == "assent" and not stance.proceeds and text[slice(*stance.cue)].lower().startswith("confirm")
+
+
 def _contradictions(story: StoryView) -> list[Divergence]:
     stances: dict[ClaimRef, EventStance] = {}
     for ref in story.alignment.refs:
         stance = event_stance(story.claim(ref).text)
-        if stance is not None:
+        if stance is not None and not _lacks_confirmation(story.claim(ref).text, stance):
             stances[ref] = stance
     parent: dict[ClaimRef, ClaimRef] = {}
 

@@ -355,6 +355,18 @@ def test_a_quotation_that_they_said_is_not_credited_to_the_one_person_named_befo
 
 
 # ---- contradiction ---------------------------------------------------------------------------
+def test_no_confirmation_yet_is_not_the_opposite_of_a_confirmation():
+    confirmed = (
+        "A harbour official, speaking on condition of anonymity, confirmed that the drowned sailor is Piet Arndt "
+        "of the Dockers Union."
+    )
+    not_yet = (
+        "While police have not confirmed the sailor's identity, sources told the Valley Tribune that the drowned "
+        "sailor was Piet Arndt of the Dockers Union."
+    )
+    assert of_type(report(f"{confirmed} {FILLER_A}", f"{not_yet} {FILLER_B}"), "contradiction") == []
+
+
 def test_a_denial_of_someones_claim_does_not_contradict_an_outlet_that_reports_that_claim_as_theirs():
     denial = (
         "The Dockers Union has denied claims by the Harbour Board that it has agreed a truce with the "
