@@ -151,11 +151,31 @@ def _paragraph_sentences(paragraph: str) -> list[tuple[int, int]]:
     return split
 
 
+# a line that ends on one of these words stops mid-sentence: a hard-wrapped line ("… over the" /
+# "Internet before …"), not a paragraph or a heading
+_WRAP_ENDS = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "over", "into",
+                        "and", "or", "but", "that", "as", "about"])  # fmt: skip
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph: its lines, joined where a line was wrapped mid-sentence."""
+    out: list[tuple[int, int]] = []
+    wrapped = False
+    for line in re.finditer(r"[^\n]+", text):
+        if wrapped and out and text[out[-1][1] : line.start()] == "\n" and line.group()[:1].isalpha():
+            out[-1] = (out[-1][0], line.end())
+        else:
+            out.append(line.span())
+        last = line.group().rsplit(None, 1)[-1:] or [""]
+        wrapped = last[0] in _WRAP_ENDS
+    return out
+
+
 def split_sentences(text: str) -> list[tuple[str, int, int]]:
     """(sentence, start, end) with offsets into text; paragraphs are split first."""
     out = []
-    for para in re.finditer(r"[^\n]+", text):
-        base, paragraph = para.start(), para.group()
+    for base, end in _paragraphs(text):
+        paragraph = text[base:end].replace("\n", " ")  # (a wrapped line's break: a space, offsets kept)
         single = not _INNER_BREAK.search(paragraph.rstrip())  # one sentence: skip the breaker
         for start, end in [(0, len(paragraph))] if single else _paragraph_sentences(paragraph):
             piece = paragraph[start:end]

@@ -147,3 +147,18 @@ def test_sentence_breaks_agree_with_pysbd_on_real_articles(shared_data):
     precision, recall = agree / len(ours_ends), agree / len(ref_ends)
     print(f"\nsentence ends vs pysbd: P {precision:.3f} R {recall:.3f} ({len(ref_ends)} reference ends)")
     assert precision >= 0.95 and recall >= 0.95
+
+
+def test_a_line_wrapped_mid_sentence_is_one_sentence_and_a_heading_stays_apart():
+    text = (
+        "The pilot joined the brigade this month. She had contacted its fighters over the\n"
+        "Internet before travelling to the camp.\n'We will not leave'\nIn a video she spoke."
+    )
+    sentences = split_sentences(text)
+    assert [s for s, _, _ in sentences] == [
+        "The pilot joined the brigade this month.",
+        "She had contacted its fighters over the Internet before travelling to the camp.",
+        "'We will not leave'",
+        "In a video she spoke.",
+    ]
+    assert all(end - start == len(s) for s, start, end in sentences)  # offsets into the text as it is
