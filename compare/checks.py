@@ -895,7 +895,10 @@ _HEDGED_SAYING = re.compile(rf"\b({'|'.join(FRAMING_HEDGES)})\s+(?:{REPORTING}|r
 
 
 QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
-_HEDGED = re.compile(r"\b(?:accus\w*|alleg\w*|according to|suspect\w*|charg\w* with|claim\w*)\b", re.IGNORECASE)
+_HEDGED = re.compile(
+    r"\b(?:accus\w*|alleg\w*|according to|suspect\w*|charg\w* with|claim\w*|reported that|reports? (?:say|said|suggest)\w*)\b",
+    re.IGNORECASE,
+)  # ("it was reported that P" keeps the distance "P, reportedly" keeps)
 
 
 def _hedged(claim: Claim) -> bool:

@@ -537,6 +537,16 @@ def test_the_wire_services_neutral_word_for_fighters_is_not_framing():
     assert framings(TRUCE.format("Islamist militants"), TRUCE.format("the Islamist rebel group")) == []
 
 
+def test_it_was_reported_keeps_the_distance_that_reportedly_keeps():
+    assert (
+        framings(
+            "The harbour master has reportedly been dismissed by the port board after the spill.",
+            "A few days ago, it was reported that the harbour master had been dismissed by the port board after the spill.",
+        )
+        == []
+    )
+
+
 def test_what_the_writer_infers_from_what_was_seen_and_the_plain_word_for_rumour_are_not_framing():
     walk = "In the video the harbour master {}walked away from the mayor before the speech ended."
     assert framings(walk.format("apparently "), walk.format("")) == []
