@@ -672,6 +672,21 @@ def _only_statement(story: StoryView, refs: list[ClaimRef]) -> bool:
 _FALSE_START = re.compile(r"\b([\w'’]+\s+)(?:not|never)\s*[,—–-]+\s*\1", re.IGNORECASE)
 
 
+def _quoted_elsewhere(story: StoryView, refs: list[ClaimRef], quote: str) -> bool:
+    """Some voice of ``refs`` quotes these words too (the same words, or an excerpt of them) in
+    another sentence of its article: "We did not negotiate" and "We will not negotiate" both said."""
+    voices = {story.voice[r.account] for r in refs}
+    wanted = quote_words(quote)
+    for ref, claim in story.claims.items():
+        if (
+            story.voice[ref.account] in voices
+            and ref not in refs
+            and any(quote_words(q) == wanted or excerpt(q, quote) for q in claim.quotes)
+        ):
+            return True
+    return False
+
+
 def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[Divergence]:
     """One speaker's same statement quoted in words that differ in content inside the part both
     outlets quote (after normalisation; an excerpt, an ellipsis or a spelling of a name is agreement)."""
@@ -706,6 +721,10 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     speakers = {source_key(story.claim(r).speaker) for r in (first, second)} - {None}
     if len(speakers) == 2 and not story.aliases.same(*speakers):
         return []  # two people: not one statement (attribution looks at that)
+    if _quoted_elsewhere(story, by_value[distinct[0]], found[second]) or _quoted_elsewhere(
+        story, by_value[distinct[1]], found[first]
+    ):
+        return []  # the speaker said both: one outlet quotes the other's wording too, in another sentence
     changed = _changed_content(distinct[1], distinct[0], _inner_ops(distinct[1], distinct[0]))
     if not _changes_meaning(distinct[1], distinct[0]):
         return []  # reworded with the same meaning: judged trivial on real news, not shown

@@ -345,6 +345,15 @@ def test_it_keeps_the_speaker_of_a_quote_that_runs_over_two_sentences_and_no_plu
     assert claims[-1].speaker is None  # "he" is not "some residents"
 
 
+def test_a_wording_the_other_outlet_also_quotes_elsewhere_is_no_changed_quote():
+    did = "“We did not sign any deal with the harbour board,” union leader Piet Arndt said in a video."
+    will = "“We will not sign any deal with the harbour board,” union leader Piet Arndt said in a video on Friday."
+    [quote] = of_type(report(f"{did} {FILLER_A}", f"{will} {FILLER_B}"), "quote")
+    assert {c["outlet"] for c in quote["claims"]} == {"Alpha Post", "Beta Daily"}
+    both = f"{did} The strike goes on. “We will not sign any deal with the harbour board,” Arndt added."
+    assert of_type(report(f"{both} {FILLER_A}", f"{will} {FILLER_B}"), "quote") == []  # he said both
+
+
 def test_a_quotation_that_they_said_is_not_credited_to_the_one_person_named_before():
     claims = extract_claims(
         "The club's manager, Ines Moreau, confirmed the news. “They were close for years,” Moreau said. "
