@@ -60,6 +60,7 @@ from storydiff.compare.evidence import (
 from storydiff.compare.features import TEXT_CACHE
 from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
 from storydiff.compare.samefact import SAME_FACT, STRONG
+from storydiff.compare.sources import is_named, source_key
 
 __all__ = ["Account", "Divergence", "agreement_matrix", "divergence_score", "find_divergences"]
 MIN_CLAIM_WORDS = 6  # a shorter sentence states too little to be denied
@@ -318,11 +319,15 @@ def _tells_both(
         for r in story.claims
         if story.voice[r.account] == voice and story.group_of(r) is not None and _denial(story, denied, r, framed=True)
     }
+    speaker = source_key(story.claim(other).speaker)
+    speaker = speaker if is_named(speaker) else None
     for own, claim in story.claims.items():
         if story.voice[own.account] == voice and own not in denied:
             plain = not (claim.negated or DENIAL_FRAME.search(claim.text))
             if plain and story.text_same_fact(clause, claim.text) >= SAME_FACT:
                 return True  # the denying voice states the clause too (as someone's claim)
+            if speaker and speaker in claim.text.lower() and _denial(story, denied, own, framed=True):
+                return True  # it reports the denial of that very speaker's claim ("denied Hunter's claim")
         elif story.voice[own.account] == stater and _denial(story, denied, own, framed=True):
             same = own in denied and story.text_same_fact(denied[own].group("p"), clause) >= SAME_FACT
             if story.group_of(own) in groups or same:

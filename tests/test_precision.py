@@ -364,6 +364,17 @@ def test_a_quotation_that_they_said_is_not_credited_to_the_one_person_named_befo
 
 
 # ---- contradiction ---------------------------------------------------------------------------
+def test_a_denial_of_the_speakers_own_claim_that_the_other_outlet_quotes_is_told_by_both():
+    stated = "“They caught them on the quay,” Ortiz said. “So we know smugglers were using the harbour at night to land cargo.”"
+    denial = (
+        "The port authority released a statement denying that smugglers were using the harbour at night to land cargo."
+    )
+    [_] = of_type(report(f"{denial} {FILLER_A}", f"{stated} {FILLER_B}"), "contradiction")
+    # the denying outlet reports Ortiz's claim as hers, and its denial: the other only quotes her
+    both = f"Councillor Dana Ortiz said smugglers had been seen on the quay. The port authority denied Ortiz's claim. {denial}"
+    assert of_type(report(f"{both} {FILLER_A}", f"{stated} {FILLER_B}"), "contradiction") == []
+
+
 def test_no_confirmation_yet_is_not_the_opposite_of_a_confirmation():
     confirmed = (
         "A harbour official, speaking on condition of anonymity, confirmed that the drowned sailor is Piet Arndt "
