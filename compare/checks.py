@@ -194,8 +194,11 @@ class _ClaimTokens:
         hi = min([b for b, _ in self.spans if b >= end] + [b for b in self.breaks if b >= end], default=len(text))
         after = self._stems(end, hi)
         self.heads[q.span] = ROLE_CANON.get(after[0], after[0]) if after else None
-        stems = self._stems(lo, start)[-words:] + after[:words]
-        return frozenset(ROLE_CANON.get(w, w) for w in stems)
+        before = self._stems(lo, start)[-words:]
+        # a year dates what its clause told before it ("Brokaw, who Williams replaced in 2004, knew
+        # …": the replacing, not the knowing), unless it opens the clause ("In 2004, …")
+        dated = q.unit == "year" and "-" not in q.text and before
+        return frozenset(ROLE_CANON.get(w, w) for w in (before if dated else before + after[:words]))
 
     def casualty_role(self, q: Quantity, unit: str | None) -> str | None:
         """ "death" or "injury" for a count of people, of the role itself or with no unit: said by

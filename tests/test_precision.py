@@ -114,6 +114,15 @@ def test_it_does_not_report_a_value_the_other_article_also_states():
     assert of_type(rep, "numeric") == []
 
 
+def test_a_year_dates_what_its_clause_told_before_it():
+    replaced = "Senior editors, including Ana Ruiz who Tomas Berg replaced as harbour editor in 2004, knew the story was false."
+    left = "Ana Ruiz and the former director Paul Kent, who left the harbour paper in 2013, knew the story was false."
+    assert of_type(report(f"{replaced} {FILLER_A}", f"{left} {FILLER_B}"), "numeric") == []  # two events
+    founded = "The harbour paper, which Tomas Berg founded in {}, knew the ferry story was false."
+    [year] = of_type(report(f"{founded.format(1998)} {FILLER_A}", f"{founded.format(1999)} {FILLER_B}"), "numeric")
+    assert {c["value"] for c in year["claims"]} == {"1998", "1999"}
+
+
 def test_it_reads_digits_grouped_in_lakhs_as_one_number():
     [claim] = extract_claims("The campus covers about 9,34,200 square feet, the filing says.")
     assert [(q.text, q.value) for q in claim.numbers] == [("9,34,200 square", 934200.0)]
