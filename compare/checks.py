@@ -675,6 +675,22 @@ def _only_statement(story: StoryView, refs: list[ClaimRef]) -> bool:
 _FALSE_START = re.compile(r"\b([\w'’]+\s+)(?:not|never)\s*[,—–-]+\s*\1", re.IGNORECASE)
 
 
+# ("may" is left out: a modal first)
+_DAY_NAMES = frozenset(
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+     "april", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr",
+     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
+)  # fmt: skip
+
+
+def _only_dates(changed: Sequence[str]) -> bool:
+    """The changed words are a date and nothing else, a day or month named among them: the same
+    words said on another day, not the same statement quoted otherwise."""
+    return any(w in _DAY_NAMES for w in changed) and all(
+        w in _DAY_NAMES or (w.isdigit() and (int(w) <= 31 or 1900 <= int(w) <= 2100)) for w in changed
+    )
+
+
 def _quoted_elsewhere(story: StoryView, refs: list[ClaimRef], quote: str) -> bool:
     """Some voice of ``refs`` quotes these words too (the same words, or an excerpt of them) in
     another sentence of its article: "We did not negotiate" and "We will not negotiate" both said."""
@@ -729,6 +745,8 @@ def quote_divergences(story: StoryView, index: int, group: ClaimGroup) -> list[D
     ):
         return []  # the speaker said both: one outlet quotes the other's wording too, in another sentence
     changed = _changed_content(distinct[1], distinct[0], _inner_ops(distinct[1], distinct[0]))
+    if _only_dates(changed):
+        return []  # one formula said on two occasions ("at 11 a.m. on Thursday (November 06, 2014), …")
     if not _changes_meaning(distinct[1], distinct[0]):
         return []  # reworded with the same meaning: judged trivial on real news, not shown
     diff = _word_diff(found[first].translate(_TYPOGRAPHY), found[second].translate(_TYPOGRAPHY))

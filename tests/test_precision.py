@@ -363,6 +363,17 @@ def test_a_wording_the_other_outlet_also_quotes_elsewhere_is_no_changed_quote():
     assert of_type(report(f"{both} {FILLER_A}", f"{will} {FILLER_B}"), "quote") == []  # he said both
 
 
+def test_the_same_words_dated_another_day_are_another_statement_but_another_number_is_a_changed_quote():
+    hoax = "The hoax page read: “At about 9 a.m. on {}, our beloved harbour master was found dead at his home in the old town.”"
+    thursday, sunday = hoax.format("Thursday (November 6, 2014)"), hoax.format("Sunday (April 20, 2014)")
+    assert of_type(report(f"{thursday} {FILLER_A}", f"{sunday} {FILLER_B}"), "quote") == []
+    hire = (
+        "“We will hire {} dock workers at the northern terminal before the winter season,” Mayor Dora Halvorsen said."
+    )
+    [quote] = of_type(report(f"{hire.format(200)} {FILLER_A}", f"{hire.format(300)} {FILLER_B}"), "quote")
+    assert "200" in quote["summary"] and "300" in quote["summary"]
+
+
 def test_a_quotation_that_they_said_is_not_credited_to_the_one_person_named_before():
     claims = extract_claims(
         "The club's manager, Ines Moreau, confirmed the news. “They were close for years,” Moreau said. "
