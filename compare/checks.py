@@ -692,14 +692,17 @@ def _only_dates(changed: Sequence[str]) -> bool:
 
 
 def _quoted_elsewhere(story: StoryView, refs: list[ClaimRef], quote: str) -> bool:
-    """Some voice of ``refs`` quotes these words too (the same words, or an excerpt of them) in
-    another sentence of its article: "We did not negotiate" and "We will not negotiate" both said."""
+    """Some voice of ``refs`` quotes these words too, from the same speaker (the same words, or an
+    excerpt of them), in another sentence of its article: "We did not negotiate" and "We will not
+    negotiate" both said."""
     voices = {story.voice[r.account] for r in refs}
+    speakers = {source_key(story.claim(r).speaker) for r in refs}
     wanted = quote_words(quote)
     for ref, claim in story.claims.items():
         if (
             story.voice[ref.account] in voices
             and ref not in refs
+            and source_key(claim.speaker) in speakers  # the same speaker (another one's words are no excuse)
             and any(quote_words(q) == wanted or excerpt(q, quote) for q in claim.quotes)
         ):
             return True

@@ -361,6 +361,8 @@ def test_a_wording_the_other_outlet_also_quotes_elsewhere_is_no_changed_quote():
     assert {c["outlet"] for c in quote["claims"]} == {"Alpha Post", "Beta Daily"}
     both = f"{did} The strike goes on. “We will not sign any deal with the harbour board,” Arndt added."
     assert of_type(report(f"{both} {FILLER_A}", f"{will} {FILLER_B}"), "quote") == []  # he said both
+    other = f"{did} The strike goes on. “We will not sign any deal with the harbour board,” Mayor Dora Halvorsen said."
+    assert of_type(report(f"{other} {FILLER_A}", f"{will} {FILLER_B}"), "quote")  # someone else's words excuse nothing
 
 
 def test_the_same_words_dated_another_day_are_another_statement_but_another_number_is_a_changed_quote():
