@@ -160,3 +160,21 @@ def test_a_date_without_time_of_day_may_lie_anywhere_in_that_day():
     assert _dated_gap(midnight + 5 * 3600, midnight) == 0.0  # 05:00 on a day that was given as a date
     exact = midnight + 8 * 3600
     assert _dated_gap(exact + 3 * 3600, exact) == 3 * 3600  # two times of day: the gap as it is
+
+
+def test_a_copy_adds_its_originals_vector_whatever_came_between():
+    """A wire copy stands for the same words as its original: the clusterer adds the original's
+    vector again, not one re-weighted by the documents seen in between (which would make the
+    centroid depend on where in the crawl the copies happen to fall)."""
+    clusterer = OnlineClusterer()
+    text = "Flood barriers along the river held overnight, the county engineer said on Tuesday."
+    original = Doc(1, "River barriers hold after night of rain", text, T0)
+    first = clusterer.vector(original)
+    for n, title in enumerate(
+        ["County engineer inspects river barriers", "Rain eases over the county", "Barriers hold, engineer says"]
+    ):
+        clusterer.add(Doc(10 + n, title, "The river barriers and the county rain.", T0 + timedelta(minutes=n)))
+    copy = Doc(2, original.title, original.text, T0 + timedelta(hours=1), original_id=1)
+    seen = clusterer.df.docs
+    assert clusterer.vector(copy) == first
+    assert clusterer.df.docs == seen + 1  # the document frequencies still count the copy
