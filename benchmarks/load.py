@@ -376,9 +376,13 @@ def watch(factory: Any, redis_url: str, workers: list[subprocess.Popen], started
 
 
 def worker_command(args: argparse.Namespace, n: int) -> list[str]:
-    """One Celery worker process consuming every queue, fetch first (the -Q order is the priority)."""
+    """One Celery worker process consuming every queue, fetch first (the -Q order is the priority);
+    the last ``--compare-first`` workers take clustering and report work first."""
     pool = ["--pool", args.pool] + (["--concurrency", str(args.concurrency)] if args.pool != "solo" else [])
-    return [sys.executable, "-m", "celery", "-A", "storydiff.worker", "worker", "-Q", ",".join(QUEUES), *pool,
+    queues = QUEUES
+    if n >= args.workers - args.compare_first:
+        queues = ("compare", *(q for q in QUEUES if q != "compare"))
+    return [sys.executable, "-m", "celery", "-A", "storydiff.worker", "worker", "-Q", ",".join(queues), *pool,
             "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"load{n}@%h"]  # fmt: skip
 
 
@@ -398,6 +402,9 @@ def main() -> None:
     parser.add_argument("--pool", default="threads", choices=["solo", "threads"], help="each worker's pool")
     parser.add_argument("--concurrency", type=int, default=6, help="threads per worker process (--pool threads)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the distributed run (memory over time)")
+    parser.add_argument(
+        "--compare-first", type=int, default=0, help="workers (the last ones) that take clustering and reports first"
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -453,6 +460,8 @@ def main() -> None:
         redis.Redis.from_url(args.redis).flushdb()
         env = {**os.environ, "REDIS_URL": args.redis, "DATABASE_URL": url}
         print(f"distributed: {args.workers} worker processes, {' '.join(worker_command(args, 0)[3:-2])}")
+        if args.compare_first:
+            print(f"  the last {args.compare_first}: {' '.join(worker_command(args, args.workers - 1)[3:-2])}")
         workers = [
             subprocess.Popen(
                 worker_command(args, n), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
