@@ -63,6 +63,10 @@ _ATTRIBUTIVE = re.compile(r"\b(?:a|an|the)\s+$", re.IGNORECASE)
 # "refused to disclose" refuses an action, it denies no fact: the stance, if any, is the action's,
 # negated ("refused to postpone" = not postponed; "refused to disclose" = none)
 _REFUSED_ACTION = re.compile(r"\s+to\s+(?!(?:accept|agree|approve|confirm|sign|back|endorse)\b)", re.IGNORECASE)
+# "continues to cast doubt over the ceasefire": "continue to" + a verb says something goes on doing
+# it — the thing before it (the violence), not an event named after it; "the truce continues to
+# hold" still tells the truce goes ahead
+_GOES_ON_DOING = re.compile(r"\s+to\s+[a-z]", re.IGNORECASE)
 _REFUSAL = re.compile(r"\brefus(?:e|es|ed|ing)\s+to\s+(?:\w+\s+){0,1}$", re.IGNORECASE)
 # a clause that an assent or dissent verb reports: "confirmed that the labs do not have …" states
 # the clause, so its negation is the claim's ("… do not have": the claim is negative)
@@ -170,6 +174,12 @@ def event_stance(text: str) -> EventStance | None:
         nouns = list(_EVENT_LOWER.finditer(lowered) if plain else _EVENT.finditer(text))
         prior = [n for n in nouns if n.end() <= match.start()]
         later = [n for n in nouns if n.start() >= match.end()]
+        if (
+            kind == "proceed"
+            and match.group().lower().startswith("continu")
+            and _GOES_ON_DOING.match(text, match.end())
+        ):
+            later = []  # "… continues to cast doubt over the ceasefire": not the ceasefire's stance
         noun = prior[-1] if prior else (later[0] if later else None)
         if noun is None and kind in ("halt", "proceed"):
             continue

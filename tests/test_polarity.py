@@ -25,6 +25,8 @@ from storydiff.compare.polarity import event_stance, opposed
         # refusing an action: the action's own stance, negated
         ("The mayor refused to postpone the vote on the harbour budget.", "vote", True),
         ("The minister refused to accept the deal offered by the union.", "assent", False),
+        # "continue to" + a verb: the stance of what came before it
+        ("The truce continues to hold across the northern province.", "truce", True),
     ],
 )
 def test_event_stance(text, event, proceeds):
@@ -42,6 +44,8 @@ def test_event_stance(text, event, proceeds):
         "If the summit is postponed again, the ministers will meet in Vienna.",  # a condition
         "The striker refused to reveal his wage, but said it was high.",  # an action refused, no fact denied
         "A confirmed case of the fever was reported in the district.",  # attributive
+        # what goes on is the shelling, not the truce named after it
+        "The shelling continues to cast doubt over truce negotiations between the two armies.",
     ],
 )
 def test_no_stance(text):
