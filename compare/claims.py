@@ -12,6 +12,7 @@ at P 0.963 / R 0.976 (tests/test_claims.py), at a tenth of the time — what the
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -325,9 +326,51 @@ def _open_quotation(sentence: str, was_open: bool) -> tuple[bool, tuple[str, ...
     )
 
 
+# a transcript's turn: a paragraph that opens with its speaker's name and a colon ("Hunter: No.
+# They caught them at the border. Therefore, …"); a name of one to three capitalised words
+_TURN = re.compile(r"(?m)^[ \t]*([A-Z][\w’'.-]+(?:[ \t]+[A-Z][\w’'.-]+){0,2}):[ \t]+(?=\S)")
+# labels that open a paragraph but name no one ("Update: …", "Photo: …")
+_NOT_A_TURN = frozenset((
+    "update", "updated", "note", "editor", "editors", "correction", "clarification", "photo", "photos", "video",
+    "watch", "read", "related", "source", "sources", "credit", "caption", "warning", "disclaimer", "advertisement",
+    "listen", "more", "also", "see", "breaking", "exclusive", "q", "a", "opinion", "analysis", "inside", "comment",
+    "commentary", "review", "live", "timeline", "background", "context", "factbox", "explainer",
+))  # fmt: skip
+
+
+def transcript_turns(text: str) -> dict[int, str]:
+    """Where each turn of a transcript starts (offset of its paragraph) → its speaker, when the text
+    is one: at least two speakers and three turns, each a paragraph opening with a name and a colon.
+    A label that opens one paragraph ("Update: …", a dateline "WASHINGTON: …") makes no transcript."""
+    turns = {
+        m.start(): m.group(1).title() if m.group(1).isupper() else m.group(1)  # "VAN SUSTEREN:" too
+        for m in _TURN.finditer(text)
+        if m.group(1).split()[0].lower().strip(".") not in _NOT_A_TURN
+    }
+    names = set(turns.values())
+    if len(turns) < 3 or len(names) < 2 or len(names) == len(turns):
+        return {}  # a speaker takes the floor again in a transcript; subheads ("Heroic: …") do not repeat
+    body = _TURN.sub(" ", text)
+    named = {name for name in names if _mentioned(name.split()[-1], body)}
+    again = {name for name in names if list(turns.values()).count(name) >= 2}
+    if not named or names - named - again:
+        return {}  # speakers are people the text names ("Rep. Duncan Hunter") or who speak again, not "Fact:"
+    return turns
+
+
+def _mentioned(surname: str, text: str) -> bool:
+    """The name inside a sentence, after a lower-case word, a title or a first name."""
+    return bool(
+        re.search(rf"(?:[a-z,;’'] |\b(?:Rep|Sen|Gov|Mr|Mrs|Ms|Dr)\.? |\b[A-Z][a-z]+ ){re.escape(surname)}\b", text)
+    )
+
+
 def extract_claims(text: str) -> list[Claim]:
-    """Every sentence of the article as a claim with its evidence features."""
+    """Every sentence of the article as a claim with its evidence features. In a transcript every
+    sentence of a turn is its speaker's (``transcript_turns``)."""
     claims: list[Claim] = []
+    turns = transcript_turns(text) if ":" in text else {}
+    turn_starts = sorted(turns)
     previous_speaker: str | None = None
     since = 0  # sentences since the previous speaker was named
     quote_open = False  # inside a quotation that runs over several sentences
@@ -374,6 +417,10 @@ def extract_claims(text: str) -> list[Claim]:
             )
         ):
             speaker = previous_speaker  # "He said …" after "Ryabkov said …"; a quote's second sentence
+        if turns:  # the turn this sentence is in, if its paragraph opened with a speaker's name
+            at = bisect_right(turn_starts, start) - 1
+            if at >= 0 and "\n" not in text[turn_starts[at] : start]:
+                speaker = turns[turn_starts[at]]
         since = 0 if speaker else since + 1
         previous_speaker = speaker or previous_speaker
         claims.append(

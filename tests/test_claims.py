@@ -162,3 +162,37 @@ def test_a_line_wrapped_mid_sentence_is_one_sentence_and_a_heading_stays_apart()
         "In a video she spoke.",
     ]
     assert all(end - start == len(s) for s, start, end in sentences)  # offsets into the text as it is
+
+
+def test_a_transcript_turn_is_its_speakers_to_the_end_of_the_paragraph():
+    """In an interview transcript every sentence of a turn is the speaker's, not only the one that
+    carries the label: "Therefore, we know …" is the mayor's, as the judged FNC-1 transcript shows."""
+    text = (
+        "Mayor Lena Ortiz of Valtera spoke to the Harbour Gazette about the levee.\n\n"
+        "GAZETTE: Did the levee hold overnight?\n\n"
+        "ORTIZ: Yes. The engineers checked it at dawn. Therefore, we know the east wall is safe.\n\n"
+        "GAZETTE: And the west wall?\n\n"
+        "ORTIZ: The crews are still there.\n\n"
+        "The county's engineer did not answer questions on Wednesday."
+    )
+    speakers = {c.text: c.speaker for c in extract_claims(text)}
+    assert speakers["Therefore, we know the east wall is safe."] == "Ortiz"
+    assert speakers["The engineers checked it at dawn."] == "Ortiz"
+    assert speakers["GAZETTE: And the west wall?"] == "Gazette"
+    assert speakers["The county's engineer did not answer questions on Wednesday."] != "Ortiz"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # subheads that open paragraphs are no speakers, even when they name a thing the text names
+        "Heroic: The guard stopped the gunman.\n\nTribute: Crowds gathered at the Heroic memorial.\n\n"
+        "Arrest: Police held two men.",
+        # a fact-check's labels repeat but name no one the text mentions
+        "Claim: The moon is hollow.\n\nFact: It is not.\n\nClaim: It rings like a bell.\n\nFact: It does not.",
+        # a dateline and an update line
+        "WASHINGTON: The Senate voted on Tuesday.\n\nUpdate: The House voted too.\n\nUpdate: The bill was signed.",
+    ],
+)
+def test_labelled_paragraphs_that_are_no_transcript(text):
+    assert all(c.speaker is None for c in extract_claims(text))
