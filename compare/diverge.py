@@ -58,7 +58,7 @@ from storydiff.compare.evidence import (
     words,
 )
 from storydiff.compare.features import TEXT_CACHE
-from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed
+from storydiff.compare.polarity import DENIAL_FRAME, EventStance, event_stance, opposed, reported_clause
 from storydiff.compare.samefact import SAME_FACT, STRONG
 from storydiff.compare.sources import is_named, source_key
 
@@ -172,6 +172,9 @@ def _contradictions(story: StoryView) -> list[Divergence]:
             continue
         if _denies_a_reported_claim(story, a, b, stances) or _denies_a_reported_claim(story, b, a, stances):
             continue
+        clauses = [reported_clause(story.claim(r).text, stances[r]) for r in (a, b)]
+        if clauses[0] and clauses[1] and story.text_same_fact(clauses[0], clauses[1]) < SAME_FACT:
+            continue  # "denied that a woman held is his wife" / "confirmed that the child is his daughter"
         # the same event is not enough: both sentences must tell the same fact, the predicate masked
         # (aligned into one claim group, or the same-fact decision with the predicates masked)
         cue_a, cue_b = story.claim(a).text[slice(*stances[a].cue)], story.claim(b).text[slice(*stances[b].cue)]

@@ -193,6 +193,14 @@ def event_stance(text: str) -> EventStance | None:
     return None
 
 
+def reported_clause(text: str, stance: EventStance) -> str | None:
+    """What an assent or dissent verb reports: "denied that [a woman held in Lebanon is his wife]"."""
+    if stance.event != "assent":
+        return None
+    found = _REPORTED_CLAUSE.match(text, stance.cue[1])
+    return found.group("clause").strip() if found else None
+
+
 def opposed(a: EventStance | None, b: EventStance | None) -> bool:
     """Two stances on the same event (shared participants) with opposite polarity."""
     if a is None or b is None or a.event != b.event or a.proceeds == b.proceeds:

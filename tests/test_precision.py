@@ -421,6 +421,17 @@ def test_a_denial_of_someones_claim_does_not_contradict_an_outlet_that_reports_t
     assert of_type(report(f"{stated} {FILLER_A}", f"{denial} {FILLER_B}"), "contradiction")
 
 
+def test_a_denial_and_a_confirmation_of_different_clauses_are_no_opposite_accounts():
+    tail = "of the militia leader Omar Kassem, state television reported on Tuesday."
+    denied = f"An Iraqi official denied that a woman detained in Lebanon is a wife {tail}"
+    # a confirmation of another fact about the same people: the child, not the woman
+    other = f"DNA tests have confirmed that the child held by Lebanese authorities is the daughter {tail}"
+    assert of_type(report(f"{denied} {FILLER_A}", f"{other} {FILLER_B}"), "contradiction") == []
+    # a confirmation of the very clause denied is an opposite account
+    same = f"Officials have confirmed that a woman detained in Lebanon is a wife {tail}"
+    assert of_type(report(f"{denied} {FILLER_A}", f"{same} {FILLER_B}"), "contradiction")
+
+
 def test_it_does_not_contradict_sentences_that_share_names_but_not_the_fact():
     rep = report(
         f"Councillor Brandt backed the mayor's plan for the harbour. {FILLER_A}",
