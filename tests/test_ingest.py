@@ -195,6 +195,38 @@ def test_a_one_shot_run_signs_and_links_copies_after_the_refresh(db, feed_server
         assert links[item["link"]][1] == expected != PENDING_SIGNATURE
 
 
+def test_word_for_word_copies_share_one_set_of_buckets_and_join_the_earliest(db, feed_server, monkeypatch):
+    """Copies with the very signature of one stored before them in the run (a wire story run word
+    for word) join its tree without a lookup or bucket rows of their own: the earliest published
+    is still the root whichever was stored first, and a near-copy in a later run (one word changed)
+    still finds the tree through the first one's buckets."""
+    from storydiff.ingest.neardup import BANDS
+    from storydiff.pipeline import run_once
+    from storydiff.store.models import ArticleBand
+
+    monkeypatch.setenv("STORYDIFF_PARSE_PROCESSES", "1")
+    original, _ = _wire_story()
+    hours = {"a": "09:00", "b": "08:00", "c": "10:30"}  # b, stored whenever its feed comes, was published first
+    for name, hour in hours.items():
+        item = dict(
+            original, link=f"http://{name}.example/1", guid=f"{name}1", date=f"Tue, 21 Oct 2025 {hour}:00 +0000"
+        )
+        add(db, feed_server.add(f"/{name}", rss([item])), f"Paper {name}")
+    run_once(db, fulltext=False, through="ingest", one_shot=True)
+    links = _copies(db)
+    assert links["http://b.example/1"][0] is None
+    assert links["http://a.example/1"][0] == links["http://c.example/1"][0] == "http://b.example/1"
+    assert len({m for _, m in links.values()}) == 1  # one signature
+    with db() as s:
+        assert count(s, ArticleBand) == BANDS  # one article's buckets, not three
+    near = dict(original, link="http://d.example/1", guid="d1", date="Tue, 21 Oct 2025 12:00:00 +0000")
+    near["description"] = WIRE.replace("telephone", "phone", 1)
+    assert near["description"] != WIRE
+    add(db, feed_server.add("/d", rss([near])), "Paper d")
+    run_once(db, fulltext=False, through="ingest", one_shot=True)
+    assert _copies(db)["http://d.example/1"][0] == "http://b.example/1"
+
+
 def test_a_service_refresh_signs_and_identifies_only_new_articles_as_it_stores_them(db, feed_server, monkeypatch):
     """A refresh of the running service (Celery worker, embedded scheduler) parses without signing
     or identifying languages — most of a feed's items are already stored — and signs and
