@@ -19,6 +19,7 @@ from storydiff.store.queries import newest_versions
 
 if TYPE_CHECKING:
     import numpy as np
+    from sqlalchemy.engine import Connection
 
     from storydiff.ingest.items import Item
 
@@ -309,11 +310,11 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray], first: dict[bytes
     ``first`` (signature bytes → the article first linked with it, kept by the caller across
     calls): an article whose signature is one already linked — a wire copy word for word, 4,802
     of the 5,915 articles of the peers benchmark — joins that article's tree with similarity 1.0
-    and stores no buckets of its own (they are that article's, which every later lookup finds)."""
+    and stores no buckets of its own (they are that article's, which every later lookup finds);
+    nor does one whose signature a stored article found in its buckets has (a copy stored by
+    another call: another feed's refresh, another worker)."""
     if not sigs:
         return
-    import numpy as np
-
     from storydiff.ingest import neardup
 
     threshold = settings.get_float("STORYDIFF_NEARDUP_THRESHOLD")
@@ -329,9 +330,6 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray], first: dict[bytes
     owner = {(bucket, aid) for aid, sig in sigs.items() for bucket in neardup.band_buckets(sig)}
     bands = sorted(owner)
     conn = session.connection()
-    # ~15 plain integer rows an article: straight to the driver (SQLAlchemy's per-row parameter
-    # processing cost more than the insert itself)
-    insert_rows(conn, ArticleBand.__tablename__, ("bucket", "article_id"), bands)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     fresh_in: dict[int, list[int]] = {}
     for bucket, aid in bands:
@@ -358,8 +356,29 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray], first: dict[bytes
     for new_id, found in candidates.items():
         found.discard(new_id)
     candidates = {new_id: found for new_id, found in candidates.items() if found}
-    if not candidates and not repeats:
-        return
+    twins = _resolve_copies(session, conn, sigs, repeats, candidates, threshold) if candidates or repeats else set()
+    # the buckets last, without those of an article whose very signature a stored one has (a copy
+    # word for word from another feed): its rows would repeat that one's, which every lookup finds
+    # (~15 plain integer rows an article: straight to the driver — SQLAlchemy's per-row parameter
+    # processing cost more than the insert itself)
+    insert_rows(conn, ArticleBand.__tablename__, ("bucket", "article_id"), [b for b in bands if b[1] not in twins])
+
+
+def _resolve_copies(
+    session: Session,
+    conn: Connection,
+    sigs: dict[int, np.ndarray],
+    repeats: dict[int, int],
+    candidates: dict[int, set[int]],
+    threshold: float,
+) -> set[int]:
+    """Point each new article (``sigs``, ``repeats``) that matches a candidate at its tree's root
+    (the earliest published member, trees of depth one, merged in memory) and store the links;
+    returns the new articles whose signature a stored candidate has exactly (their twins)."""
+    import numpy as np
+
+    from storydiff.ingest import neardup
+
     info = _copy_info(session, set().union(set(repeats.values()), *candidates.values()) | set(sigs) | set(repeats))
     info.update(_copy_info(session, {v[0] for v in info.values() if v[0] is not None} - set(info)))
     decoded = {a: neardup.from_bytes(raw) for a, (_, _, raw) in info.items() if raw}  # (not pending)
@@ -374,6 +393,7 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray], first: dict[bytes
 
     similarity: dict[int, float] = {}
     moved_roots: dict[int, int] = {}  # old root → new root (its stored copies follow)
+    twins: set[int] = set()
     for new_id in sorted(candidates.keys() | repeats.keys()):
         if new_id in repeats:
             matched, best = [repeats[new_id]], 1.0
@@ -389,6 +409,8 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray], first: dict[bytes
             if not matched:
                 continue
             best = float(scores.max())
+            if best == 1.0 and any(o not in sigs for o, score in zip(others, scores, strict=True) if score == 1.0):
+                twins.add(new_id)
         similarity[new_id] = best
         roots = {root(o) for o in matched} | {root(new_id)}
         keep = min(roots, key=lambda a: (info[a][1], a))
@@ -402,6 +424,7 @@ def link_copies(session: Session, sigs: dict[int, np.ndarray], first: dict[bytes
         update_rows(conn, "articles", ("original_id",), "original_id", [(new, old) for old, new in final.items()])
     update_rows(conn, "articles", ("original_id",), "id", [(None if root(a) == a else root(a), a) for a in parent])
     update_rows(conn, "articles", ("copy_similarity",), "id", [(s, a) for a, s in similarity.items()])
+    return twins
 
 
 def _copy_info(session: Session, ids: set[int]) -> dict[int, tuple[int | None, datetime, bytes | None]]:

@@ -196,10 +196,10 @@ def test_a_one_shot_run_signs_and_links_copies_after_the_refresh(db, feed_server
 
 
 def test_word_for_word_copies_share_one_set_of_buckets_and_join_the_earliest(db, feed_server, monkeypatch):
-    """Copies with the very signature of one stored before them in the run (a wire story run word
-    for word) join its tree without a lookup or bucket rows of their own: the earliest published
-    is still the root whichever was stored first, and a near-copy in a later run (one word changed)
-    still finds the tree through the first one's buckets."""
+    """Copies with the very signature of one stored before them (a wire story run word for word)
+    join its tree without bucket rows of their own: the earliest published is still the root
+    whichever was stored first, a near-copy in a later run (one word changed) still finds the tree
+    through the first one's buckets, and an exact copy stored by a later refresh adds no rows."""
     from storydiff.ingest.neardup import BANDS
     from storydiff.pipeline import run_once
     from storydiff.store.models import ArticleBand
@@ -225,6 +225,16 @@ def test_word_for_word_copies_share_one_set_of_buckets_and_join_the_earliest(db,
     add(db, feed_server.add("/d", rss([near])), "Paper d")
     run_once(db, fulltext=False, through="ingest", one_shot=True)
     assert _copies(db)["http://d.example/1"][0] == "http://b.example/1"
+    with db() as s:
+        assert count(s, ArticleBand) == 2 * BANDS  # d's own words: its own buckets
+    # a service refresh (signed as it is stored, one feed at a time) of one more copy word for word:
+    # it finds b in its buckets with its very signature and adds no rows either
+    late = dict(original, link="http://e.example/1", guid="e1", date="Tue, 21 Oct 2025 13:00:00 +0000")
+    add(db, feed_server.add("/e", rss([late])), "Paper e")
+    refresh_due_feeds(db)
+    assert _copies(db)["http://e.example/1"][0] == "http://b.example/1"
+    with db() as s:
+        assert count(s, ArticleBand) == 2 * BANDS
 
 
 def test_a_service_refresh_signs_and_identifies_only_new_articles_as_it_stores_them(db, feed_server, monkeypatch):
