@@ -291,3 +291,29 @@ def test_cached_pages_follow_the_data_and_answer_304(demo_site):
     assert "<mark>17 civilians</mark>" in changed(f"/stories/{story_id}", etag)
     _, numeric_etag = view(f"/stories/{story_id}?type=numeric")  # each filter is its own page
     assert numeric_etag != client.get(f"/stories/{story_id}").headers["etag"]
+
+
+def test_page_reads_run_in_the_event_loop_on_sqlite_and_in_the_thread_pool_on_a_database_server(db):
+    """On SQLite a page's quick reads run in the event loop (a file in this process: the hop to a
+    worker thread and back cost more than the reads); on PostgreSQL, and a search anywhere, in the
+    thread pool, so a network round trip or a longer read never holds the other requests."""
+    import asyncio
+    import threading
+
+    from storydiff.web.pagecache import on_database
+
+    def work() -> tuple[int, int]:
+        with db() as session:
+            return threading.get_ident(), session.execute(select(1)).scalar_one()
+
+    async def request() -> tuple[int, tuple[int, int]]:
+        return threading.get_ident(), await on_database(db, work)
+
+    async def search() -> tuple[int, tuple[int, int]]:  # a longer read: the thread pool everywhere
+        return threading.get_ident(), await on_database(db, work, quick=False)
+
+    loop_thread, (ran_on, value) = asyncio.run(request())
+    assert value == 1
+    assert (ran_on == loop_thread) is (db.kw["bind"].dialect.name == "sqlite")
+    loop_thread, (ran_on, value) = asyncio.run(search())
+    assert value == 1 and ran_on != loop_thread

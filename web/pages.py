@@ -36,7 +36,7 @@ from storydiff.store.stories import (
 )
 from storydiff.web import svg, views
 from storydiff.web.api import article_page, outlet_named
-from storydiff.web.pagecache import PageCache, page_response
+from storydiff.web.pagecache import PageCache, on_database, page_response
 from storydiff.web.params import StoryId
 from storydiff.web.templating import TEMPLATES
 
@@ -115,7 +115,11 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
     list_pages = PageCache(LIST_CACHE_SIZE)  # keyed by the page's data: the queries run, the template not
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def stories_page(request: Request) -> Response:
+    async def stories_page(request: Request) -> Response:
+        searched = bool(request.query_params.get("q", "").strip())  # a ranked search: not a quick read
+        return await on_database(factory, lambda: _stories_page(request), quick=not searched)
+
+    def _stories_page(request: Request) -> Response:
         flt = page_filter(request)
         cursor = _optional(request, "cursor")
         with factory() as session:
@@ -145,7 +149,10 @@ def register_pages(app: FastAPI, factory: sessionmaker[Session]) -> None:
         return page_response(request, rendered)
 
     @app.get("/stories/{story_id}", response_class=HTMLResponse, include_in_schema=False)
-    def story_page(story_id: StoryId, request: Request) -> Response:
+    async def story_page(story_id: StoryId, request: Request) -> Response:
+        return await on_database(factory, lambda: _story_page(story_id, request))
+
+    def _story_page(story_id: int, request: Request) -> Response:
         kind = _optional(request, "type")
         with factory() as session:
             etag = report_etag(session, story_id)
