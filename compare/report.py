@@ -27,8 +27,10 @@ compared with its original.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -135,6 +137,24 @@ def _divergence_json(
     }
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while one report is built, back as it was after. Building a
+    report allocates tens of thousands of short-lived objects (claims, token lists, score rows) that
+    reference counting frees, and the collector's passes over them found nothing to collect but
+    cost 5–12 % of the build (`benchmarks/compare.py`'s story, median of 15, three rounds: 98.8 /
+    87.4 / 95.7 ms with it, 92.1 / 83.8 / 83.5 ms without). Garbage with cycles made meanwhile is
+    collected at the next pass after it."""
+    if not gc.isenabled():  # (paused already: by the caller, or another thread's build)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def build_report(
     articles: Sequence[StoryArticle],
     story_id: Hashable | None = None,
@@ -144,6 +164,13 @@ def build_report(
     """The report of one story from its articles (any order); ``semantic`` (``compare.embed``,
     optional extra): True, the embedding backend decides what is the same fact and what is told
     elsewhere in other words; "coverage", only the latter."""
+    with _collector_paused():
+        return _build_report(articles, story_id, title, semantic)
+
+
+def _build_report(
+    articles: Sequence[StoryArticle], story_id: Hashable | None, title: str | None, semantic: bool | str
+) -> dict[str, Any]:
     by_outlet: dict[str, list[StoryArticle]] = {}
     for article in sorted(articles, key=lambda a: (a.published or datetime.min, str(a.id))):
         by_outlet.setdefault(article.outlet, []).append(article)
