@@ -29,6 +29,7 @@ from storydiff.store.stories import (
     unpack_cursor,
 )
 from storydiff.web import schemas
+from storydiff.web.pagecache import on_database
 from storydiff.web.params import StoryId
 
 SORT_HELP = (
@@ -154,7 +155,10 @@ def register_api(app: FastAPI, factory: sessionmaker[Session]) -> None:
             304: {"description": "Not modified: the If-None-Match ETag is current."},
         } | ERRORS,
     )  # fmt: skip
-    def api_report(story_id: StoryId, request: Request) -> Response:
+    async def api_report(story_id: StoryId, request: Request) -> Response:
+        return await on_database(factory, lambda: _report(story_id, request))
+
+    def _report(story_id: int, request: Request) -> Response:
         wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
         with factory() as session:
             tag = f'"{report_etag(session, story_id)}"'
