@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from itertools import pairwise
 
@@ -205,8 +206,17 @@ def source_key(speaker: str | None) -> str | None:
         return None
     if last[0].isupper():
         return key
-    singular = key.removesuffix("s") if key.endswith("s") and key not in ("news",) else key
-    return singular if key in ROLE_NOUNS else None
+    return _singular(key) if key in ROLE_NOUNS else None
+
+
+def _singular(noun: str) -> str:
+    """A role noun in the singular: "officials" → "official", "witnesses" → "witness" ("witness",
+    "news" and "press" are not plurals)."""
+    if noun.endswith("sses"):
+        return noun[:-2]
+    if noun.endswith(("ss", "news")) or not noun.endswith("s"):
+        return noun
+    return noun[:-1]
 
 
 # the last word of a news medium's name: a medium relays what someone said ("…, he said,
@@ -234,17 +244,29 @@ def is_medium(key: str | None) -> bool:
     return key in MEDIA
 
 
+def _key_in(word: str, wanted: AbstractSet[str], roles: Sequence[str]) -> str | None:
+    """The source key a word of a sentence stands for: itself, or the role noun a compound ends
+    with ("eyewitness" → "witness")."""
+    if word in wanted:
+        return word
+    bare = _singular(word)  # (a role's key is singular: "eyewitnesses" holds "witness")
+    return next((r for r in roles if len(bare) > len(r) + 2 and bare.endswith(r)), None)
+
+
 def is_named(key: str | None) -> bool:
     """A named source (a person or a body by name), not a described one ("an official")."""
     return key is not None and key not in ROLE_NOUNS and key.removesuffix("s") + "s" not in ROLE_NOUNS
 
 
 class Aliases:
-    """One story's alias table: source keys that some sentence sets side by side are one source."""
+    """One story's alias table: source keys that some sentence sets side by side are one source.
+    A described source's role noun stands in the compound words that hold it as well: "an
+    eyewitness, Aamir Dhawan," makes "a witness" elsewhere in the story possibly Dhawan."""
 
     def __init__(self, texts: Iterable[str], keys: Iterable[str]) -> None:
         wanted = set(keys)
         self.parent = {k: k for k in wanted}
+        roles = sorted(k for k in wanted if not is_named(k) and len(k) >= 4)  # (compounds: "eyewitness")
         for text in texts:
             lowered = text.lower()
             if not lowered.isascii():
@@ -253,7 +275,7 @@ class Aliases:
                 continue  # fewer than two names: nothing to join (cheap, before tokenising)
             plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
             folded = [w.strip(".,;:") for w in _WORD.findall(_POSSESSIVE.sub("", plain))]
-            spots = [(i, w) for i, w in enumerate(folded) if w in wanted]
+            spots = [(i, key) for i, w in enumerate(folded) if (key := _key_in(w, wanted, roles))]
             for (i, a), (j, b) in pairwise(spots):
                 if a != b and j - i <= NEAR and self._apposed(folded[i : j + 1]):
                     self.parent[self.root(a)] = self.root(b)

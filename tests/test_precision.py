@@ -328,6 +328,10 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
         # one name in two transliterations
         ('"This budget is a betrayal of the harbour families," Minister Farid Qassemi said.',
          '"This budget is a betrayal of the harbour families," Minister Farid Ghasemi said.'),
+        # "a witness" where the other outlet introduces its speaker as "an eyewitness, Marek Ilves": maybe one person
+        ('"Nobody in the square stepped in to stop the beating," a witness said.',
+         'An eyewitness, Marek Ilves, stood by the fountain all afternoon. '
+         '"Nobody in the square stepped in to stop the beating," Ilves said.'),
         # the other article names the first source too (a sentence earlier: the speaker misread)
         ('"This budget is a betrayal of the harbour families," Councillor Maya Brandt said.',
          'Maya Brandt spoke after Councillor Omar Feld. "This budget is a betrayal of the harbour families," '
@@ -337,6 +341,21 @@ def test_it_knows_one_person_under_two_names_and_ignores_unsourced_claims():
 def test_it_does_not_report_credits_that_are_not_contested(first, second):
     rep = report(f"{first} {FILLER_A}", f"{second} {FILLER_B}")
     assert of_type(rep, "attribution") == []
+
+
+def test_a_described_source_against_a_named_one_the_story_never_describes_so_is_still_reported():
+    rep = report(
+        f'"Nobody in the square stepped in to stop the beating," a witness said. {FILLER_A}',
+        f"A shopkeeper, Marek Ilves, stood by the fountain all afternoon. "
+        f'"Nobody in the square stepped in to stop the beating," Ilves said. {FILLER_B}',
+    )
+    [attribution] = of_type(rep, "attribution")
+    assert "a witness" in attribution["summary"] and "Ilves" in attribution["summary"]
+
+
+def test_role_nouns_are_keyed_in_the_singular():
+    assert source_key("a witness") == source_key("two witnesses") == "witness"  # not "witnes"
+    assert source_key("senior officials") == "official"
 
 
 def test_it_rejects_junk_sources():
